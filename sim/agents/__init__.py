@@ -1,0 +1,1 @@
+"""Agents and their processes: facilities, mentees, mentors and the WhatsApp group."""

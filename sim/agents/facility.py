@@ -1,0 +1,77 @@
+"""Facility: where a mentee works, and the economic shocks that furlough her.
+
+A private or faith-based facility under financial strain may furlough its
+immunizing nurse and leave the programme (6 of the pilot's 40 did). Each
+facility runs a shock process with an exponential waiting time whose hazard
+depends on ownership; after a shock the facility is out of the programme,
+optionally coming back after an exponential pause.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import simpy
+
+    from sim.agents.mentee import Mentee
+    from sim.model import Model
+    from sim.supply import VaccineStock
+
+
+class Facility:
+    """A health facility with one MCH nurse post in the programme."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        fid: int,
+        subcounty: int,
+        ownership: str,
+        setting: str,
+        sessions_per_week: int,
+        nurses: int,
+        stock: VaccineStock,
+    ) -> None:
+        self.id = fid
+        self.subcounty = subcounty
+        self.ownership = ownership
+        self.setting = setting
+        self.sessions_per_week = sessions_per_week
+        self.nurses = nurses
+        self.stock = stock
+        # A nurse practises on session days; a five-session week is full practice.
+        self.practice_intensity = min(1.0, sessions_per_week / 5.0)
+        self.mentee: Mentee | None = None  # the enrolled mentee, if any
+        self.in_programme = True
+        self._env = env
+        self.left = env.event()  # fires when a shock takes the facility out
+        self.returned = env.event()  # fires when it comes back
+
+    def leave(self) -> None:
+        self.in_programme = False
+        self.returned = self._env.event()
+        self.left.succeed()
+
+    def rejoin(self) -> None:
+        self.in_programme = True
+        self.left = self._env.event()
+        self.returned.succeed()
+
+
+def economic_shocks(model: Model, facility: Facility):
+    """SimPy process: furlough shocks at a hazard set by the facility's ownership."""
+    sub = model.config.subcounties[facility.subcounty]
+    hazard = sub.furlough_hazard_per_year[facility.ownership]
+    if hazard == 0:
+        return
+    pause_mean = model.config.facilities.furlough_return_days_mean
+    shock = model.streams("facility.furlough", facility.id)
+    pause = model.streams("facility.furlough_return", facility.id)
+    while True:
+        yield model.env.timeout(shock.exponential(365.0 / hazard))
+        facility.leave()
+        if pause_mean is None:
+            return
+        yield model.env.timeout(pause.exponential(pause_mean))
+        facility.rejoin()

@@ -1,0 +1,150 @@
+"""Mentee: the facility's MCH nurse, her competency, and turnover of the post.
+
+Competency is a vector over the eight technical areas, continuous in [0, 4].
+It changes only at events (a visit, a WhatsApp post, a spell's end, a monthly
+reading); between events it decays, and the decay owed is settled lazily by
+:meth:`Mentee.catch_up` from the facility's stock-out counter and the nurse's
+group membership, so no process wakes daily to age anyone's skills.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim import competency
+
+if TYPE_CHECKING:
+    from sim.agents.facility import Facility
+    from sim.config import Config
+    from sim.model import Model
+
+
+@dataclass(frozen=True)
+class Dynamics:
+    """Competency parameters in per-day units, read once from the config."""
+
+    learning_rate: float
+    noise_sd: float
+    areas_per_visit: int
+    decay_per_day: float
+    practice_protection: float
+    whatsapp_protection: float
+    reinforcement: float
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> Dynamics:
+        m = cfg.mentee
+        return cls(
+            learning_rate=m.learning.rate,
+            noise_sd=m.learning.noise_sd,
+            areas_per_visit=m.learning.areas_per_visit,
+            decay_per_day=m.decay.rate_per_year / 365.0,
+            practice_protection=m.decay.practice_protection,
+            whatsapp_protection=m.decay.whatsapp_protection,
+            reinforcement=cfg.whatsapp.reinforcement,
+        )
+
+
+class Mentee:
+    """One nurse; she may have several enrolment spells (e.g. after a furlough)."""
+
+    def __init__(
+        self,
+        mid: int,
+        facility: Facility,
+        baseline: np.ndarray,
+        weights: np.ndarray,
+        dynamics: Dynamics,
+        t: float,
+    ) -> None:
+        self.id = mid
+        self.facility = facility
+        self.baseline = baseline
+        self.c = baseline.copy()
+        self.weights = weights  # agenda priority weight per area
+        self.dyn = dynamics
+        self.t = t  # time up to which decay is settled
+        self._stockout_mark = 0.0
+        self.active_since: float | None = None  # set while an active WhatsApp member
+        self.in_group = False
+        self.spell_start = t
+        self.spell_visits = 0
+        self.next_due = t
+
+    def catch_up(self, t: float) -> None:
+        """Settle decay from ``self.t`` to ``t`` while enrolled and working."""
+        elapsed = t - self.t
+        if elapsed <= 0:
+            return
+        out = self.facility.stock.stockout_days_until(t)
+        practice = (elapsed - (out - self._stockout_mark)) * self.facility.practice_intensity
+        active = t - max(self.t, self.active_since) if self.active_since is not None else 0.0
+        d = self.dyn
+        exposure = competency.decay_exposure(
+            elapsed, practice, active, d.practice_protection, d.whatsapp_protection
+        )
+        self.c = competency.decay(self.c, self.baseline, d.decay_per_day, exposure)
+        self.t = t
+        self._stockout_mark = out
+
+    def start_spell(self, t: float) -> None:
+        """Enrol: time away (a furlough) decays skills with no practice to slow it."""
+        self.c = competency.decay(self.c, self.baseline, self.dyn.decay_per_day, t - self.t)
+        self.t = t
+        self._stockout_mark = self.facility.stock.stockout_days_until(t)
+        self.spell_start = t
+        self.spell_visits = 0
+        self.next_due = t
+
+    def visit(self, t: float, rng: np.random.Generator, interval: float, min_gap: float) -> None:
+        """A mentoring visit: hands-on training on the agenda's top areas."""
+        self.catch_up(t)
+        d = self.dyn
+        areas = competency.agenda(self.c, self.weights, d.areas_per_visit)
+        sd = d.noise_sd
+        effort = np.exp(rng.normal(-0.5 * sd * sd, sd, size=len(areas)))  # mean 1
+        self.c = competency.learn(self.c, areas, d.learning_rate, effort)
+        self.spell_visits += 1
+        # Keep to the plan (one visit per interval) but never crowd a late visit.
+        self.next_due = max(self.next_due + interval, t + min_gap)
+
+    def reinforce(self, t: float, area: int) -> None:
+        """A WhatsApp post on ``area`` read by this (active) member."""
+        self.catch_up(t)
+        self.c = competency.reinforce(self.c, area, self.dyn.reinforcement)
+
+
+def nurse_post(model: Model, facility: Facility):
+    """SimPy process: the facility's MCH nurse post through turnover and furloughs.
+
+    The post holder is enrolled while the facility is in the programme. She
+    leaves at a constant turnover hazard (transfer, resignation); the post then
+    stays vacant for an exponential delay before a new nurse, with a fresh
+    baseline, takes it and is enrolled, so late joiners get fewer visits. A
+    furlough ends her spell; if the facility comes back, she comes back with it.
+    """
+    env = model.env
+    cfg = model.config.mentee.turnover
+    leave_rng = model.streams("mentee.turnover", facility.id)
+    vacancy_rng = model.streams("mentee.vacancy", facility.id)
+    nurse = model.new_mentee(facility)
+    while True:
+        if not facility.in_programme:
+            yield facility.returned
+        model.enrol(nurse)
+        if cfg.hazard_per_year > 0:
+            quits = env.timeout(leave_rng.exponential(365.0 / cfg.hazard_per_year))
+            turned_over = quits in (yield quits | facility.left)
+        else:
+            yield facility.left
+            turned_over = False
+        if not turned_over:
+            model.end_spell(nurse, "furlough")
+            continue
+        model.end_spell(nurse, "turnover")
+        if cfg.vacancy_days_mean > 0:
+            yield env.timeout(vacancy_rng.exponential(cfg.vacancy_days_mean))
+        nurse = model.new_mentee(facility)

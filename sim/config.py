@@ -1,0 +1,382 @@
+"""Scenario configuration: a typed schema, YAML loading and dotted overrides.
+
+A scenario file is plain YAML. It is validated once, here, into frozen pydantic
+models, so the model layer can trust every number it reads. Every failure is a
+:class:`ConfigError` carrying one line that names the YAML path and the problem;
+the CLI prints that line and exits with status 2.
+
+Defaults are the pilot's where the paper gives a number (Hossain et al., GHSP
+2021, doi:10.9745/GHSP-D-20-00421); every other default is an assumption and is
+marked ``# assumption`` here, in the shipped YAML and in the README.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+#: The eight technical areas of the pilot's learning agenda (pilot.md).
+AREAS: tuple[str, ...] = (
+    "monitoring_data_use",
+    "record_keeping_reporting",
+    "problem_solving",
+    "vaccine_supply_chain",
+    "increasing_coverage",
+    "cold_chain",
+    "administering_vaccines",
+    "interpersonal_communication",
+)
+OWNERSHIPS: tuple[str, ...] = ("public", "faith_based", "private")
+
+Ownership = Literal["public", "faith_based", "private"]
+Setting = Literal["rural", "urban"]
+Moderation = Literal["peer", "supervisor"]
+
+
+class ConfigError(Exception):
+    """A scenario that cannot be run; ``str()`` is the one-line message for the user."""
+
+
+class _Block(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ByOwnership(_Block):
+    """One non-negative number per facility ownership type."""
+
+    public: float = Field(ge=0)
+    faith_based: float = Field(ge=0)
+    private: float = Field(ge=0)
+
+    def __getitem__(self, ownership: str) -> float:
+        return getattr(self, ownership)
+
+
+class FacilityCounts(_Block):
+    public: int = Field(ge=0)
+    faith_based: int = Field(ge=0)
+    private: int = Field(ge=0)
+
+    def __getitem__(self, ownership: str) -> int:
+        return getattr(self, ownership)
+
+    @property
+    def total(self) -> int:
+        return self.public + self.faith_based + self.private
+
+
+class Subcounty(_Block):
+    """One subcounty: its facility mix, setting and the mentees' priority order."""
+
+    name: str = Field(min_length=1)
+    setting: Setting
+    facilities: FacilityCounts
+    priorities: list[str] = Field(description="the eight areas, highest priority first")
+    furlough_hazard_per_year: ByOwnership
+
+    @model_validator(mode="after")
+    def _check(self) -> Subcounty:
+        if self.facilities.total < 1:
+            raise ValueError("a subcounty needs at least one facility")
+        if sorted(self.priorities) != sorted(AREAS):
+            raise ValueError(
+                "priorities must list each of the eight areas once: " + ", ".join(AREAS)
+            )
+        return self
+
+
+class Facilities(_Block):
+    session_days_per_week: ByOwnership  # assumption
+    immunizing_nurses: ByOwnership  # assumption
+    furlough_return_days_mean: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> Facilities:
+        for o in OWNERSHIPS:
+            days, nurses = self.session_days_per_week[o], self.immunizing_nurses[o]
+            if days not in (1, 2, 3, 4, 5):
+                raise ValueError(f"session_days_per_week.{o} must be a whole number from 1 to 5")
+            if nurses < 1 or not float(nurses).is_integer():
+                raise ValueError(f"immunizing_nurses.{o} must be a whole number, at least 1")
+        return self
+
+
+class Baseline(_Block):
+    mean: dict[str, float]
+    sd: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> Baseline:
+        if sorted(self.mean) != sorted(AREAS):
+            raise ValueError("baseline.mean needs exactly the eight areas: " + ", ".join(AREAS))
+        for area, m in self.mean.items():
+            if not 0 <= m <= 4:
+                raise ValueError(f"baseline.mean.{area} must be within the 0-4 scale")
+        return self
+
+
+class Learning(_Block):
+    rate: float = Field(ge=0, le=1)
+    noise_sd: float = Field(ge=0)
+    areas_per_visit: int = Field(ge=1, le=len(AREAS))
+    priority_weight_decay: float = Field(gt=0, le=1)
+
+
+class Decay(_Block):
+    rate_per_year: float = Field(ge=0)
+    practice_protection: float = Field(ge=0, le=1)
+    whatsapp_protection: float = Field(ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Decay:
+        if self.practice_protection + self.whatsapp_protection > 1:
+            raise ValueError("practice_protection + whatsapp_protection must not exceed 1")
+        return self
+
+
+class Turnover(_Block):
+    hazard_per_year: float = Field(ge=0)
+    vacancy_days_mean: float = Field(ge=0)
+
+
+class Mentee(_Block):
+    baseline: Baseline
+    learning: Learning
+    decay: Decay
+    turnover: Turnover
+
+
+class Attrition(_Block):
+    hazard_per_year: float = Field(ge=0)
+    replacement_days_mean: float = Field(ge=0)
+
+
+class TravelHours(_Block):
+    rural: float = Field(ge=0)
+    urban: float = Field(ge=0)
+
+
+class Mentor(_Block):
+    mentees_per_mentor: float = Field(ge=1)
+    release_days_per_week: int = Field(ge=1, le=5)
+    home_session_days_per_week: int = Field(ge=0, le=4)
+    max_visits_per_day: int = Field(ge=1)
+    absence_probability: float = Field(ge=0, lt=1)
+    target_interval_days: float = Field(gt=0)
+    min_days_between_visits: float = Field(ge=0)
+    workday_hours: float = Field(gt=0)
+    visit_hours: float = Field(gt=0)
+    travel_hours: TravelHours
+    attrition: Attrition
+
+    @model_validator(mode="after")
+    def _check(self) -> Mentor:
+        if self.release_days_per_week + self.home_session_days_per_week > 5:
+            raise ValueError(
+                "release_days_per_week + home_session_days_per_week must fit in a 5-day week"
+            )
+        worst = self.visit_hours + max(self.travel_hours.rural, self.travel_hours.urban)
+        if worst > self.workday_hours:
+            raise ValueError("workday_hours is too short for one visit with its travel")
+        return self
+
+
+class Supply(_Block):
+    review_period_days: float = Field(gt=0)
+    lead_time_mean_days: float = Field(ge=0)
+    order_up_to_days: float = Field(gt=0)
+    shortfall_probability: float = Field(ge=0, le=1)
+    shortfall_fill_fraction: float = Field(ge=0, le=1)
+
+
+class WhatsApp(_Block):
+    enabled: bool
+    start_month: int = Field(ge=1)
+    moderation: Moderation
+    active_probability: float = Field(ge=0, le=1)
+    posts_per_active_member_per_week: float = Field(ge=0)
+    moderation_effect: dict[Moderation, float]
+    reinforcement: float = Field(ge=0, le=1)
+    member_cap: int = Field(ge=2)
+
+    @model_validator(mode="after")
+    def _check(self) -> WhatsApp:
+        if set(self.moderation_effect) != {"peer", "supervisor"}:
+            raise ValueError("moderation_effect needs values for peer and supervisor")
+        if any(v < 0 for v in self.moderation_effect.values()):
+            raise ValueError("moderation_effect values must be non-negative")
+        return self
+
+
+class Costs(_Block):
+    ksh_per_usd: float = Field(gt=0)
+    transport_per_visit: float = Field(ge=0)
+    lunch_per_visit: float = Field(ge=0)
+    mentor_airtime_per_month: float = Field(ge=0)
+    mentee_airtime_per_month: float = Field(ge=0)
+    orientation_per_mentor: float = Field(ge=0)  # assumption
+    coordination_per_subcounty_month: float = Field(ge=0)  # assumption
+
+
+class Config(_Block):
+    """A whole scenario: calendar, places, agents, processes and unit costs."""
+
+    name: str = Field(min_length=1)
+    start_date: dt.date
+    months: int = Field(ge=1, le=600)
+    subcounties: list[Subcounty] = Field(min_length=1)
+    facilities: Facilities
+    mentee: Mentee
+    mentor: Mentor
+    supply: Supply
+    whatsapp: WhatsApp
+    costs: Costs
+
+    @model_validator(mode="after")
+    def _check(self) -> Config:
+        names = [s.name for s in self.subcounties]
+        if len(set(names)) != len(names):
+            raise ValueError("subcounty names must be unique")
+        return self
+
+    def month_starts(self) -> list[float]:
+        """Day offsets of each calendar month boundary, ``months + 1`` values from 0."""
+        days, y, m = [], self.start_date.year, self.start_date.month
+        for _ in range(self.months + 1):
+            first = dt.date(y, m, min(self.start_date.day, 28))
+            days.append(float((first - self.start_date).days))
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        return days
+
+    @property
+    def horizon_days(self) -> float:
+        return self.month_starts()[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+# --- loading -----------------------------------------------------------------------
+
+
+def _format_error(source: str, err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key (check the spelling)"
+    elif first["type"] == "missing":
+        msg = "required key is missing"
+    more = err.error_count() - 1
+    tail = f" (+{more} more)" if more else ""
+    return f"{source}: {loc}: {msg}{tail}"
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"{path}: file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(f"{path}: {where}YAML syntax error: {problem}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read file: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: (top level): expected a mapping of keys to values")
+    return data
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge mappings; ``over`` wins, and lists are replaced, not appended."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_with_includes(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a scenario; files named under ``include`` are read first and overridden."""
+    data = _read_yaml(path)
+    includes = data.pop("include", [])
+    if isinstance(includes, str):
+        includes = [includes]
+    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        raise ConfigError(f"{path}: include: expected a file name or a list of file names")
+    merged: dict[str, Any] = {}
+    for name in includes:
+        inc = (path.parent / name).resolve()
+        if inc in seen or inc == path.resolve():
+            raise ConfigError(f"{path}: include: {name} includes itself")
+        if not inc.is_file():
+            raise ConfigError(f"{path}: include: {name}: file not found")
+        merged = _merge(merged, _read_with_includes(inc, (*seen, path.resolve())))
+    return _merge(merged, data)
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``a.b.c`` in nested dicts; a list step is an index or an item's ``name``."""
+    parts = key.split(".")
+    node: Any = data
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            match = [j for j, item in enumerate(node) if isinstance(item, dict) and item.get("name") == part]
+            if part.isdigit() and int(part) < len(node):
+                idx = int(part)
+            elif match:
+                idx = match[0]
+            else:
+                raise ConfigError(f"--set {key}: no list item '{part}'")
+            if last:
+                node[idx] = value
+            else:
+                node = node[idx]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+        else:
+            raise ConfigError(f"--set {key}: '{'.'.join(parts[:i])}' is not a mapping")
+
+
+def parse_overrides(items: list[str]) -> list[tuple[str, Any]]:
+    """Turn ``key=value`` strings into (key, YAML-typed value) pairs."""
+    out = []
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item}: expected dotted.key=value")
+        try:
+            value = yaml.safe_load(raw) if raw else None
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {item}: value is not valid YAML") from None
+        out.append((key.strip(), value))
+    return out
+
+
+def from_dict(data: dict[str, Any], source: str = "config") -> Config:
+    """Validate a plain mapping into a :class:`Config`."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_error(source, err)) from None
+
+
+def load(path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Read, override and validate a scenario YAML file."""
+    path = Path(path)
+    data = _read_with_includes(path)
+    for key, value in parse_overrides(overrides or []):
+        _set_dotted(data, key, value)
+    return from_dict(data, str(path))

@@ -1,0 +1,39 @@
+"""The cost ledger: every cost event as (day, category, who, KSh).
+
+Processes post entries as things happen; metrics aggregate the ledger once at
+the end. Keeping the raw events (not running totals) lets an economist re-cut
+costs by month, payer or category without re-running the model.
+"""
+
+from __future__ import annotations
+
+CATEGORIES: tuple[str, ...] = (
+    "transport",
+    "lunch",
+    "mentor_airtime",
+    "mentee_airtime",
+    "orientation",
+    "coordination",
+)
+
+
+class Ledger:
+    """Append-only list of cost events."""
+
+    def __init__(self) -> None:
+        self.day: list[float] = []
+        self.category: list[str] = []
+        self.who: list[str] = []
+        self.subcounty: list[int] = []
+        self.ksh: list[float] = []
+
+    def post(self, day: float, category: str, who: str, subcounty: int, ksh: float) -> None:
+        if ksh:
+            self.day.append(day)
+            self.category.append(category)
+            self.who.append(who)
+            self.subcounty.append(subcounty)
+            self.ksh.append(ksh)
+
+    def total(self) -> float:
+        return float(sum(self.ksh))

@@ -1,0 +1,141 @@
+"""Metrics: turn replicate records into tidy tables and summary statistics.
+
+Everything a user sees is computed here, once, from what the model recorded:
+mentee spells, visits, monthly readings and the cost ledger. Nothing here
+touches the simulation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from sim import competency
+from sim.config import AREAS, Config
+from sim.costs import CATEGORIES
+from sim.model import Record
+
+SCORE_COLS = [f"score_{a}" for a in AREAS]
+COST_COLS = [f"cost_{c}" for c in CATEGORIES]
+PROFICIENT = 3  # checklist level: performs without support
+
+
+def mentees(config: Config, records: Sequence[Record]) -> pd.DataFrame:
+    """One row per mentee spell, final scores on the 0-4 checklist scale."""
+    names = [s.name for s in config.subcounties]
+    rows = []
+    for rec in records:
+        for sub, fac, mid, start, end, reason, visits, base, final in rec.spells:
+            final_check = competency.checklist(final)
+            rows.append(
+                (rec.replicate, names[sub], fac, mid, start, end, reason, visits,
+                 competency.checklist(base).mean(), final_check.mean(), *final_check)
+            )
+    cols = ["replicate", "subcounty", "facility_id", "mentee_id", "start_day", "end_day",
+            "exit_reason", "visits", "baseline_mean_score", "final_mean_score", *SCORE_COLS]
+    df = pd.DataFrame(rows, columns=cols)
+    df = df.astype({"replicate": "int64", "facility_id": "int64", "mentee_id": "int64",
+                    "visits": "int64", "exit_reason": "object"})
+    return df.sort_values(["replicate", "mentee_id", "start_day"], ignore_index=True)
+
+
+def costs(config: Config, records: Sequence[Record]) -> pd.DataFrame:
+    """The cost ledger of every replicate, with the month each cost fell in."""
+    names = np.array([s.name for s in config.subcounties], dtype=object)
+    starts = np.asarray(config.month_starts())
+    frames = []
+    for rec in records:
+        led = rec.ledger
+        day = np.asarray(led.day, dtype=float)
+        frames.append(pd.DataFrame({
+            "replicate": np.full(len(day), rec.replicate, dtype=np.int64),
+            "day": day,
+            "month": np.searchsorted(starts, day, side="right").astype(np.int64),
+            "subcounty": names[np.asarray(led.subcounty, dtype=int)] if len(day) else [],
+            "category": led.category,
+            "who": led.who,
+            "ksh": np.asarray(led.ksh, dtype=float),
+        }))
+    df = pd.concat(frames, ignore_index=True)
+    df["usd"] = df["ksh"] / config.costs.ksh_per_usd
+    return df
+
+
+def timeseries(config: Config, records: Sequence[Record], ledger: pd.DataFrame) -> pd.DataFrame:
+    """Replicate x subcounty x month: competency, activity, stock-outs and costs."""
+    names = [s.name for s in config.subcounties]
+    starts = np.asarray(config.month_starts())
+    rows = []
+    for rec in records:
+        for month, sub, active, out, means in rec.months:
+            rows.append((rec.replicate, names[sub], month + 1, active, out, np.nanmean(means)
+                         if active else np.nan, *means))
+    df = pd.DataFrame(rows, columns=["replicate", "subcounty", "month", "active_mentees",
+                                     "stockout_facility_days", "mean_score", *SCORE_COLS])
+    dates = [config.start_date + dt.timedelta(days=float(d)) for d in starts[:-1]]
+    df.insert(3, "month_start", pd.to_datetime([dates[m - 1] for m in df["month"]]))
+
+    visits = pd.DataFrame(
+        [(rec.replicate, names[v[1]], v[0]) for rec in records for v in rec.visits],
+        columns=["replicate", "subcounty", "day"],
+    )
+    visits["month"] = np.searchsorted(starts, visits["day"].to_numpy(), side="right")
+    counts = visits.groupby(["replicate", "subcounty", "month"]).size().rename("visits")
+    df = df.join(counts, on=["replicate", "subcounty", "month"])
+    df["visits"] = df["visits"].fillna(0).astype("int64")
+
+    cost = (ledger.pivot_table(index=["replicate", "subcounty", "month"], columns="category",
+                               values="ksh", aggfunc="sum", fill_value=0.0)
+            .reindex(columns=list(CATEGORIES), fill_value=0.0))
+    cost.columns = COST_COLS
+    df = df.join(cost, on=["replicate", "subcounty", "month"])
+    df[COST_COLS] = df[COST_COLS].fillna(0.0)
+    df["cost_total"] = df[COST_COLS].sum(axis=1)
+    return df.sort_values(["replicate", "subcounty", "month"], ignore_index=True)
+
+
+def outcomes(spells: pd.DataFrame, ledger: pd.DataFrame, ksh_per_usd: float) -> pd.DataFrame:
+    """Key outcomes per replicate (one row each)."""
+    at_end = spells[spells["exit_reason"].isna()]
+    by_rep = spells.groupby("replicate")
+    people = by_rep["mentee_id"].nunique()
+    total = ledger.groupby("replicate")["ksh"].sum().reindex(people.index, fill_value=0.0)
+    end_groups = at_end.groupby("replicate")
+    proficient = (at_end[SCORE_COLS] >= PROFICIENT).all(axis=1).groupby(at_end["replicate"]).mean()
+    return pd.DataFrame({
+        "mean_competency_at_horizon": end_groups["final_mean_score"].mean(),
+        "share_all_areas_3_or_above": proficient,
+        "visits_per_mentee": by_rep["visits"].sum() / people,
+        "total_cost_ksh": total,
+        "total_cost_usd": total / ksh_per_usd,
+        "cost_per_mentee_ksh": total / people,
+    }).reindex(people.index)
+
+
+def describe(per_rep: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Mean and 5th/95th percentiles across replicates of each outcome column."""
+    out = {}
+    for col in per_rep.columns:
+        x = per_rep[col].to_numpy(dtype=float)
+        x = x[~np.isnan(x)]
+        if len(x) == 0:
+            out[col] = {"mean": None, "p5": None, "p95": None}
+            continue
+        out[col] = {"mean": float(x.mean()), "p5": float(np.percentile(x, 5)),
+                    "p95": float(np.percentile(x, 95))}
+    return out
+
+
+def summary(config: Config, spells: pd.DataFrame, ledger: pd.DataFrame) -> dict:
+    """Key outcomes across replicates, overall and per subcounty."""
+    rate = config.costs.ksh_per_usd
+    result = {"overall": describe(outcomes(spells, ledger, rate)), "by_subcounty": {}}
+    for sub in config.subcounties:
+        result["by_subcounty"][sub.name] = describe(
+            outcomes(spells[spells["subcounty"] == sub.name],
+                     ledger[ledger["subcounty"] == sub.name], rate)
+        )
+    return result

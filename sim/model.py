@@ -1,0 +1,250 @@
+"""The SimPy model: builds the agents from a config and runs one replicate.
+
+:class:`Model` owns the environment, the random streams, the cost ledger and the
+recorder, and offers the few state changes the processes share (enrol a nurse,
+end a spell, make a visit, replace a mentor). The processes themselves live
+with their agents in :mod:`sim.agents`; a monthly calendar process charges
+monthly costs and reads competency at each month's end. A replicate is a pure
+function of (config, seed, replicate).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from sim import competency
+from sim.agents.facility import Facility, economic_shocks
+from sim.agents.mentee import Dynamics, Mentee, nurse_post
+from sim.agents.mentor import Mentor, draw_weekdays, mentor_post
+from sim.agents.network import WhatsAppGroup
+from sim.config import AREAS, OWNERSHIPS, Config
+from sim.costs import Ledger
+from sim.rng import Streams
+from sim.supply import VaccineStock
+
+N_AREAS = len(AREAS)
+
+
+@dataclass
+class Record:
+    """What one replicate recorded; :mod:`sim.metrics` turns it into tables."""
+
+    replicate: int
+    ledger: Ledger = field(default_factory=Ledger)
+    # one row per mentee spell
+    spells: list[tuple] = field(default_factory=list)
+    # one row per visit: (day, subcounty, facility, mentee, mentor)
+    visits: list[tuple[float, int, int, int, int]] = field(default_factory=list)
+    # one row per (month, subcounty): (month, subcounty, active, stock-out days, per-area mean checklist)
+    months: list[tuple] = field(default_factory=list)
+    # one row per mentor spell: (subcounty, slot, mentor, start, end)
+    mentors: list[tuple] = field(default_factory=list)
+    posts: list[int] = field(default_factory=list)
+
+
+class Model:
+    """One replicate of a scenario."""
+
+    def __init__(self, config: Config, seed: int, replicate: int = 0) -> None:
+        self.config = config
+        self.env = simpy.Environment()
+        self.streams = Streams(seed, replicate)
+        self.record = Record(replicate, posts=[0] * len(config.subcounties))
+        self.ledger = self.record.ledger
+        self.month_starts = config.month_starts()
+        self.horizon = self.month_starts[-1]
+        self.dynamics = Dynamics.from_config(config)
+        self._first_weekday = config.start_date.weekday()
+        self._baseline_mean = np.array([config.mentee.baseline.mean[a] for a in AREAS])
+        self._next_mentee = 0
+        self._next_mentor = 0
+        self._weights = [
+            competency.priority_weights(
+                [AREAS.index(a) for a in sub.priorities],
+                N_AREAS,
+                config.mentee.learning.priority_weight_decay,
+            )
+            for sub in config.subcounties
+        ]
+        self.facilities: list[list[Facility]] = []
+        self.mentors: list[list[Mentor]] = [[] for _ in config.subcounties]
+        self._mentor_start: dict[int, float] = {}
+        self.groups = [WhatsAppGroup(self, s) for s in range(len(config.subcounties))]
+        self._build()
+
+    # --- construction -------------------------------------------------------------
+
+    def _build(self) -> None:
+        cfg, env = self.config, self.env
+        fid, slot = 0, 0
+        for s, sub in enumerate(cfg.subcounties):
+            here = []
+            for ownership in OWNERSHIPS:
+                for _ in range(sub.facilities[ownership]):
+                    stock = VaccineStock(cfg.supply)
+                    fac = Facility(
+                        env,
+                        fid,
+                        s,
+                        ownership,
+                        sub.setting,
+                        int(cfg.facilities.session_days_per_week[ownership]),
+                        int(cfg.facilities.immunizing_nurses[ownership]),
+                        stock,
+                    )
+                    env.process(
+                        stock.run(
+                            env,
+                            self.streams("supply.phase", fid),
+                            self.streams("supply.lead_time", fid),
+                            self.streams("supply.shortfall", fid),
+                        )
+                    )
+                    env.process(nurse_post(self, fac))
+                    env.process(economic_shocks(self, fac))
+                    here.append(fac)
+                    fid += 1
+            self.facilities.append(here)
+            n_mentors = math.ceil(len(here) / cfg.mentor.mentees_per_mentor)
+            for k in range(n_mentors):
+                env.process(mentor_post(self, slot, s, here[k::n_mentors]))
+                slot += 1
+        for s, group in enumerate(self.groups):
+            env.process(
+                group.run(
+                    lambda s=s: [f.mentee for f in self.facilities[s] if f.mentee is not None],
+                    lambda s=s: sum(m.active for m in self.mentors[s]),
+                )
+            )
+        self._calendar = env.process(self._run_calendar())
+
+    # --- shared state changes -----------------------------------------------------
+
+    def new_mentee(self, facility: Facility) -> Mentee:
+        """A nurse newly in post, with a baseline drawn per area."""
+        b = self.config.mentee.baseline
+        rng = self.streams("mentee.baseline", facility.id)
+        baseline = np.clip(rng.normal(self._baseline_mean, b.sd), 0.0, competency.MAX_SCORE)
+        mentee = Mentee(
+            self._next_mentee,
+            facility,
+            baseline,
+            self._weights[facility.subcounty],
+            self.dynamics,
+            self.env.now,
+        )
+        self._next_mentee += 1
+        return mentee
+
+    def enrol(self, mentee: Mentee) -> None:
+        mentee.start_spell(self.env.now)
+        mentee.facility.mentee = mentee
+        self.groups[mentee.facility.subcounty].join(mentee)
+
+    def end_spell(self, mentee: Mentee, reason: str | None) -> None:
+        t = self.env.now
+        mentee.catch_up(t)
+        f = mentee.facility
+        self.record.spells.append(
+            (f.subcounty, f.id, mentee.id, mentee.spell_start, t, reason, mentee.spell_visits,
+             mentee.baseline.copy(), mentee.c.copy())
+        )
+        f.mentee = None
+        self.groups[f.subcounty].leave(mentee)
+
+    def visit(self, mentor: Mentor, mentee: Mentee, day: float) -> None:
+        cfg = self.config
+        f = mentee.facility
+        mentee.visit(
+            day,
+            self.streams("mentee.learning", f.id),
+            cfg.mentor.target_interval_days,
+            cfg.mentor.min_days_between_visits,
+        )
+        self.record.visits.append((day, f.subcounty, f.id, mentee.id, mentor.id))
+        who = f"mentor:{mentor.id}"
+        self.ledger.post(day, "transport", who, f.subcounty, cfg.costs.transport_per_visit)
+        self.ledger.post(day, "lunch", who, f.subcounty, cfg.costs.lunch_per_visit)
+
+    def new_mentor(self, slot: int, subcounty: int, caseload: list[Facility]) -> Mentor:
+        """A mentor takes up a caseload slot after her orientation."""
+        m = self.config.mentor
+        weekdays = draw_weekdays(
+            self.streams("mentor.weekdays", slot), m.home_session_days_per_week, m.release_days_per_week
+        )
+        mentor = Mentor(self._next_mentor, slot, subcounty, caseload, weekdays, self._first_weekday)
+        self._next_mentor += 1
+        self.mentors[subcounty].append(mentor)
+        self._mentor_start[mentor.id] = self.env.now
+        self.ledger.post(
+            self.env.now, "orientation", f"mentor:{mentor.id}", subcounty,
+            self.config.costs.orientation_per_mentor,
+        )
+        self.groups[subcounty].add_mentor()
+        return mentor
+
+    def mentor_leaves(self, mentor: Mentor) -> None:
+        mentor.active = False
+        self.groups[mentor.subcounty].remove_mentor()
+        self._close_mentor(mentor)
+
+    def _close_mentor(self, mentor: Mentor) -> None:
+        self.record.mentors.append(
+            (mentor.subcounty, mentor.slot, mentor.id, self._mentor_start[mentor.id], self.env.now)
+        )
+
+    # --- calendar -----------------------------------------------------------------
+
+    def _charge_month(self) -> None:
+        t, c = self.env.now, self.config.costs
+        for s, sub in enumerate(self.config.subcounties):
+            self.ledger.post(t, "coordination", f"subcounty:{sub.name}", s, c.coordination_per_subcounty_month)
+            for mentor in self.mentors[s]:
+                if mentor.active:
+                    self.ledger.post(t, "mentor_airtime", f"mentor:{mentor.id}", s, c.mentor_airtime_per_month)
+            for mid in self.groups[s].mentees:
+                self.ledger.post(t, "mentee_airtime", f"mentee:{mid}", s, c.mentee_airtime_per_month)
+
+    def _read_month(self, month: int, stockout_before: list[float]) -> None:
+        t = self.env.now
+        for s, facs in enumerate(self.facilities):
+            scores = np.zeros(N_AREAS)
+            active = 0
+            for f in facs:
+                if f.mentee is not None:
+                    f.mentee.catch_up(t)
+                    scores += competency.checklist(f.mentee.c)
+                    active += 1
+            out = sum(f.stock.stockout_days_until(t) for f in facs)
+            means = scores / active if active else np.full(N_AREAS, np.nan)
+            self.record.months.append((month, s, active, out - stockout_before[s], means))
+            stockout_before[s] = out
+
+    def _run_calendar(self):
+        stockout_before = [0.0] * len(self.facilities)
+        for month in range(self.config.months):
+            self._charge_month()
+            yield self.env.timeout(self.month_starts[month + 1] - self.env.now)
+            self._read_month(month, stockout_before)
+        for facs in self.facilities:
+            for f in facs:
+                if f.mentee is not None:
+                    self.end_spell(f.mentee, None)
+        for mentors in self.mentors:
+            for mentor in mentors:
+                if mentor.active:
+                    self._close_mentor(mentor)
+
+    def run(self) -> Record:
+        """Run to the horizon and return the record."""
+        self.env.run(until=self._calendar)
+        return self.record
+
+
+def simulate(config: Config, seed: int, replicate: int = 0) -> Record:
+    """Run one replicate: a pure function of (config, seed, replicate)."""
+    return Model(config, seed, replicate).run()

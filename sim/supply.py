@@ -1,0 +1,99 @@
+"""Vaccine stock at a facility: periodic review, order-up-to, late and short deliveries.
+
+A simplified version of the replenishment policy HERMES-style supply-chain models
+use for the last mile. Stock is counted in *days of use*, so the facility's
+session pattern sets the consumption rate and drops out of the bookkeeping:
+
+* ``review_period_days`` after each delivery the facility orders from the
+  subcounty store; the order arrives after an exponential lead time
+  (mean ``lead_time_mean_days``);
+* a delivery tops the shelf up to ``order_up_to_days`` of use, except that with
+  probability ``shortfall_probability`` the store is short and sends only
+  ``shortfall_fill_fraction`` of what was asked for;
+* stock runs down at one day of use per day; at zero the facility is in
+  stock-out and holds no immunization session until the next delivery.
+
+Inter-delivery times are i.i.d. (review period plus lead time), so stock-outs
+form a renewal-reward process; :func:`expected_stockout_share` gives its
+long-run share when the shelf holds nothing over from one cycle to the next.
+Stock-out starts need no event of their own: the stock level is a straight
+line between deliveries, and :meth:`VaccineStock.stockout_days_until` reads it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import simpy
+
+    from sim.config import Supply
+
+
+class VaccineStock:
+    """One facility's vaccine shelf and the process that resupplies it."""
+
+    __slots__ = ("params", "_level", "_since", "_cum_out", "deliveries")
+
+    def __init__(self, params: Supply) -> None:
+        self.params = params
+        self._level = 0.0  # days of use on the shelf at the last delivery
+        self._since = 0.0  # time of the last delivery
+        self._cum_out = 0.0  # stock-out days accrued before the last delivery
+        self.deliveries = 0
+
+    def stockout_days_until(self, t: float) -> float:
+        """Cumulative facility-days in stock-out from day 0 to ``t``."""
+        return self._cum_out + max(0.0, t - self._since - self._level)
+
+    def in_stockout(self, t: float) -> bool:
+        return t - self._since >= self._level
+
+    def _deliver(self, t: float, fill: float) -> None:
+        self._cum_out = self.stockout_days_until(t)
+        on_hand = max(0.0, self._level - (t - self._since))
+        self._level = on_hand + fill * (self.params.order_up_to_days - on_hand)
+        self._since = t
+        self.deliveries += 1
+
+    def run(
+        self,
+        env: simpy.Environment,
+        phase: np.random.Generator,
+        lead: np.random.Generator,
+        short: np.random.Generator,
+    ):
+        """SimPy process: the resupply cycle, started at a random point of a cycle."""
+        p = self.params
+        age = phase.uniform(0.0, p.review_period_days)
+        self._level = max(0.0, p.order_up_to_days)
+        self._since = -age
+        self._cum_out = -max(0.0, age - p.order_up_to_days)  # count only days from 0
+        yield env.timeout(p.review_period_days - age)
+        while True:
+            yield env.timeout(lead.exponential(p.lead_time_mean_days) if p.lead_time_mean_days else 0.0)
+            shortfall = short.random() < p.shortfall_probability
+            self._deliver(env.now, p.shortfall_fill_fraction if shortfall else 1.0)
+            yield env.timeout(p.review_period_days)
+
+
+def expected_stockout_share(params: Supply) -> float:
+    """Long-run share of days in stock-out, by the renewal-reward theorem.
+
+    A cycle lasts ``R + L`` with ``L ~ Exp(m)`` and starts with ``Y`` days of
+    stock (``U``, or ``f U`` when short). Exact when no stock is carried over
+    between cycles, i.e. with no shortfall or when ``U <= R``.
+    """
+    r, m, u = params.review_period_days, params.lead_time_mean_days, params.order_up_to_days
+    p, f = params.shortfall_probability, params.shortfall_fill_fraction
+
+    def mean_out(y: float) -> float:  # E[max(0, R + L - y)]
+        c = r - y
+        if m == 0:
+            return max(0.0, c)
+        return c + m if c >= 0 else m * math.exp(c / m)
+
+    return ((1 - p) * mean_out(u) + p * mean_out(f * u)) / (r + m)
