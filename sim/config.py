@@ -304,7 +304,7 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _read_with_includes(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+def read_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a scenario; files named under ``include`` are read first and overridden."""
     data = _read_yaml(path)
     includes = data.pop("include", [])
@@ -319,11 +319,11 @@ def _read_with_includes(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, An
             raise ConfigError(f"{path}: include: {name} includes itself")
         if not inc.is_file():
             raise ConfigError(f"{path}: include: {name}: file not found")
-        merged = _merge(merged, _read_with_includes(inc, (*seen, path.resolve())))
+        merged = _merge(merged, read_raw(inc, (*seen, path.resolve())))
     return _merge(merged, data)
 
 
-def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
     """Set ``a.b.c`` in nested dicts; a list step is an index or an item's ``name``."""
     parts = key.split(".")
     node: Any = data
@@ -376,7 +376,7 @@ def from_dict(data: dict[str, Any], source: str = "config") -> Config:
 def load(path: str | Path, overrides: list[str] | None = None) -> Config:
     """Read, override and validate a scenario YAML file."""
     path = Path(path)
-    data = _read_with_includes(path)
+    data = read_raw(path)
     for key, value in parse_overrides(overrides or []):
-        _set_dotted(data, key, value)
+        set_dotted(data, key, value)
     return from_dict(data, str(path))

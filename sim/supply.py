@@ -49,9 +49,6 @@ class VaccineStock:
         """Cumulative facility-days in stock-out from day 0 to ``t``."""
         return self._cum_out + max(0.0, t - self._since - self._level)
 
-    def in_stockout(self, t: float) -> bool:
-        return t - self._since >= self._level
-
     def _deliver(self, t: float, fill: float) -> None:
         self._cum_out = self.stockout_days_until(t)
         on_hand = max(0.0, self._level - (t - self._since))
