@@ -10,18 +10,17 @@ function of (config, seed, replicate).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
 
-from sim import competency
+from sim import competency, scenarios
 from sim.agents.facility import Facility, economic_shocks
 from sim.agents.mentee import Dynamics, Mentee, nurse_post
 from sim.agents.mentor import Mentor, draw_weekdays, mentor_post
 from sim.agents.network import WhatsAppGroup
-from sim.config import AREAS, OWNERSHIPS, Config
+from sim.config import AREAS, Config
 from sim.costs import Ledger
 from sim.rng import Streams
 from sim.supply import VaccineStock
@@ -70,7 +69,7 @@ class Model:
             )
             for sub in config.subcounties
         ]
-        self.facilities: list[list[Facility]] = []
+        self.facilities: list[list[Facility]] = []  # per subcounty
         self.mentors: list[list[Mentor]] = [[] for _ in config.subcounties]
         self._mentor_start: dict[int, float] = {}
         self.groups = [WhatsAppGroup(self, s) for s in range(len(config.subcounties))]
@@ -80,39 +79,19 @@ class Model:
 
     def _build(self) -> None:
         cfg, env = self.config, self.env
-        fid, slot = 0, 0
-        for s, sub in enumerate(cfg.subcounties):
-            here = []
-            for ownership in OWNERSHIPS:
-                for _ in range(sub.facilities[ownership]):
-                    stock = VaccineStock(cfg.supply)
-                    fac = Facility(
-                        env,
-                        fid,
-                        s,
-                        ownership,
-                        sub.setting,
-                        int(cfg.facilities.session_days_per_week[ownership]),
-                        int(cfg.facilities.immunizing_nurses[ownership]),
-                        stock,
-                    )
-                    env.process(
-                        stock.run(
-                            env,
-                            self.streams("supply.phase", fid),
-                            self.streams("supply.lead_time", fid),
-                            self.streams("supply.shortfall", fid),
-                        )
-                    )
-                    env.process(nurse_post(self, fac))
-                    env.process(economic_shocks(self, fac))
-                    here.append(fac)
-                    fid += 1
-            self.facilities.append(here)
-            n_mentors = math.ceil(len(here) / cfg.mentor.mentees_per_mentor)
-            for k in range(n_mentors):
-                env.process(mentor_post(self, slot, s, here[k::n_mentors]))
-                slot += 1
+        layout = scenarios.sites(cfg)
+        self.facilities = [[] for _ in cfg.subcounties]
+        by_id: list[Facility] = []
+        for site in layout:
+            fac = Facility(env, site, VaccineStock(cfg.supply))
+            supply = ("supply.phase", "supply.lead_time", "supply.shortfall")
+            env.process(fac.stock.run(env, *(self.streams(p, site.id) for p in supply)))
+            env.process(nurse_post(self, fac))
+            env.process(economic_shocks(self, fac))
+            self.facilities[site.subcounty].append(fac)
+            by_id.append(fac)
+        for slot, (s, ids) in enumerate(scenarios.caseloads(layout, cfg.mentor.mentees_per_mentor)):
+            env.process(mentor_post(self, slot, s, [by_id[i] for i in ids]))
         for s, group in enumerate(self.groups):
             env.process(
                 group.run(

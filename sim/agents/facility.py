@@ -16,32 +16,22 @@ if TYPE_CHECKING:
 
     from sim.agents.mentee import Mentee
     from sim.model import Model
+    from sim.scenarios import Site
     from sim.supply import VaccineStock
 
 
 class Facility:
     """A health facility with one MCH nurse post in the programme."""
 
-    def __init__(
-        self,
-        env: simpy.Environment,
-        fid: int,
-        subcounty: int,
-        ownership: str,
-        setting: str,
-        sessions_per_week: int,
-        nurses: int,
-        stock: VaccineStock,
-    ) -> None:
-        self.id = fid
-        self.subcounty = subcounty
-        self.ownership = ownership
-        self.setting = setting
-        self.sessions_per_week = sessions_per_week
-        self.nurses = nurses
+    def __init__(self, env: simpy.Environment, site: Site, stock: VaccineStock) -> None:
+        self.id = site.id
+        self.subcounty = site.subcounty
+        self.ownership = site.ownership
+        self.setting = site.setting
+        self.nurses = site.nurses
         self.stock = stock
         # A nurse practises on session days; a five-session week is full practice.
-        self.practice_intensity = min(1.0, sessions_per_week / 5.0)
+        self.practice_intensity = min(1.0, site.sessions_per_week / 5.0)
         self.mentee: Mentee | None = None  # the enrolled mentee, if any
         self.in_programme = True
         self._env = env
