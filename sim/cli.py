@@ -53,9 +53,7 @@ def _run(args: argparse.Namespace) -> None:
         # Checked before the (possibly long) run as well as at write time.
         raise OutputError(f"{out}: exists and is not an empty directory (use --force to overwrite)")
     res = run(cfg, reps=args.reps, seed=args.seed)
-    res.write(out, force=args.force)
-    if args.plot:
-        res.plot_competency(out / "competency.png")
+    res.write(out, force=args.force, plot=args.plot)
     o = res.summary["overall"]
 
     def fmt(key: str, spec: str) -> str:
@@ -77,8 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "validate":
             cfg = load(args.config, args.overrides)
-            print(f"{args.config}: ok ({cfg.name}, {len(cfg.subcounties)} subcounties, "
-                  f"{sum(s.facilities.total for s in cfg.subcounties)} facilities)")
+            n_sub = len(cfg.subcounties)
+            n_fac = sum(s.facilities.total for s in cfg.subcounties)
+            print(f"{args.config}: ok ({cfg.name}: {n_sub} subcount{'y' if n_sub == 1 else 'ies'}, "
+                  f"{n_fac} facilities, {cfg.months} months)")
         else:
             _run(args)
     except (ConfigError, OutputError) as err:

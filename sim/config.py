@@ -12,6 +12,7 @@ marked ``# assumption`` here, in the shipped YAML and in the README.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from pathlib import Path
 from typing import Any, Literal
@@ -244,13 +245,19 @@ class Config(_Block):
         return self
 
     def month_starts(self) -> list[float]:
-        """Day offsets of each calendar month boundary, ``months + 1`` values from 0."""
-        days, y, m = [], self.start_date.year, self.start_date.month
-        for _ in range(self.months + 1):
-            first = dt.date(y, m, min(self.start_date.day, 28))
-            days.append(float((first - self.start_date).days))
-            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-        return days
+        """Day offsets of the programme's month boundaries, ``months + 1`` values from 0.
+
+        A programme month runs from the start date's day of the month to the same day
+        of the next calendar month (or that month's last day, if shorter).
+        """
+        day = self.start_date.day
+        out = []
+        for k in range(self.months + 1):
+            y, m = divmod(self.start_date.month - 1 + k, 12)
+            y, m = self.start_date.year + y, m + 1
+            boundary = dt.date(y, m, min(day, calendar.monthrange(y, m)[1]))
+            out.append(float((boundary - self.start_date).days))
+        return out
 
     @property
     def horizon_days(self) -> float:

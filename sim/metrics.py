@@ -64,37 +64,68 @@ def costs(config: Config, records: Sequence[Record]) -> pd.DataFrame:
     return df
 
 
-def timeseries(config: Config, records: Sequence[Record], ledger: pd.DataFrame) -> pd.DataFrame:
-    """Replicate x subcounty x month: competency, activity, stock-outs and costs."""
+def mentors(config: Config, records: Sequence[Record]) -> pd.DataFrame:
+    """One row per mentor spell: caseload, time in post, visits made."""
     names = [s.name for s in config.subcounties]
-    starts = np.asarray(config.month_starts())
     rows = []
     for rec in records:
-        for month, sub, active, out, means in rec.months:
-            rows.append((rec.replicate, names[sub], month + 1, active, out, np.nanmean(means)
-                         if active else np.nan, *means))
-    df = pd.DataFrame(rows, columns=["replicate", "subcounty", "month", "active_mentees",
-                                     "stockout_facility_days", "mean_score", *SCORE_COLS])
-    dates = [config.start_date + dt.timedelta(days=float(d)) for d in starts[:-1]]
-    df.insert(3, "month_start", pd.to_datetime([dates[m - 1] for m in df["month"]]))
+        made = pd.Series([v[4] for v in rec.visits], dtype="int64").value_counts()
+        for sub, slot, mid, caseload, start, end, reason in rec.mentors:
+            rows.append((rec.replicate, names[sub], slot, mid, caseload, start, end, reason,
+                         int(made.get(mid, 0))))
+    cols = ["replicate", "subcounty", "slot", "mentor_id", "caseload", "start_day", "end_day",
+            "exit_reason", "visits"]
+    df = pd.DataFrame(rows, columns=cols).astype({"exit_reason": "object"})
+    return df.sort_values(["replicate", "mentor_id"], ignore_index=True)
 
-    visits = pd.DataFrame(
-        [(rec.replicate, names[v[1]], v[0]) for rec in records for v in rec.visits],
+
+def _per_month(config: Config, records: Sequence[Record], events: str, name: str) -> pd.Series:
+    """Count a record's (day, subcounty, ...) events per replicate, subcounty and month."""
+    names = [s.name for s in config.subcounties]
+    starts = np.asarray(config.month_starts())
+    df = pd.DataFrame(
+        [(rec.replicate, names[e[1]], e[0]) for rec in records for e in getattr(rec, events)],
         columns=["replicate", "subcounty", "day"],
     )
-    visits["month"] = np.searchsorted(starts, visits["day"].to_numpy(), side="right")
-    counts = visits.groupby(["replicate", "subcounty", "month"]).size().rename("visits")
-    df = df.join(counts, on=["replicate", "subcounty", "month"])
-    df["visits"] = df["visits"].fillna(0).astype("int64")
+    df["month"] = np.searchsorted(starts, df["day"].to_numpy(), side="right")
+    return df.groupby(["replicate", "subcounty", "month"]).size().rename(name)
 
-    cost = (ledger.pivot_table(index=["replicate", "subcounty", "month"], columns="category",
-                               values="ksh", aggfunc="sum", fill_value=0.0)
+
+def timeseries(config: Config, records: Sequence[Record], ledger: pd.DataFrame) -> pd.DataFrame:
+    """Replicate x subcounty x month: competency, activity, stock-outs and costs.
+
+    Competency, enrolment, mentors and group members are read at the month's
+    end (``month_end``, the first day of the next month); visits, posts,
+    stock-out days and costs are totals over the month.
+    """
+    names = [s.name for s in config.subcounties]
+    rows = []
+    for rec in records:
+        for month, sub, mentees_, mentors_, members, out, means in rec.months:
+            overall = float(np.mean(means)) if mentees_ else np.nan
+            rows.append((rec.replicate, names[sub], month + 1, mentees_, mentors_, members, out,
+                         overall, *means))
+    df = pd.DataFrame(rows, columns=["replicate", "subcounty", "month", "active_mentees",
+                                     "active_mentors", "whatsapp_members",
+                                     "stockout_facility_days", "mean_score", *SCORE_COLS])
+    starts = config.month_starts()
+    dates = [pd.Timestamp(config.start_date + dt.timedelta(days=d)) for d in starts]
+    df.insert(3, "month_start", [dates[m - 1] for m in df["month"]])
+    df.insert(4, "month_end", [dates[m] for m in df["month"]])
+
+    key = ["replicate", "subcounty", "month"]
+    for events, name in (("visits", "visits"), ("posts", "whatsapp_posts")):
+        df = df.join(_per_month(config, records, events, name), on=key)
+        df[name] = df[name].fillna(0).astype("int64")
+
+    cost = (ledger.pivot_table(index=key, columns="category", values="ksh", aggfunc="sum",
+                               fill_value=0.0)
             .reindex(columns=list(CATEGORIES), fill_value=0.0))
     cost.columns = COST_COLS
-    df = df.join(cost, on=["replicate", "subcounty", "month"])
+    df = df.join(cost, on=key)
     df[COST_COLS] = df[COST_COLS].fillna(0.0)
     df["cost_total"] = df[COST_COLS].sum(axis=1)
-    return df.sort_values(["replicate", "subcounty", "month"], ignore_index=True)
+    return df.sort_values(key, ignore_index=True)
 
 
 def outcomes(spells: pd.DataFrame, ledger: pd.DataFrame, ksh_per_usd: float) -> pd.DataFrame:

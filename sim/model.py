@@ -38,11 +38,13 @@ class Record:
     spells: list[tuple] = field(default_factory=list)
     # one row per visit: (day, subcounty, facility, mentee, mentor)
     visits: list[tuple[float, int, int, int, int]] = field(default_factory=list)
-    # one row per (month, subcounty): (month, subcounty, active, stock-out days, per-area mean checklist)
+    # one row per (month, subcounty): (month, subcounty, mentees, mentors, group members,
+    # stock-out days, per-area mean checklist score)
     months: list[tuple] = field(default_factory=list)
-    # one row per mentor spell: (subcounty, slot, mentor, start, end)
+    # one row per mentor spell: (subcounty, slot, mentor, caseload, start, end, exit reason)
     mentors: list[tuple] = field(default_factory=list)
-    posts: list[int] = field(default_factory=list)
+    # one row per WhatsApp post: (day, subcounty)
+    posts: list[tuple[float, int]] = field(default_factory=list)
 
 
 class Model:
@@ -52,7 +54,7 @@ class Model:
         self.config = config
         self.env = simpy.Environment()
         self.streams = Streams(seed, replicate)
-        self.record = Record(replicate, posts=[0] * len(config.subcounties))
+        self.record = Record(replicate)
         self.ledger = self.record.ledger
         self.month_starts = config.month_starts()
         self.horizon = self.month_starts[-1]
@@ -71,7 +73,6 @@ class Model:
         ]
         self.facilities: list[list[Facility]] = []  # per subcounty
         self.mentors: list[list[Mentor]] = [[] for _ in config.subcounties]
-        self._mentor_start: dict[int, float] = {}
         self.groups = [WhatsAppGroup(self, s) for s in range(len(config.subcounties))]
         self._build()
 
@@ -85,18 +86,19 @@ class Model:
         for site in layout:
             fac = Facility(env, site, VaccineStock(cfg.supply))
             supply = ("supply.phase", "supply.lead_time", "supply.shortfall")
-            env.process(fac.stock.run(env, *(self.streams(p, site.id) for p in supply)))
+            env.process(fac.stock.run(env, *(self.streams(p, *site.key) for p in supply)))
             env.process(nurse_post(self, fac))
             env.process(economic_shocks(self, fac))
             self.facilities[site.subcounty].append(fac)
             by_id.append(fac)
-        for slot, (s, ids) in enumerate(scenarios.caseloads(layout, cfg.mentor.mentees_per_mentor)):
-            env.process(mentor_post(self, slot, s, [by_id[i] for i in ids]))
+        for slot, load in enumerate(scenarios.caseloads(cfg, layout)):
+            env.process(mentor_post(self, slot, load.key, load.subcounty,
+                                    [by_id[i] for i in load.sites]))
         for s, group in enumerate(self.groups):
             env.process(
                 group.run(
                     lambda s=s: [f.mentee for f in self.facilities[s] if f.mentee is not None],
-                    lambda s=s: sum(m.active for m in self.mentors[s]),
+                    lambda s=s: [m for m in self.mentors[s] if m.active],
                 )
             )
         self._calendar = env.process(self._run_calendar())
@@ -104,14 +106,16 @@ class Model:
     # --- shared state changes -----------------------------------------------------
 
     def new_mentee(self, facility: Facility) -> Mentee:
-        """A nurse newly in post, with a baseline drawn per area."""
+        """A nurse newly in post: a baseline per area and her engagement in groups."""
         b = self.config.mentee.baseline
-        rng = self.streams("mentee.baseline", facility.id)
+        rng = self.streams("mentee.baseline", *facility.key)
         baseline = np.clip(rng.normal(self._baseline_mean, b.sd), 0.0, competency.MAX_SCORE)
+        engagement = self.streams("mentee.engagement", *facility.key).random()
         mentee = Mentee(
             self._next_mentee,
             facility,
             baseline,
+            engagement,
             self._weights[facility.subcounty],
             self.dynamics,
             self.env.now,
@@ -140,7 +144,7 @@ class Model:
         f = mentee.facility
         mentee.visit(
             day,
-            self.streams("mentee.learning", f.id),
+            self.streams("mentee.learning", *f.key),
             cfg.mentor.target_interval_days,
             cfg.mentor.min_days_between_visits,
         )
@@ -149,32 +153,30 @@ class Model:
         self.ledger.post(day, "transport", who, f.subcounty, cfg.costs.transport_per_visit)
         self.ledger.post(day, "lunch", who, f.subcounty, cfg.costs.lunch_per_visit)
 
-    def new_mentor(self, slot: int, subcounty: int, caseload: list[Facility]) -> Mentor:
+    def new_mentor(
+        self, slot: int, key: tuple[int, ...], subcounty: int, caseload: list[Facility]
+    ) -> Mentor:
         """A mentor takes up a caseload slot after her orientation."""
         m = self.config.mentor
         weekdays = draw_weekdays(
-            self.streams("mentor.weekdays", slot), m.home_session_days_per_week, m.release_days_per_week
+            self.streams("mentor.weekdays", *key), m.home_session_days_per_week, m.release_days_per_week
         )
-        mentor = Mentor(self._next_mentor, slot, subcounty, caseload, weekdays, self._first_weekday)
+        mentor = Mentor(self._next_mentor, slot, key, subcounty, caseload, weekdays,
+                        self._first_weekday, self.env.now)
         self._next_mentor += 1
         self.mentors[subcounty].append(mentor)
-        self._mentor_start[mentor.id] = self.env.now
         self.ledger.post(
             self.env.now, "orientation", f"mentor:{mentor.id}", subcounty,
             self.config.costs.orientation_per_mentor,
         )
-        self.groups[subcounty].add_mentor()
+        self.groups[subcounty].add_mentor(mentor)
         return mentor
 
-    def mentor_leaves(self, mentor: Mentor) -> None:
+    def mentor_leaves(self, mentor: Mentor, reason: str | None) -> None:
         mentor.active = False
-        self.groups[mentor.subcounty].remove_mentor()
-        self._close_mentor(mentor)
-
-    def _close_mentor(self, mentor: Mentor) -> None:
-        self.record.mentors.append(
-            (mentor.subcounty, mentor.slot, mentor.id, self._mentor_start[mentor.id], self.env.now)
-        )
+        self.groups[mentor.subcounty].remove_mentor(mentor)
+        self.record.mentors.append((mentor.subcounty, mentor.slot, mentor.id, len(mentor.caseload),
+                                    mentor.start, self.env.now, reason))
 
     # --- calendar -----------------------------------------------------------------
 
@@ -192,15 +194,18 @@ class Model:
         t = self.env.now
         for s, facs in enumerate(self.facilities):
             scores = np.zeros(N_AREAS)
-            active = 0
+            enrolled = 0
             for f in facs:
                 if f.mentee is not None:
                     f.mentee.catch_up(t)
                     scores += competency.checklist(f.mentee.c)
-                    active += 1
+                    enrolled += 1
             out = sum(f.stock.stockout_days_until(t) for f in facs)
-            means = scores / active if active else np.full(N_AREAS, np.nan)
-            self.record.months.append((month, s, active, out - stockout_before[s], means))
+            means = scores / enrolled if enrolled else np.full(N_AREAS, np.nan)
+            mentors = sum(m.active for m in self.mentors[s])
+            self.record.months.append(
+                (month, s, enrolled, mentors, self.groups[s].size, out - stockout_before[s], means)
+            )
             stockout_before[s] = out
 
     def _run_calendar(self):
@@ -216,7 +221,7 @@ class Model:
         for mentors in self.mentors:
             for mentor in mentors:
                 if mentor.active:
-                    self._close_mentor(mentor)
+                    self.mentor_leaves(mentor, None)
 
     def run(self) -> Record:
         """Run to the horizon and return the record."""

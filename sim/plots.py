@@ -15,12 +15,12 @@ def competency_curve(ts: pd.DataFrame, path: Path, title: str = "") -> Path:
     """Median and 5-95 % band across replicates of the mean checklist score by month."""
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
     for name, sub in ts.groupby("subcounty", sort=False):
-        q = sub.groupby("month_start")["mean_score"].quantile([0.05, 0.5, 0.95]).unstack()
+        q = sub.groupby("month_end")["mean_score"].quantile([0.05, 0.5, 0.95]).unstack()
         line = ax.plot(q.index, q[0.5], marker="o", label=name)[0]
         ax.fill_between(q.index, q[0.05], q[0.95], color=line.get_color(), alpha=0.2)
     ax.set_ylim(0, 4)
     ax.set_ylabel("mean competency (0-4 checklist)")
-    ax.set_xlabel("month (score at month end)")
+    ax.set_xlabel("date of reading (end of each programme month)")
     ax.set_title(title or "Competency")
     ax.grid(alpha=0.3)
     ax.legend(title="subcounty: median, 5-95 %")

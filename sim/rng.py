@@ -15,8 +15,8 @@ import zlib
 import numpy as np
 
 
-def process_code(name: str) -> int:
-    """A stable integer for a process name (``hash()`` is salted per interpreter)."""
+def code(name: str) -> int:
+    """A stable integer for a name (``hash()`` is salted per interpreter)."""
     return zlib.crc32(name.encode("utf-8"))
 
 
@@ -29,7 +29,8 @@ class Streams:
         self._cache: dict[tuple[int, ...], np.random.Generator] = {}
 
     def __call__(self, process: str, *entity: int) -> np.random.Generator:
-        key = (self.replicate, process_code(process), *entity)
+        """The stream of ``process`` for ``entity`` (a tuple of integers)."""
+        key = (self.replicate, code(process), *entity)
         gen = self._cache.get(key)
         if gen is None:
             seq = np.random.SeedSequence(self.seed, spawn_key=key)

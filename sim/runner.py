@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -21,10 +22,6 @@ from sim import config as config_mod
 from sim import metrics
 from sim.config import Config
 from sim.model import simulate
-
-OUTPUT_FILES = ("mentees.parquet", "timeseries.parquet", "costs.parquet", "summary.json",
-                "config.resolved.yaml")
-
 
 class OutputError(Exception):
     """The output folder cannot be used; ``str()`` is the one-line message."""
@@ -44,6 +41,7 @@ class Results:
     seed: int
     reps: int
     mentees: pd.DataFrame
+    mentors: pd.DataFrame
     timeseries: pd.DataFrame
     costs: pd.DataFrame
     summary: dict
@@ -57,26 +55,37 @@ class Results:
             "outcomes": self.summary,
         }
 
-    def write(self, out: str | Path, force: bool = False) -> Path:
-        """Write every output file to ``out``, all or nothing."""
-        out = Path(out)
+    def write(self, out: str | Path, force: bool = False, plot: bool = False) -> Path:
+        """Write the output files (and ``competency.png`` with ``plot``) to ``out``.
+
+        All or nothing: files are written to a hidden folder first and moved into
+        place only when every one is complete. With ``force`` a non-empty ``out``
+        is accepted; files of the same name are replaced and other files are kept.
+        """
+        out = Path(out).resolve()
         if out.exists() and not out.is_dir():
             raise OutputError(f"{out}: exists and is not a directory")
         if out.is_dir() and any(out.iterdir()) and not force:
             raise OutputError(f"{out}: directory is not empty (use --force to overwrite)")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        staging_parent = out if out.is_dir() else out.parent
+        staging_parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".mentorsim-", dir=staging_parent))
         try:
             self.mentees.to_parquet(tmp / "mentees.parquet", index=False)
+            self.mentors.to_parquet(tmp / "mentors.parquet", index=False)
             self.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
             self.costs.to_parquet(tmp / "costs.parquet", index=False)
             (tmp / "summary.json").write_text(json.dumps(self.summary_document(), indent=2) + "\n")
             (tmp / "config.resolved.yaml").write_text(
                 yaml.safe_dump(self.config.to_dict(), sort_keys=False)
             )
-            if out.exists():
-                shutil.rmtree(out)
-            tmp.rename(out)
+            if plot:
+                self.plot_competency(tmp / "competency.png")
+            if out.is_dir():
+                for f in tmp.iterdir():
+                    os.replace(f, out / f.name)
+            else:
+                tmp.rename(out)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp)
@@ -104,6 +113,7 @@ def run(config: Config | str | Path, reps: int = 1, seed: int = 0) -> Results:
         seed=seed,
         reps=reps,
         mentees=spells,
+        mentors=metrics.mentors(cfg, records),
         timeseries=metrics.timeseries(cfg, records, ledger),
         costs=ledger,
         summary=metrics.summary(cfg, spells, ledger),

@@ -36,14 +36,13 @@ if TYPE_CHECKING:
 class VaccineStock:
     """One facility's vaccine shelf and the process that resupplies it."""
 
-    __slots__ = ("params", "_level", "_since", "_cum_out", "deliveries")
+    __slots__ = ("params", "_level", "_since", "_cum_out")
 
     def __init__(self, params: Supply) -> None:
         self.params = params
         self._level = 0.0  # days of use on the shelf at the last delivery
         self._since = 0.0  # time of the last delivery
         self._cum_out = 0.0  # stock-out days accrued before the last delivery
-        self.deliveries = 0
 
     def stockout_days_until(self, t: float) -> float:
         """Cumulative facility-days in stock-out from day 0 to ``t``."""
@@ -54,7 +53,6 @@ class VaccineStock:
         on_hand = max(0.0, self._level - (t - self._since))
         self._level = on_hand + fill * (self.params.order_up_to_days - on_hand)
         self._since = t
-        self.deliveries += 1
 
     def run(
         self,
@@ -63,18 +61,27 @@ class VaccineStock:
         lead: np.random.Generator,
         short: np.random.Generator,
     ):
-        """SimPy process: the resupply cycle, started at a random point of a cycle."""
+        """SimPy process: the resupply cycle, started in its long-run state.
+
+        Day 0 falls at a uniform point of a length-biased cycle (the renewal
+        process's equilibrium), so stock-outs do not start artificially low.
+        """
         p = self.params
-        age = phase.uniform(0.0, p.review_period_days)
-        self._level = max(0.0, p.order_up_to_days)
+        r, m = p.review_period_days, p.lead_time_mean_days
+        # A cycle R + L, L ~ Exp(m), length-biased: L ~ Gamma(2, m) w.p. m / (R + m).
+        shape = 2.0 if phase.random() * (r + m) < m else 1.0
+        cycle = r + (phase.gamma(shape, m) if m else 0.0)
+        age = phase.uniform(0.0, cycle)
+        fill = p.shortfall_fill_fraction if phase.random() < p.shortfall_probability else 1.0
+        self._level = fill * p.order_up_to_days
         self._since = -age
-        self._cum_out = -max(0.0, age - p.order_up_to_days)  # count only days from 0
-        yield env.timeout(p.review_period_days - age)
+        self._cum_out = -max(0.0, age - self._level)  # count only days from day 0
+        yield env.timeout(cycle - age)
         while True:
-            yield env.timeout(lead.exponential(p.lead_time_mean_days) if p.lead_time_mean_days else 0.0)
             shortfall = short.random() < p.shortfall_probability
             self._deliver(env.now, p.shortfall_fill_fraction if shortfall else 1.0)
-            yield env.timeout(p.review_period_days)
+            yield env.timeout(r)
+            yield env.timeout(lead.exponential(m) if m else 0.0)
 
 
 def expected_stockout_share(params: Supply) -> float:

@@ -142,3 +142,12 @@ def test_cli_process_prints_no_traceback(tmp_path):
     assert proc.stderr.count("\n") == 1
     assert "mentor.mentees_per_mentor" in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    "start, expected",
+    [("2018-01-31", [0, 28, 59, 89]), ("2019-12-15", [0, 31, 62, 91]), ("2020-01-31", [0, 29, 60, 90])],
+)
+def test_month_boundaries_at_month_ends(make_config, start, expected):
+    cfg = make_config({"start_date": start, "months": 3})
+    assert cfg.month_starts() == expected

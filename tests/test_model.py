@@ -39,7 +39,7 @@ def test_visits_fall_inside_spells_and_on_release_days(make_config):
         assert (counted == spells.visits).all()
         # mentors visit only on their release weekdays and only while in post
         mentors = {m.id: m for ms in model.mentors for m in ms}
-        spans = {m[2]: (m[3], m[4]) for m in rec.mentors}
+        spans = {m[2]: (m[4], m[5]) for m in rec.mentors}
         first = cfg.start_date.weekday()
         for v in visits.itertuples():
             m = mentors[v.mentor]
@@ -71,16 +71,19 @@ def test_late_joiners_get_fewer_visits(make_config):
     assert late.max() < full.mean()
 
 
-def test_group_never_exceeds_its_member_cap(make_config):
+def test_group_stays_full_at_its_member_cap(make_config):
     cap = 16
-    cfg = make_config({"whatsapp.member_cap": cap, "whatsapp.start_month": 1})
-    res = sim.run(cfg, reps=2, seed=1)
+    cfg = make_config({"whatsapp.member_cap": cap, "whatsapp.start_month": 1,
+                       "mentee.turnover.hazard_per_year": 1.0,
+                       "mentor.attrition.hazard_per_year": 1.0})
+    res = sim.run(cfg, reps=3, seed=1)
+    ts = res.timeseries
+    # 20 nurses and 5 mentors want in: the group is full at every month end, never over,
+    # because whoever waits joins as soon as a member leaves
+    lari = ts[ts["subcounty"] == "Lari"]
+    assert (lari["whatsapp_members"] == cap).all()
     airtime = res.costs[res.costs["category"] == "mentee_airtime"]
-    members = airtime.groupby(["replicate", "subcounty", "month"]).size()
-    mentors_per_subcounty = 5
-    assert members.max() == cap - mentors_per_subcounty  # full, and no further
-    mentor_airtime = res.costs[res.costs["category"] == "mentor_airtime"]
-    assert mentor_airtime.groupby(["replicate", "subcounty", "month"]).size().max() == 5
+    assert airtime.groupby(["replicate", "subcounty", "month"]).size().max() <= cap
 
 
 def test_every_mentor_is_oriented_once(make_config):

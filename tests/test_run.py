@@ -26,8 +26,8 @@ def pilot_run(tmp_path_factory):
 
 def test_outputs_and_columns(pilot_run):
     names = {p.name for p in pilot_run.iterdir()}
-    assert names == {"mentees.parquet", "timeseries.parquet", "costs.parquet", "summary.json",
-                     "config.resolved.yaml", "competency.png"}
+    assert names == {"mentees.parquet", "mentors.parquet", "timeseries.parquet", "costs.parquet",
+                     "summary.json", "config.resolved.yaml", "competency.png"}
     m = pd.read_parquet(pilot_run / "mentees.parquet")
     assert list(m.columns[:10]) == ["replicate", "subcounty", "facility_id", "mentee_id",
                                     "start_day", "end_day", "exit_reason", "visits",
@@ -41,7 +41,8 @@ def test_outputs_and_columns(pilot_run):
 
     ts = pd.read_parquet(pilot_run / "timeseries.parquet")
     assert len(ts) == 20 * 2 * 12
-    for col in ["month", "month_start", "mean_score", "active_mentees", "visits",
+    for col in ["month", "month_start", "month_end", "mean_score", "active_mentees",
+                "active_mentors", "whatsapp_members", "whatsapp_posts", "visits",
                 "stockout_facility_days", "cost_total", *[f"cost_{c}" for c in CATEGORIES],
                 *[f"score_{a}" for a in AREAS]]:
         assert col in ts.columns, col
@@ -53,6 +54,11 @@ def test_outputs_and_columns(pilot_run):
     assert costs["ksh"].sum() == pytest.approx(ts["cost_total"].sum())
     assert ts["visits"].sum() == m["visits"].sum()
     assert (costs["category"] == "transport").sum() == m["visits"].sum()
+
+    mentors = pd.read_parquet(pilot_run / "mentors.parquet")
+    assert mentors["visits"].sum() == m["visits"].sum()
+    assert set(mentors["exit_reason"].dropna()) <= {"attrition"}
+    assert (mentors.groupby("replicate").size() >= 10).all()
 
     doc = json.loads((pilot_run / "summary.json").read_text())
     assert doc["config"] == "pilot" and doc["seed"] == 1 and doc["reps"] == 20
@@ -89,8 +95,12 @@ def test_refuses_non_empty_directory_unless_forced(pilot_run, tmp_path, capsys):
     assert "not an empty directory" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     assert main([*args, "--force"]) == 0
-    assert "keep.txt" not in {p.name for p in out.iterdir()}
-    assert (out / "summary.json").exists()
+    # our files are replaced; anything else in the folder is left alone
+    first = (out / "summary.json").read_text()
+    assert main([*args, "--force", "--seed", "9"]) == 0
+    assert (out / "summary.json").read_text() != first
+    assert (out / "keep.txt").read_text() == "x"
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
 def test_bad_flags_are_one_line_errors(tmp_path, capsys):

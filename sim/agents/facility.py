@@ -25,6 +25,7 @@ class Facility:
 
     def __init__(self, env: simpy.Environment, site: Site, stock: VaccineStock) -> None:
         self.id = site.id
+        self.key = site.key  # random-stream key: stable when other facilities are added
         self.subcounty = site.subcounty
         self.ownership = site.ownership
         self.setting = site.setting
@@ -56,8 +57,8 @@ def economic_shocks(model: Model, facility: Facility):
     if hazard == 0:
         return
     pause_mean = model.config.facilities.furlough_return_days_mean
-    shock = model.streams("facility.furlough", facility.id)
-    pause = model.streams("facility.furlough_return", facility.id)
+    shock = model.streams("facility.furlough", *facility.key)
+    pause = model.streams("facility.furlough_return", *facility.key)
     while True:
         yield model.env.timeout(shock.exponential(365.0 / hazard))
         facility.leave()

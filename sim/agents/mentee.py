@@ -56,6 +56,7 @@ class Mentee:
         mid: int,
         facility: Facility,
         baseline: np.ndarray,
+        engagement: float,
         weights: np.ndarray,
         dynamics: Dynamics,
         t: float,
@@ -64,12 +65,14 @@ class Mentee:
         self.facility = facility
         self.baseline = baseline
         self.c = baseline.copy()
+        # Uniform draw; she is an active group member if it is below active_probability,
+        # so raising that probability only ever adds members (common random numbers).
+        self.engagement = engagement
         self.weights = weights  # agenda priority weight per area
         self.dyn = dynamics
         self.t = t  # time up to which decay is settled
         self._stockout_mark = 0.0
         self.active_since: float | None = None  # set while an active WhatsApp member
-        self.in_group = False
         self.spell_start = t
         self.spell_visits = 0
         self.next_due = t
@@ -128,8 +131,8 @@ def nurse_post(model: Model, facility: Facility):
     """
     env = model.env
     cfg = model.config.mentee.turnover
-    leave_rng = model.streams("mentee.turnover", facility.id)
-    vacancy_rng = model.streams("mentee.vacancy", facility.id)
+    leave_rng = model.streams("mentee.turnover", *facility.key)
+    vacancy_rng = model.streams("mentee.vacancy", *facility.key)
     nurse = model.new_mentee(facility)
     while True:
         if not facility.in_programme:

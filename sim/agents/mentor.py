@@ -32,13 +32,17 @@ class Mentor:
         self,
         mid: int,
         slot: int,
+        key: tuple[int, ...],
         subcounty: int,
         caseload: list[Facility],
         release_weekdays: tuple[int, ...],
         first_weekday: int,
+        start: float,
     ) -> None:
         self.id = mid
         self.slot = slot
+        self.key = key  # random-stream key of the slot
+        self.start = start
         self.subcounty = subcounty
         self.caseload = caseload
         self.release_weekdays = release_weekdays
@@ -64,7 +68,7 @@ def draw_weekdays(rng: np.random.Generator, home_days: int, release_days: int) -
 def visiting(model: Model, mentor: Mentor):
     """SimPy process: the mentor's release days, until she leaves or the horizon."""
     env = model.env
-    absent = model.streams("mentor.absence", mentor.slot)
+    absent = model.streams("mentor.absence", *mentor.key)
     p_absent = model.config.mentor.absence_probability
     day = mentor.next_release_day(env.now)
     while True:
@@ -98,18 +102,20 @@ def visit_round(model: Model, mentor: Mentor, day: float, window: float) -> None
             break
 
 
-def mentor_post(model: Model, slot: int, subcounty: int, caseload: list[Facility]):
+def mentor_post(
+    model: Model, slot: int, key: tuple[int, ...], subcounty: int, caseload: list[Facility]
+):
     """SimPy process: a caseload slot's mentors through attrition and replacement."""
     env = model.env
     cfg = model.config.mentor.attrition
-    leave_rng = model.streams("mentor.attrition", slot)
-    replace_rng = model.streams("mentor.replacement", slot)
+    leave_rng = model.streams("mentor.attrition", *key)
+    replace_rng = model.streams("mentor.replacement", *key)
     while True:
-        mentor = model.new_mentor(slot, subcounty, caseload)
+        mentor = model.new_mentor(slot, key, subcounty, caseload)
         env.process(visiting(model, mentor))
         if cfg.hazard_per_year == 0:
             return
         yield env.timeout(leave_rng.exponential(365.0 / cfg.hazard_per_year))
-        model.mentor_leaves(mentor)
+        model.mentor_leaves(mentor, "attrition")
         if cfg.replacement_days_mean > 0:
             yield env.timeout(replace_rng.exponential(cfg.replacement_days_mean))

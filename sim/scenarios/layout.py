@@ -10,11 +10,16 @@ import math
 from dataclasses import dataclass
 
 from sim.config import OWNERSHIPS, Config
+from sim.rng import code
 
 
 @dataclass(frozen=True)
 class Site:
-    """A facility in the programme, as the scenario describes it."""
+    """A facility in the programme, as the scenario describes it.
+
+    ``key`` names its random streams by (subcounty name, ownership, number within
+    that ownership), so adding facilities elsewhere leaves its draws unchanged.
+    """
 
     id: int
     subcounty: int
@@ -22,6 +27,16 @@ class Site:
     setting: str
     sessions_per_week: int
     nurses: int
+    key: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Caseload:
+    """A mentor slot: the sites it serves, and its stream key (subcounty name, number)."""
+
+    subcounty: int
+    key: tuple[int, ...]
+    sites: list[int]
 
 
 def sites(config: Config) -> list[Site]:
@@ -29,23 +44,24 @@ def sites(config: Config) -> list[Site]:
     out: list[Site] = []
     fac = config.facilities
     for s, sub in enumerate(config.subcounties):
-        for ownership in OWNERSHIPS:
-            for _ in range(sub.facilities[ownership]):
+        for o, ownership in enumerate(OWNERSHIPS):
+            for k in range(sub.facilities[ownership]):
                 out.append(Site(len(out), s, ownership, sub.setting,
                                 int(fac.session_days_per_week[ownership]),
-                                int(fac.immunizing_nurses[ownership])))
+                                int(fac.immunizing_nurses[ownership]),
+                                (code(sub.name), o, k)))
     return out
 
 
-def caseloads(layout: list[Site], mentees_per_mentor: float) -> list[tuple[int, list[int]]]:
-    """Mentor slots as (subcounty, site ids): ``ceil(n / ratio)`` mentors per subcounty.
+def caseloads(config: Config, layout: list[Site]) -> list[Caseload]:
+    """``ceil(n / mentees_per_mentor)`` mentor slots per subcounty of ``n`` sites.
 
     Sites are dealt round-robin, so caseloads differ by at most one and mix
-    ownership types the way a coordinator assigning by list would.
+    ownership types the way a coordinator assigning from a list would.
     """
-    slots: list[tuple[int, list[int]]] = []
-    for s in sorted({site.subcounty for site in layout}):
+    slots: list[Caseload] = []
+    for s, sub in enumerate(config.subcounties):
         ids = [site.id for site in layout if site.subcounty == s]
-        n = math.ceil(len(ids) / mentees_per_mentor)
-        slots.extend((s, ids[k::n]) for k in range(n))
+        n = math.ceil(len(ids) / config.mentor.mentees_per_mentor)
+        slots.extend(Caseload(s, (code(sub.name), k), ids[k::n]) for k in range(n))
     return slots
