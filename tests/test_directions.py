@@ -76,3 +76,9 @@ def test_mentor_attrition_without_quick_replacement_costs_visits(make_config):
         "mentor.attrition.replacement_days_mean": 120,
     }), reps=REPS, seed=13))
     assert _clearly_greater(stable["visits"], leaky["visits"])
+
+
+def test_sharing_sessions_among_more_nurses_means_less_practice(make_config):
+    one = _per_rep(sim.run(make_config(), reps=REPS, seed=14))
+    two = _per_rep(sim.run(make_config({"facilities.immunizing_nurses.public": 2}), reps=REPS, seed=14))
+    assert _clearly_greater(one["competency"], two["competency"])

@@ -29,10 +29,10 @@ class Facility:
         self.subcounty = site.subcounty
         self.ownership = site.ownership
         self.setting = site.setting
-        self.nurses = site.nurses
         self.stock = stock
-        # A nurse practises on session days; a five-session week is full practice.
-        self.practice_intensity = min(1.0, site.sessions_per_week / 5.0)
+        # The immunizing nurses share the sessions; a nurse running a session every weekday
+        # is in full practice.
+        self.practice_intensity = min(1.0, site.sessions_per_week / site.nurses / 5.0)
         self.mentee: Mentee | None = None  # the enrolled mentee, if any
         self.in_programme = True
         self._env = env
