@@ -57,13 +57,12 @@ class ByOwnership(_Block):
         return getattr(self, ownership)
 
 
-class FacilityCounts(_Block):
+class FacilityCounts(ByOwnership):
+    """How many facilities of each ownership type."""
+
     public: int = Field(ge=0)
     faith_based: int = Field(ge=0)
     private: int = Field(ge=0)
-
-    def __getitem__(self, ownership: str) -> int:
-        return getattr(self, ownership)
 
     @property
     def total(self) -> int:

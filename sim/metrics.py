@@ -96,21 +96,22 @@ def timeseries(config: Config, records: Sequence[Record], ledger: pd.DataFrame) 
 
     Competency, enrolment, mentors and group members are read at the month's
     end (``month_end``, the first day of the next month); visits, posts,
-    stock-out days and costs are totals over the month.
+    stock-out days and costs are totals over the month. Month 0 is the
+    baseline reading on day 0, with no flows.
     """
     names = [s.name for s in config.subcounties]
     rows = []
     for rec in records:
         for month, sub, mentees_, mentors_, members, out, means in rec.months:
             overall = float(np.mean(means)) if mentees_ else np.nan
-            rows.append((rec.replicate, names[sub], month + 1, mentees_, mentors_, members, out,
+            rows.append((rec.replicate, names[sub], month, mentees_, mentors_, members, out,
                          overall, *means))
     df = pd.DataFrame(rows, columns=["replicate", "subcounty", "month", "active_mentees",
                                      "active_mentors", "whatsapp_members",
                                      "stockout_facility_days", "mean_score", *SCORE_COLS])
     starts = config.month_starts()
     dates = [pd.Timestamp(config.start_date + dt.timedelta(days=d)) for d in starts]
-    df.insert(3, "month_start", [dates[m - 1] for m in df["month"]])
+    df.insert(3, "month_start", [dates[max(m - 1, 0)] for m in df["month"]])
     df.insert(4, "month_end", [dates[m] for m in df["month"]])
 
     key = ["replicate", "subcounty", "month"]

@@ -38,8 +38,8 @@ class Record:
     spells: list[tuple] = field(default_factory=list)
     # one row per visit: (day, subcounty, facility, mentee, mentor)
     visits: list[tuple[float, int, int, int, int]] = field(default_factory=list)
-    # one row per (month, subcounty): (month, subcounty, mentees, mentors, group members,
-    # stock-out days, per-area mean checklist score)
+    # one row per (month, subcounty), read at the end of the month (month 0: day 0):
+    # (month, subcounty, mentees, mentors, group members, stock-out days, per-area mean score)
     months: list[tuple] = field(default_factory=list)
     # one row per mentor spell: (subcounty, slot, mentor, caseload, start, end, exit reason)
     mentors: list[tuple] = field(default_factory=list)
@@ -210,9 +210,10 @@ class Model:
 
     def _run_calendar(self):
         stockout_before = [0.0] * len(self.facilities)
-        for month in range(self.config.months):
+        self._read_month(0, stockout_before)  # the baseline, once every post is filled
+        for month in range(1, self.config.months + 1):
             self._charge_month()
-            yield self.env.timeout(self.month_starts[month + 1] - self.env.now)
+            yield self.env.timeout(self.month_starts[month] - self.env.now)
             self._read_month(month, stockout_before)
         for facs in self.facilities:
             for f in facs:

@@ -1,19 +1,19 @@
-"""Figures for results: the competency curve per subcounty with its band."""
+"""Figures for results: the competency curve per subcounty with its band.
+
+Figures are built with matplotlib's object-oriented API (no pyplot state, no
+backend switching), so they save on a headless server and display in a notebook.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")  # files only; no display needed on servers or CI
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import pandas as pd
+from matplotlib.figure import Figure
 
 
-def competency_curve(ts: pd.DataFrame, path: Path, title: str = "") -> Path:
-    """Median and 5-95 % band across replicates of the mean checklist score by month."""
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+def competency_figure(ts: pd.DataFrame, title: str = "") -> Figure:
+    """Median and 5-95 % band across replicates of the mean checklist score, by month end."""
+    fig = Figure(figsize=(7, 4), dpi=120, layout="tight")
+    ax = fig.subplots()
     for name, sub in ts.groupby("subcounty", sort=False):
         q = sub.groupby("month_end")["mean_score"].quantile([0.05, 0.5, 0.95]).unstack()
         line = ax.plot(q.index, q[0.5], marker="o", label=name)[0]
@@ -24,9 +24,7 @@ def competency_curve(ts: pd.DataFrame, path: Path, title: str = "") -> Path:
     ax.set_title(title or "Competency")
     ax.grid(alpha=0.3)
     ax.legend(title="subcounty: median, 5-95 %")
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    for label in ax.get_xticklabels():
+        label.set_rotation(30)
+        label.set_horizontalalignment("right")
+    return fig

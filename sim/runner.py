@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import yaml
@@ -22,6 +23,9 @@ from sim import config as config_mod
 from sim import metrics
 from sim.config import Config
 from sim.model import simulate
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 class OutputError(Exception):
     """The output folder cannot be used; ``str()`` is the one-line message."""
@@ -91,11 +95,14 @@ class Results:
                 shutil.rmtree(tmp)
         return out
 
-    def plot_competency(self, path: str | Path) -> Path:
-        """Mean competency per subcounty by month, with the 5-95 % band, as PNG."""
-        from sim.plots import competency_curve
+    def plot_competency(self, path: str | Path | None = None) -> Figure:
+        """Mean competency per subcounty by month, median and 5-95 % band; saved if ``path``."""
+        from sim.plots import competency_figure
 
-        return competency_curve(self.timeseries, Path(path), title=self.config.name)
+        fig = competency_figure(self.timeseries, title=self.config.name)
+        if path is not None:
+            fig.savefig(path)
+        return fig
 
 
 def run(config: Config | str | Path, reps: int = 1, seed: int = 0) -> Results:

@@ -40,7 +40,8 @@ def test_outputs_and_columns(pilot_run):
     assert ((scores >= 0) & (scores <= 4) & (scores == scores.round())).all()
 
     ts = pd.read_parquet(pilot_run / "timeseries.parquet")
-    assert len(ts) == 20 * 2 * 12
+    assert len(ts) == 20 * 2 * 13  # month 0 is the baseline reading
+    assert (ts[ts["month"] == 0][["visits", "cost_total", "stockout_facility_days"]] == 0).all().all()
     for col in ["month", "month_start", "month_end", "mean_score", "active_mentees",
                 "active_mentors", "whatsapp_members", "whatsapp_posts", "visits",
                 "stockout_facility_days", "cost_total", *[f"cost_{c}" for c in CATEGORIES],
@@ -119,8 +120,9 @@ def test_python_api_and_plot(tmp_path):
     assert isinstance(res, sim.Results)
     assert set(res.mentees["subcounty"]) == {"Machakos"}
     assert res.timeseries["replicate"].nunique() == 3
-    png = res.plot_competency(tmp_path / "curve.png")
-    assert png.stat().st_size > 10_000
+    fig = res.plot_competency(tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").stat().st_size > 10_000
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["Machakos"]
     out = res.write(tmp_path / "api")
     assert (out / "mentees.parquet").exists()
     with pytest.raises(sim.ConfigError, match="reps"):
