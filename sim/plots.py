@@ -6,13 +6,24 @@ backend switching), so they save on a headless server and display in a notebook.
 
 from __future__ import annotations
 
+import io
+
 import pandas as pd
 from matplotlib.figure import Figure
 
 
+class _Figure(Figure):
+    """A figure that shows itself in Jupyter whatever the matplotlib backend."""
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png")
+        return buf.getvalue()
+
+
 def competency_figure(ts: pd.DataFrame, title: str = "") -> Figure:
     """Median and 5-95 % band across replicates of the mean checklist score, by month end."""
-    fig = Figure(figsize=(7, 4), dpi=120, layout="tight")
+    fig = _Figure(figsize=(7, 4), dpi=120, layout="tight")
     ax = fig.subplots()
     for name, sub in ts.groupby("subcounty", sort=False):
         q = sub.groupby("month_end")["mean_score"].quantile([0.05, 0.5, 0.95]).unstack()

@@ -1,0 +1,31 @@
+"""Notebooks run top to bottom (their code cells, in order, in one namespace)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import ROOT
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs(path, monkeypatch):
+    nb = json.loads(path.read_text())
+    monkeypatch.chdir(path.parent)
+    namespace: dict = {}
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            assert not cell["outputs"], "commit notebooks without outputs"
+            exec(compile("".join(cell["source"]), f"{path.name}", "exec"), namespace)
+    if path.name == "pilot_quickstart.ipynb":
+        comparison = namespace["comparison"]
+        visits = comparison["visits_per_mentee"]
+        assert visits["pilot (1:4)"] > visits["1:8"] > visits["1:12"]
+        assert set(namespace["visits"].index) == {"Lari", "Machakos"}
+
+
+def test_there_is_a_notebook():
+    assert NOTEBOOKS
