@@ -64,8 +64,8 @@ def bench(cfg: sim.Config, reps: int) -> dict[str, float]:
     wall = statistics.median(times)
     return {
         "wall_ms": 1000 * wall,
-        "events_per_s": statistics.median(e / t for e, t in zip(events, times)),
-        "mentee_years_per_s": statistics.median(d / 365 / t for d, t in zip(mentee_days, times)),
+        "events_per_s": statistics.median(e / t for e, t in zip(events, times, strict=False)),
+        "mentee_years_per_s": statistics.median(d / 365 / t for d, t in zip(mentee_days, times, strict=False)),
     }
 
 

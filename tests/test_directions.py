@@ -35,7 +35,7 @@ def _clearly_greater(a: np.ndarray, b: np.ndarray) -> bool:
 def test_fewer_mentees_per_mentor_more_visits_competency_and_cost(make_config):
     arms = [_per_rep(sim.run(make_config({"mentor.mentees_per_mentor": r}), reps=REPS, seed=4))
             for r in (4, 10, 20)]
-    for small, large in zip(arms, arms[1:]):
+    for small, large in zip(arms, arms[1:], strict=False):
         assert _clearly_greater(small["visits"], large["visits"])
         assert _clearly_greater(small["competency"], large["competency"])
         assert _clearly_greater(small["cost"], large["cost"])

@@ -91,7 +91,7 @@ def test_every_mentor_is_oriented_once(make_config):
     for rep in range(2):
         model = Model(cfg, seed=5, replicate=rep)
         rec = model.run()
-        oriented = [w for w, c in zip(rec.ledger.who, rec.ledger.category) if c == "orientation"]
+        oriented = [w for w, c in zip(rec.ledger.who, rec.ledger.category, strict=False) if c == "orientation"]
         assert sorted(oriented) == sorted(f"mentor:{m[2]}" for m in rec.mentors)
         assert len(rec.mentors) > 10  # some were replaced
 
