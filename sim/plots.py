@@ -22,19 +22,20 @@ class _Figure(Figure):
 
 
 def competency_figure(ts: pd.DataFrame, title: str = "") -> Figure:
-    """Median and 5-95 % band across replicates of the mean checklist score, by month end."""
+    """Mean and 5-95 % band across replicates of the mean checklist score, by month end."""
     fig = _Figure(figsize=(7, 4), dpi=120, layout="tight")
     ax = fig.subplots()
     for name, sub in ts.groupby("subcounty", sort=False):
-        q = sub.groupby("month_end")["mean_score"].quantile([0.05, 0.5, 0.95]).unstack()
-        line = ax.plot(q.index, q[0.5], marker="o", label=name)[0]
+        by_month = sub.groupby("month_end")["mean_score"]
+        q = by_month.quantile([0.05, 0.95]).unstack()
+        line = ax.plot(q.index, by_month.mean(), marker="o", label=name)[0]
         ax.fill_between(q.index, q[0.05], q[0.95], color=line.get_color(), alpha=0.2)
     ax.set_ylim(0, 4)
     ax.set_ylabel("mean competency (0-4 checklist)")
     ax.set_xlabel("date of reading (end of each programme month)")
     ax.set_title(title or "Competency")
     ax.grid(alpha=0.3)
-    ax.legend(title="subcounty: median, 5-95 %")
+    ax.legend(title="subcounty: mean, 5-95 % of replicates")
     for label in ax.get_xticklabels():
         label.set_rotation(30)
         label.set_horizontalalignment("right")
