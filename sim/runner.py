@@ -96,7 +96,7 @@ class Results:
         return out
 
     def plot_competency(self, path: str | Path | None = None) -> Figure:
-        """Mean competency per subcounty by month, median and 5-95 % band; saved if ``path``."""
+        """Mean competency per subcounty by month with its 5-95 % band; saved if ``path``."""
         from sim.plots import competency_figure
 
         fig = competency_figure(self.timeseries, title=self.config.name)
