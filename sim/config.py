@@ -186,6 +186,8 @@ class Mentor(_Block):
 
 
 class Supply(_Block):
+    """One stock line at each facility (see :mod:`sim.supply`)."""
+
     review_period_days: float = Field(gt=0)
     lead_time_mean_days: float = Field(ge=0)
     order_up_to_days: float = Field(gt=0)
@@ -232,7 +234,7 @@ class Config(_Block):
     facilities: Facilities
     mentee: Mentee
     mentor: Mentor
-    supply: Supply
+    supply: dict[str, Supply]
     whatsapp: WhatsApp
     costs: Costs
 
@@ -241,6 +243,11 @@ class Config(_Block):
         names = [s.name for s in self.subcounties]
         if len(set(names)) != len(names):
             raise ValueError("subcounty names must be unique")
+        if "vaccines" not in self.supply:
+            raise ValueError("supply needs a 'vaccines' line: vaccine stock-outs stop sessions")
+        for line in self.supply:
+            if not line.isidentifier():
+                raise ValueError(f"supply line name '{line}' must be a plain identifier")
         return self
 
     def month_starts(self) -> list[float]:

@@ -23,7 +23,7 @@ from sim.agents.network import WhatsAppGroup
 from sim.config import AREAS, Config
 from sim.costs import Ledger
 from sim.rng import Streams
-from sim.supply import VaccineStock
+from sim.supply import Stock
 
 N_AREAS = len(AREAS)
 
@@ -84,9 +84,11 @@ class Model:
         self.facilities = [[] for _ in cfg.subcounties]
         by_id: list[Facility] = []
         for site in layout:
-            fac = Facility(env, site, VaccineStock(cfg.supply))
-            supply = ("supply.phase", "supply.lead_time", "supply.shortfall")
-            env.process(fac.stock.run(env, *(self.streams(p, *site.key) for p in supply)))
+            fac = Facility(env, site, {line: Stock(p) for line, p in cfg.supply.items()})
+            for line, stock in fac.stocks.items():
+                streams = (self.streams(f"supply.{line}.{p}", *site.key)
+                           for p in ("phase", "lead_time", "shortfall"))
+                env.process(stock.run(env, *streams))
             env.process(nurse_post(self, fac))
             env.process(economic_shocks(self, fac))
             self.facilities[site.subcounty].append(fac)
@@ -200,7 +202,7 @@ class Model:
                     f.mentee.catch_up(t)
                     scores += competency.checklist(f.mentee.c)
                     enrolled += 1
-            out = sum(f.stock.stockout_days_until(t) for f in facs)
+            out = sum(f.vaccines.stockout_days_until(t) for f in facs)
             means = scores / enrolled if enrolled else np.full(N_AREAS, np.nan)
             mentors = sum(m.active for m in self.mentors[s])
             self.record.months.append(

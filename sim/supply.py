@@ -1,8 +1,11 @@
-"""Vaccine stock at a facility: periodic review, order-up-to, late and short deliveries.
+"""Stock lines at a facility: periodic review, order-up-to, late and short deliveries.
 
-A simplified version of the replenishment policy HERMES-style supply-chain models
-use for the last mile. Stock is counted in *days of use*, so the facility's
-session pattern sets the consumption rate and drops out of the bookkeeping:
+Each facility keeps one stock per supply line of the config: ``vaccines``, whose
+stock-outs stop immunization sessions, and any others (vaccination materials,
+child health cards) that the survey reads. Each line follows a simplified
+version of the replenishment policy HERMES-style supply-chain models use for
+the last mile. Stock is counted in *days of use*, so the facility's session
+pattern sets the consumption rate and drops out of the bookkeeping:
 
 * ``review_period_days`` after each delivery the facility orders from the
   subcounty store; the order arrives after an exponential lead time
@@ -10,14 +13,14 @@ session pattern sets the consumption rate and drops out of the bookkeeping:
 * a delivery tops the shelf up to ``order_up_to_days`` of use, except that with
   probability ``shortfall_probability`` the store is short and sends only
   ``shortfall_fill_fraction`` of what was asked for;
-* stock runs down at one day of use per day; at zero the facility is in
-  stock-out and holds no immunization session until the next delivery.
+* stock runs down at one day of use per day; at zero the line is in
+  stock-out until the next delivery (for vaccines: no immunization session).
 
 Inter-delivery times are i.i.d. (review period plus lead time), so stock-outs
 form a renewal-reward process; :func:`expected_stockout_share` gives its
 long-run share when the shelf holds nothing over from one cycle to the next.
 Stock-out starts need no event of their own: the stock level is a straight
-line between deliveries, and :meth:`VaccineStock.stockout_days_until` reads it.
+line between deliveries, and :meth:`Stock.stockout_days_until` reads it.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ if TYPE_CHECKING:
     from sim.config import Supply
 
 
-class VaccineStock:
-    """One facility's vaccine shelf and the process that resupplies it."""
+class Stock:
+    """One facility's shelf of one supply line, and the process that resupplies it."""
 
     __slots__ = ("params", "_level", "_since", "_cum_out")
 
@@ -47,6 +50,10 @@ class VaccineStock:
     def stockout_days_until(self, t: float) -> float:
         """Cumulative facility-days in stock-out from day 0 to ``t``."""
         return self._cum_out + max(0.0, t - self._since - self._level)
+
+    def in_stock(self, t: float) -> bool:
+        """Whether the shelf holds stock at ``t`` (``t`` not before the last delivery)."""
+        return t - self._since < self._level
 
     def _deliver(self, t: float, fill: float) -> None:
         self._cum_out = self.stockout_days_until(t)

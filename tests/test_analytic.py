@@ -125,12 +125,12 @@ def test_travel_time_limits_visits_per_day(quiet_config):
 )
 def test_stockout_share_matches_renewal_reward(quiet_config, supply):
     reps = 10
-    cfg = quiet_config({"months": 120, **{f"supply.{k}": v for k, v in supply.items()}})
+    cfg = quiet_config({"months": 120, **{f"supply.vaccines.{k}": v for k, v in supply.items()}})
     res = sim.run(cfg, reps=reps, seed=8)
     per_rep = res.timeseries.groupby("replicate")["stockout_facility_days"].sum() / (
         N_FAC * cfg.horizon_days
     )
-    expected = expected_stockout_share(cfg.supply)
+    expected = expected_stockout_share(cfg.supply["vaccines"])
     se = per_rep.std(ddof=1) / math.sqrt(reps)
     # 4.8 is Student's t quantile at 0.9995 with 9 degrees of freedom
     assert abs(per_rep.mean() - expected) < 4.8 * se, (per_rep.mean(), expected, se)

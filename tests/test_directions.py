@@ -42,8 +42,8 @@ def test_fewer_mentees_per_mentor_more_visits_competency_and_cost(make_config):
 
 
 def test_stockouts_lower_practice_driven_competency(make_config):
-    plenty = {"supply.order_up_to_days": 400, "supply.shortfall_probability": 0.0}
-    scarce = {"supply.order_up_to_days": 8, "supply.lead_time_mean_days": 10}
+    plenty = {"supply.vaccines.order_up_to_days": 400, "supply.vaccines.shortfall_probability": 0.0}
+    scarce = {"supply.vaccines.order_up_to_days": 8, "supply.vaccines.lead_time_mean_days": 10}
     good = _per_rep(sim.run(make_config(plenty), reps=REPS, seed=6))
     bad = _per_rep(sim.run(make_config(scarce), reps=REPS, seed=6))
     assert _clearly_greater(good["competency"], bad["competency"])

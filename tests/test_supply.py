@@ -9,7 +9,7 @@ import pytest
 import simpy
 
 from sim.config import Supply
-from sim.supply import VaccineStock, expected_stockout_share
+from sim.supply import Stock, expected_stockout_share
 
 
 def _params(**kw) -> Supply:
@@ -21,7 +21,7 @@ def _params(**kw) -> Supply:
 def test_deterministic_cycle_stockout_days():
     # 20 days of stock, a delivery every 30 days, no delay: 10 of every 30 days out
     params = _params()
-    stock = VaccineStock(params)
+    stock = Stock(params)
     env = simpy.Environment()
     rng = np.random.default_rng(0)
 
@@ -59,7 +59,7 @@ def test_starts_in_the_long_run_state():
     out = 0.0
     for i in range(n):
         env = simpy.Environment()
-        stock = VaccineStock(params)
+        stock = Stock(params)
         rngs = [np.random.default_rng([i, k]) for k in range(3)]
         env.process(stock.run(env, *rngs))
         env.run(until=horizon)

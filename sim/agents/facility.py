@@ -17,19 +17,20 @@ if TYPE_CHECKING:
     from sim.agents.mentee import Mentee
     from sim.model import Model
     from sim.scenarios import Site
-    from sim.supply import VaccineStock
+    from sim.supply import Stock
 
 
 class Facility:
     """A health facility with one MCH nurse post in the programme."""
 
-    def __init__(self, env: simpy.Environment, site: Site, stock: VaccineStock) -> None:
+    def __init__(self, env: simpy.Environment, site: Site, stocks: dict[str, Stock]) -> None:
         self.id = site.id
         self.key = site.key  # random-stream key: stable when other facilities are added
         self.subcounty = site.subcounty
         self.ownership = site.ownership
         self.setting = site.setting
-        self.stock = stock
+        self.stocks = stocks  # one per supply line
+        self.vaccines = stocks["vaccines"]  # a vaccine stock-out stops sessions
         # The immunizing nurses share the sessions; a nurse running a session every weekday
         # is in full practice.
         self.practice_intensity = min(1.0, site.sessions_per_week / site.nurses / 5.0)

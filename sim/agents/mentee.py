@@ -82,7 +82,7 @@ class Mentee:
         elapsed = t - self.t
         if elapsed <= 0:
             return
-        out = self.facility.stock.stockout_days_until(t)
+        out = self.facility.vaccines.stockout_days_until(t)
         practice = (elapsed - (out - self._stockout_mark)) * self.facility.practice_intensity
         active = t - max(self.t, self.active_since) if self.active_since is not None else 0.0
         d = self.dyn
@@ -97,7 +97,7 @@ class Mentee:
         """Enrol: time away (a furlough) decays skills with no practice to slow it."""
         self.c = competency.decay(self.c, self.baseline, self.dyn.decay_per_day, t - self.t)
         self.t = t
-        self._stockout_mark = self.facility.stock.stockout_days_until(t)
+        self._stockout_mark = self.facility.vaccines.stockout_days_until(t)
         self.spell_start = t
         self.spell_visits = 0
         self.next_due = t
