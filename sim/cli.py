@@ -1,4 +1,4 @@
-"""Command line: ``mentorsim run`` and ``mentorsim validate``.
+"""Command line: ``mentorsim run``, ``validate``, ``calibrate``, ``report-validation``, ``power``.
 
 Every user error (a bad config, a bad flag value, an unusable output folder)
 ends with one line on stderr and exit status 2; nothing is written.
@@ -11,7 +11,11 @@ import sys
 from collections.abc import Sequence
 
 from sim.config import ConfigError, load
-from sim.runner import OutputError, run
+import pandas as pd
+import yaml
+
+from sim.outputs import OutputError, check_folder, write_folder
+from sim.runner import run
 
 EXIT_USAGE = 2
 
@@ -33,25 +37,58 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, help="output directory")
     r.add_argument("--reps", type=int, default=1, help="replications (default 1)")
     r.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
-    r.add_argument("--set", dest="overrides", action="append", default=[],
-                   metavar="KEY=VALUE", help="override a config value, e.g. mentor.mentees_per_mentor=6")
+    _overrides(r)
     r.add_argument("--force", action="store_true", help="overwrite a non-empty output directory")
     r.add_argument("--plot", action="store_true", help="also write competency.png")
 
     v = sub.add_parser("validate", help="check a scenario file and exit")
     v.add_argument("config", help="scenario YAML file")
-    v.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    _overrides(v)
+
+    c = sub.add_parser("calibrate", help="fit unreported parameters to one arm's survey results")
+    c.add_argument("config", help="scenario YAML file of the arm (one subcounty)")
+    c.add_argument("--targets", required=True, help="targets YAML (e.g. configs/targets/lari.yaml)")
+    c.add_argument("--out", required=True, help="output directory")
+    c.add_argument("--evaluations", type=int, default=200, help="objective evaluations (default 200)")
+    c.add_argument("--reps", type=int, default=40, help="replications per evaluation (default 40)")
+    c.add_argument("--seed", type=int, default=1, help="seed (default 1)")
+    c.add_argument("--force", action="store_true", help="write into a non-empty output directory")
+    _overrides(c)
+
+    r = sub.add_parser("report-validation", help="observed vs simulated for every target")
+    r.add_argument("config", help="scenario YAML file")
+    r.add_argument("--targets", required=True, help="targets YAML (e.g. configs/targets/lari.yaml)")
+    r.add_argument("--out", default="validation", help="output directory (default ./validation)")
+    r.add_argument("--reps", type=int, default=200, help="replications (default 200)")
+    r.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    r.add_argument("--force", action="store_true", help="write into a non-empty output directory")
+    _overrides(r)
+
+    w = sub.add_parser("power", help="chance an endline survey of n mentees finds each gain")
+    w.add_argument("config", help="scenario YAML file")
+    w.add_argument("--n", required=True, help="survey sizes, comma separated, e.g. 20,40,80")
+    w.add_argument("--out", default="power", help="output directory (default ./power)")
+    w.add_argument("--reps", type=int, default=200, help="replications per size (default 200)")
+    w.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    w.add_argument("--force", action="store_true", help="write into a non-empty output directory")
+    _overrides(w)
     return p
 
 
-def _run(args: argparse.Namespace) -> None:
-    from pathlib import Path
+def _overrides(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value")
 
+
+def _positive(name: str, value: int) -> int:
+    if value < 1:
+        raise ConfigError(f"--{name}: must be at least 1, got {value}")
+    return value
+
+
+def _run(args: argparse.Namespace) -> None:
     cfg = load(args.config, args.overrides)
-    out = Path(args.out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not args.force)):
-        # Checked before the (possibly long) run as well as at write time.
-        raise OutputError(f"{out}: exists and is not an empty directory (use --force to overwrite)")
+    out = check_folder(args.out, args.force)  # before the run as well as at write time
     res = run(cfg, reps=args.reps, seed=args.seed)
     res.write(out, force=args.force, plot=args.plot)
     o = res.summary["overall"]
@@ -70,10 +107,84 @@ def _run(args: argparse.Namespace) -> None:
     print(f"  cost per mentee KSh         {fmt('cost_per_mentee_ksh', ',.0f')}")
 
 
+def _calibrate(args: argparse.Namespace) -> None:
+    from sim import calibrate, survey
+
+    cfg = load(args.config, args.overrides)
+    targets = survey.load_targets(args.targets)
+    out = check_folder(args.out, args.force)
+    fit = calibrate.calibrate(cfg, targets, reps=_positive("reps", args.reps), seed=args.seed,
+                              evaluations=_positive("evaluations", args.evaluations))
+    doc = calibrate.parameters_document(fit)
+    header = (f"# Fitted by `mentorsim calibrate` to {targets.subcounty} ({args.targets}).\n"
+              "# Include this file from a scenario to run it with the calibrated values.\n")
+    write_folder(out, {
+        "calibrated.yaml": lambda p: p.write_text(header + yaml.safe_dump(doc, sort_keys=False)),
+        "trace.csv": lambda p: fit.trace.to_csv(p, index=False),
+        "parts.csv": lambda p: pd.Series(fit.evaluation.parts, name="nll").to_csv(p),
+    }, args.force)
+    print(f"{cfg.name}: {len(fit.trace)} evaluations, {args.reps} replications, seed {args.seed}")
+    print(f"  objective (negative log-likelihood): {fit.initial_objective:.2f} -> "
+          f"{fit.evaluation.objective:.2f}")
+    for name, value in fit.values.items():
+        print(f"  {name:<36}{value:.4f}")
+    print(f"  wrote {out / 'calibrated.yaml'}")
+
+
+def _report_validation(args: argparse.Namespace) -> None:
+    from sim import evaluation, survey
+    from sim.plots import validation_figure
+
+    cfg = load(args.config, args.overrides)
+    targets = survey.load_targets(args.targets)
+    out = check_folder(args.out, args.force)
+    reps = _positive("reps", args.reps)
+    table = evaluation.validate(cfg, targets, reps=reps, seed=args.seed)
+    study = evaluation.study_tables(cfg, reps=reps, seed=args.seed)
+    inside = int(table["inside"].sum())
+    title = f"{cfg.name} vs {targets.subcounty}: {inside} of {len(table)} inside the 90 % interval"
+    write_folder(out, {
+        "validation.csv": lambda p: table.to_csv(p, index=False),
+        "study_table.csv": lambda p: study.to_csv(p, index=False),
+        "validation.png": lambda p: validation_figure(table, title).savefig(p),
+    }, args.force)
+    show = table.assign(interval=[f"{lo:.2f}-{hi:.2f}" for lo, hi in
+                                  zip(table["simulated_p5"], table["simulated_p95"], strict=True)])
+    show["inside"] = show["inside"].map({True: "", False: "OUTSIDE"})
+    cols = ["target", "wave", "observed", "simulated_mean", "interval", "inside"]
+    print(show[cols].to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    print(f"{inside} of {len(table)} targets ({inside / len(table):.0%}) inside the simulated "
+          f"90 % prediction interval; wrote {out}")
+
+
+def _power(args: argparse.Namespace) -> None:
+    from sim import evaluation
+
+    cfg = load(args.config, args.overrides)
+    try:
+        sizes = [int(x) for x in args.n.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"--n: expected whole numbers separated by commas, got '{args.n}'") from None
+    if not sizes:
+        raise ConfigError("--n: give at least one survey size")
+    out = check_folder(args.out, args.force)
+    table = evaluation.power(cfg, sizes, reps=_positive("reps", args.reps), seed=args.seed)
+    write_folder(out, {"power.csv": lambda p: table.to_csv(p, index=False)}, args.force)
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    print(f"share of {args.reps} replications in which McNemar's test (p < 0.05) finds the gain; "
+          f"wrote {out}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
-        if args.command == "validate":
+        if args.command == "calibrate":
+            _calibrate(args)
+        elif args.command == "report-validation":
+            _report_validation(args)
+        elif args.command == "power":
+            _power(args)
+        elif args.command == "validate":
             cfg = load(args.config, args.overrides)
             n_sub = len(cfg.subcounties)
             n_fac = sum(s.facilities.total for s in cfg.subcounties)

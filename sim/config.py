@@ -120,7 +120,7 @@ class Baseline(_Block):
 
 
 class Learning(_Block):
-    rate: float = Field(ge=0, le=1)
+    rate: float = Field(ge=0, le=5)  # a trained area closes 1 - exp(-rate) of its gap
     noise_sd: float = Field(ge=0)
     areas_per_visit: int = Field(ge=1, le=len(AREAS))
     priority_weight_decay: float = Field(gt=0, le=1)
@@ -224,6 +224,51 @@ class Costs(_Block):
     coordination_per_subcounty_month: float = Field(ge=0)  # assumption
 
 
+class SurveyItem(_Block):
+    """A survey item: answered from competency in ``area``, or read from a ``supply`` line.
+
+    An area item's discrimination defaults to the survey's; an item whose answers
+    barely depend on the mentored skill has a small one.
+    """
+
+    kind: Literal["knowledge", "skills"]
+    area: str | None = None
+    difficulty: float | None = Field(default=None, ge=-10, le=14)
+    discrimination: float | None = Field(default=None, gt=0)
+    supply: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> SurveyItem:
+        if self.supply is None:
+            if self.area not in AREAS:
+                raise ValueError("area must be one of the eight areas (or give a supply line)")
+            if self.difficulty is None:
+                raise ValueError("an area item needs a difficulty")
+        elif self.area is not None or self.difficulty is not None or self.discrimination:
+            raise ValueError("a supply item takes no area, difficulty or discrimination")
+        return self
+
+
+class Survey(_Block):
+    """The virtual baseline/endline survey (see :mod:`sim.survey`)."""
+
+    discrimination: float = Field(gt=0)
+    items: dict[str, SurveyItem] = Field(min_length=1)
+
+
+class Calibration(_Block):
+    """Where calibrated values came from: written by ``mentorsim calibrate``, never read."""
+
+    targets: str
+    seed: int
+    date: str
+    method: str
+    evaluations: int
+    replicates: int
+    objective: float
+    parameters: list[str]
+
+
 class Config(_Block):
     """A whole scenario: calendar, places, agents, processes and unit costs."""
 
@@ -237,6 +282,8 @@ class Config(_Block):
     supply: dict[str, Supply]
     whatsapp: WhatsApp
     costs: Costs
+    survey: Survey | None = None
+    calibration: Calibration | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Config:
@@ -248,6 +295,9 @@ class Config(_Block):
         for line in self.supply:
             if not line.isidentifier():
                 raise ValueError(f"supply line name '{line}' must be a plain identifier")
+        for name, item in (self.survey.items if self.survey else {}).items():
+            if item.supply is not None and item.supply not in self.supply:
+                raise ValueError(f"survey item {name}: no supply line '{item.supply}'")
         return self
 
     def month_starts(self) -> list[float]:

@@ -45,6 +45,20 @@ class Record:
     mentors: list[tuple] = field(default_factory=list)
     # one row per WhatsApp post: (day, subcounty)
     posts: list[tuple[float, int]] = field(default_factory=list)
+    # one row per facility on the day-0 baseline and at the horizon (endline), for surveys
+    states: list[FacilityState] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FacilityState:
+    """What a survey team would find at a facility: its nurse, her skills, its shelves."""
+
+    wave: str  # "baseline" (day 0) or "endline" (the horizon)
+    facility: int
+    key: tuple[int, ...]
+    mentee: int | None  # the enrolled nurse, if any
+    competency: np.ndarray | None
+    in_stock: dict[str, bool]
 
 
 class Model:
@@ -210,13 +224,28 @@ class Model:
             )
             stockout_before[s] = out
 
+    def _record_states(self, wave: str) -> None:
+        t = self.env.now
+        for facs in self.facilities:
+            for f in facs:
+                m = f.mentee
+                if m is not None:
+                    m.catch_up(t)
+                self.record.states.append(FacilityState(
+                    wave, f.id, f.key, None if m is None else m.id,
+                    None if m is None else m.c.copy(),
+                    {line: s.in_stock(t) for line, s in f.stocks.items()},
+                ))
+
     def _run_calendar(self):
         stockout_before = [0.0] * len(self.facilities)
         self._read_month(0, stockout_before)  # the baseline, once every post is filled
+        self._record_states("baseline")
         for month in range(1, self.config.months + 1):
             self._charge_month()
             yield self.env.timeout(self.month_starts[month] - self.env.now)
             self._read_month(month, stockout_before)
+        self._record_states("endline")
         for facs in self.facilities:
             for f in facs:
                 if f.mentee is not None:

@@ -40,3 +40,31 @@ def competency_figure(ts: pd.DataFrame, title: str = "") -> Figure:
         label.set_rotation(30)
         label.set_horizontalalignment("right")
     return fig
+
+
+def validation_figure(table: pd.DataFrame, title: str = "") -> Figure:
+    """Observed result and simulated 90 % prediction interval for each target.
+
+    Shares are plotted as they are; the drop-out counts as shares of facilities.
+    """
+    rows = table.iloc[::-1].reset_index(drop=True)
+    scale = rows["n"].where(rows["kind"] == "dropouts", 1.0)
+    fig = _Figure(figsize=(8, 0.22 * len(rows) + 1.2), dpi=110, layout="tight")
+    ax = fig.subplots()
+    y = range(len(rows))
+    ax.hlines(y, rows["simulated_p5"] / scale, rows["simulated_p95"] / scale, color="tab:blue",
+              alpha=0.5, lw=4, label="simulated 90 % interval")
+    ax.plot(rows["simulated_mean"] / scale, y, "|", color="tab:blue", ms=9, label="simulated mean")
+    inside = rows["inside"].to_numpy()
+    obs = rows["observed"] / scale
+    ax.plot(obs[inside], [i for i in y if inside[i]], "o", color="black", ms=4, label="observed")
+    ax.plot(obs[~inside], [i for i in y if not inside[i]], "o", color="tab:red", ms=5,
+            label="observed, outside")
+    ax.set_yticks(list(y), [f"{t} ({w})" for t, w in zip(rows["target"], rows["wave"], strict=True)],
+                  fontsize=7)
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xlabel("share")
+    ax.set_title(title or "Validation")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower left", fontsize=7)
+    return fig

@@ -9,9 +9,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,13 +20,10 @@ from sim import config as config_mod
 from sim import metrics
 from sim.config import Config
 from sim.model import simulate
+from sim.outputs import write_folder
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-class OutputError(Exception):
-    """The output folder cannot be used; ``str()`` is the one-line message."""
-
 
 def _version() -> str:
     from sim import __version__
@@ -60,40 +54,19 @@ class Results:
         }
 
     def write(self, out: str | Path, force: bool = False, plot: bool = False) -> Path:
-        """Write the output files (and ``competency.png`` with ``plot``) to ``out``.
-
-        All or nothing: files are written to a hidden folder first and moved into
-        place only when every one is complete. With ``force`` a non-empty ``out``
-        is accepted; files of the same name are replaced and other files are kept.
-        """
-        out = Path(out).resolve()
-        if out.exists() and not out.is_dir():
-            raise OutputError(f"{out}: exists and is not a directory")
-        if out.is_dir() and any(out.iterdir()) and not force:
-            raise OutputError(f"{out}: directory is not empty (use --force to overwrite)")
-        staging_parent = out if out.is_dir() else out.parent
-        staging_parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".mentorsim-", dir=staging_parent))
-        try:
-            self.mentees.to_parquet(tmp / "mentees.parquet", index=False)
-            self.mentors.to_parquet(tmp / "mentors.parquet", index=False)
-            self.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
-            self.costs.to_parquet(tmp / "costs.parquet", index=False)
-            (tmp / "summary.json").write_text(json.dumps(self.summary_document(), indent=2) + "\n")
-            (tmp / "config.resolved.yaml").write_text(
-                yaml.safe_dump(self.config.to_dict(), sort_keys=False)
-            )
-            if plot:
-                self.plot_competency(tmp / "competency.png")
-            if out.is_dir():
-                for f in tmp.iterdir():
-                    os.replace(f, out / f.name)
-            else:
-                tmp.rename(out)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
-        return out
+        """Write the output files (and ``competency.png`` with ``plot``) to ``out``, all or none."""
+        writers = {
+            "mentees.parquet": lambda p: self.mentees.to_parquet(p, index=False),
+            "mentors.parquet": lambda p: self.mentors.to_parquet(p, index=False),
+            "timeseries.parquet": lambda p: self.timeseries.to_parquet(p, index=False),
+            "costs.parquet": lambda p: self.costs.to_parquet(p, index=False),
+            "summary.json": lambda p: p.write_text(json.dumps(self.summary_document(), indent=2) + "\n"),
+            "config.resolved.yaml": lambda p: p.write_text(
+                yaml.safe_dump(self.config.to_dict(), sort_keys=False)),
+        }
+        if plot:
+            writers["competency.png"] = self.plot_competency
+        return write_folder(out, writers, force)
 
     def plot_competency(self, path: str | Path | None = None) -> Figure:
         """Mean competency per subcounty by month with its 5-95 % band; saved if ``path``."""

@@ -9,10 +9,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 import sim
 
 REPS = 8
+
+
+@pytest.fixture
+def make_config(make_config):
+    """The pilot with learning slowed below the calibrated rate, so that competency stays
+    clear of the 0-4 scale's ceiling and every mechanism's effect remains visible."""
+    return lambda changes=None: make_config({"mentee.learning.rate": 0.3, **(changes or {})})
 
 
 def _per_rep(res: sim.Results) -> dict[str, np.ndarray]:

@@ -93,7 +93,7 @@ def test_refuses_non_empty_directory_unless_forced(pilot_run, tmp_path, capsys):
     (out / "keep.txt").write_text("x")
     args = ["run", str(CONFIGS / "pilot_lari.yaml"), "--out", str(out)]
     assert main(args) == 2
-    assert "not an empty directory" in capsys.readouterr().err
+    assert "directory is not empty" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     assert main([*args, "--force"]) == 0
     # our files are replaced; anything else in the folder is left alone

@@ -1,0 +1,129 @@
+"""Evaluating a programme: validation against a study's results, and survey power.
+
+:func:`validate` sets the observed results of one arm (a targets file) beside
+the model's 90 % prediction interval: the spread across replicates of what the
+same survey would have found, including its own sampling noise at the study's
+sample sizes. :func:`power` asks the converse for a county planning its own
+evaluation: with an endline survey of ``n`` mentees, how likely is each item's
+gain to be significant (McNemar, p < 0.05)?
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from sim import config as cfgmod
+from sim import metrics, survey
+from sim.config import OWNERSHIPS, Config, ConfigError
+from sim.model import simulate
+from sim.rng import Streams
+
+LOW, HIGH = 0.05, 0.95
+
+
+def _interval(name: str, kind: str, wave: str, observed: float, n: int,
+              simulated: np.ndarray, share: bool = True) -> dict:
+    """One target's row. Shares are compared as counts of ``n``: the study published
+    rounded percentages of whole respondents (16 of 17 is printed as 0.94)."""
+    lo, hi = np.quantile(simulated, [LOW, HIGH])
+    exact = round(observed * n) / n if share else observed
+    return {"target": name, "kind": kind, "wave": wave, "observed": observed, "n": n,
+            "simulated_mean": float(np.mean(simulated)), "simulated_p5": float(lo),
+            "simulated_p95": float(hi), "inside": bool(lo - 1e-9 <= exact <= hi + 1e-9)}
+
+
+def validate(cfg: Config, targets: survey.Targets, reps: int = 200, seed: int = 0) -> pd.DataFrame:
+    """Observed vs simulated for every target: survey items, visit bins and drop-outs."""
+    survey.check_items(cfg, targets)
+    names = [s.name for s in cfg.subcounties]
+    if targets.subcounty not in names:
+        raise ConfigError(f"{cfg.name}: subcounties: no {targets.subcounty}, which the targets describe")
+    if len(names) > 1:
+        cfg = cfgmod.from_dict(
+            {**cfg.to_dict(), "subcounties": [s.model_dump() for s in cfg.subcounties
+                                              if s.name == targets.subcounty]}, cfg.name)
+    records = [simulate(cfg, seed, r) for r in range(reps)]
+    resp = survey.respondents(cfg, records)
+    resp["p"] = survey.probabilities(cfg, resp)
+    mean_p = resp.groupby(["item", "wave", "replicate"])["p"].mean()
+    rows = []
+    for item, (kind, s0, s1) in targets.shares().items():
+        for wave, observed in zip(survey.WAVES, (s0, s1), strict=True):
+            n = targets.n(kind, wave)
+            p = mean_p.loc[(item, wave)].reindex(range(reps), fill_value=0.0).to_numpy()
+            # the survey's own noise: n respondents answering at the replicate's rate
+            sampled = np.array([Streams(seed, r)(f"survey.validation.{item}.{wave}").binomial(n, p[r])
+                                for r in range(reps)]) / n
+            rows.append(_interval(item, kind, wave, observed, n, sampled))
+    mentees = metrics.mentees(cfg, records)
+    bins = survey.visits_received(mentees, list(targets.visits_received)).reindex(range(reps),
+                                                                                  fill_value=0.0)
+    for label, observed in targets.visits_received.items():
+        rows.append(_interval(f"visits {label}", "visits", "endline", observed,
+                              targets.sample_sizes.visits_received, bins[label].to_numpy()))
+    enrolled = mentees[mentees["exit_reason"].isna()].groupby("replicate").size()
+    dropped = mentees[mentees["exit_reason"] == "furlough"].groupby("replicate")["facility_id"].nunique()
+    facilities = cfg.subcounties[0].facilities.total
+    for name, observed, sim in (
+        ("enrolled_at_endline", targets.dropouts.enrolled_at_endline, enrolled),
+        ("facilities_dropped", targets.dropouts.facilities_dropped, dropped),
+    ):
+        rows.append(_interval(name, "dropouts", "endline", observed, facilities,
+                              sim.reindex(range(reps), fill_value=0).to_numpy(dtype=float),
+                              share=False))
+    return pd.DataFrame(rows)
+
+
+def study_tables(cfg: Config, reps: int = 200, seed: int = 0) -> pd.DataFrame:
+    """The simulated version of the study's tables, with spread across replicates."""
+    records = [simulate(cfg, seed, r) for r in range(reps)]
+    answers = survey.answer(cfg, survey.respondents(cfg, records), seed)
+    return survey.summarise(survey.study_table(answers), cfg)
+
+
+def scale_to(cfg: Config, n: int) -> Config:
+    """The config with ``n`` facilities, keeping each subcounty's ownership mix.
+
+    Counts are apportioned by largest remainder, so they add up to ``n`` exactly.
+    """
+    cells = [(s, o) for s in range(len(cfg.subcounties)) for o in OWNERSHIPS]
+    counts = np.array([cfg.subcounties[s].facilities[o] for s, o in cells], dtype=float)
+    exact = counts / counts.sum() * n
+    whole = np.floor(exact).astype(int)
+    order = np.argsort(-(exact - whole), kind="stable")
+    whole[order[: n - whole.sum()]] += 1
+    data = cfg.to_dict()
+    for (s, o), k in zip(cells, whole, strict=True):
+        data["subcounties"][s]["facilities"][o] = int(k)
+    data["subcounties"] = [sub for sub in data["subcounties"]
+                           if sum(sub["facilities"].values()) > 0]
+    return cfgmod.from_dict(data, cfg.name)
+
+
+def power(cfg: Config, sizes: Sequence[int], reps: int = 200, seed: int = 0) -> pd.DataFrame:
+    """Chance that an endline survey of ``n`` mentees finds each item's gain significant.
+
+    For each ``n`` the programme is run with ``n`` facilities (the config's mix)
+    and surveyed as the study was; an item counts as a success in a replicate
+    when McNemar's p < 0.05 and its share rose.
+    """
+    if cfg.survey is None:
+        raise ConfigError(f"{cfg.name}: survey: the config has no survey block")
+    out = {}
+    for n in sizes:
+        if n < 2:
+            raise ConfigError(f"--n: each survey size must be at least 2, got {n}")
+        scaled = scale_to(cfg, n)
+        records = [simulate(scaled, seed, r) for r in range(reps)]
+        table = survey.study_table(survey.answer(scaled, survey.respondents(scaled, records), seed))
+        gain = (table["p_value"] < survey.SIGNIFICANCE) & (table["share_endline"] > table["share_baseline"])
+        out[n] = gain.groupby(table["item"]).sum() / reps
+    df = pd.DataFrame(out)
+    df.columns = [f"n={n}" for n in sizes]
+    kinds = {name: item.kind for name, item in cfg.survey.items.items()}
+    df.insert(0, "kind", [kinds[i] for i in df.index])
+    order = list(cfg.survey.items)
+    return df.reindex([i for i in order if i in df.index]).rename_axis("item").reset_index()

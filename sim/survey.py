@@ -1,0 +1,251 @@
+"""A virtual baseline/endline survey, run the way the pilot's evaluation was.
+
+The pilot measured outcomes with a knowledge interview and an observed
+immunization session at baseline and endline, then compared each item's paired
+proportions with McNemar's test and reported the risk ratio of the remaining
+gap, (1 - endline share) / (1 - baseline share). This module does the same to
+the model's nurses:
+
+* who is asked: the nurse enrolled at the facility on the survey day (day 0 for
+  the baseline, the horizon for the endline); skills are observed only where a
+  session is held, i.e. the facility has vaccines that day;
+* how she answers: an area item is right with probability
+  ``1 / (1 + exp(-a (c - d)))`` (a two-parameter logistic item response
+  function of her competency ``c`` in the item's area, with the item's
+  discrimination ``a`` and difficulty ``d``); a supply item (e.g.
+  vaccines available) is read from the facility's stock line, not from skills;
+* how it is analysed: shares per wave, McNemar's exact test on the facilities
+  answered at both waves, and the gap risk ratio.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from scipy.special import expit
+
+from sim.config import AREAS, Config, ConfigError
+from sim.model import Record
+from sim.rng import Streams
+
+WAVES = ("baseline", "endline")
+SIGNIFICANCE = 0.05
+
+
+# --- targets -------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SampleSizes(_Strict):
+    """Respondents per wave, as in the study (baseline, endline)."""
+
+    knowledge: tuple[int, int]
+    skills: tuple[int, int]
+    visits_received: int = Field(ge=1)
+
+
+class Dropouts(_Strict):
+    facilities_dropped: int = Field(ge=0)
+    enrolled_at_endline: int = Field(ge=0)
+
+
+class Targets(_Strict):
+    """Observed survey results of one subcounty arm (e.g. ``configs/targets/lari.yaml``)."""
+
+    subcounty: str
+    sample_sizes: SampleSizes
+    visits_received: dict[str, float]
+    dropouts: Dropouts
+    knowledge: dict[str, tuple[float, float]]
+    skills: dict[str, tuple[float, float]]
+
+    @model_validator(mode="after")
+    def _check(self) -> Targets:
+        for kind in ("knowledge", "skills"):
+            for item, shares in getattr(self, kind).items():
+                if not all(0 <= s <= 1 for s in shares):
+                    raise ValueError(f"{kind}.{item}: shares must be within [0, 1]")
+        for label in self.visits_received:
+            visit_bin(label)
+        return self
+
+    def shares(self) -> dict[str, tuple[str, float, float]]:
+        """item -> (kind, baseline share, endline share)."""
+        return {item: (kind, *getattr(self, kind)[item])
+                for kind in ("knowledge", "skills") for item in getattr(self, kind)}
+
+    def n(self, kind: str, wave: str) -> int:
+        return getattr(self.sample_sizes, kind)[WAVES.index(wave)]
+
+
+def load_targets(path: str | Path) -> Targets:
+    """Read and validate a targets YAML file; problems raise a one-line ConfigError."""
+    from sim.config import read_raw
+
+    path = Path(path)
+    data = read_raw(path)
+    try:
+        return Targets.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        msg = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{path}: {loc or '(top level)'}: {msg}") from None
+
+
+def check_items(config: Config, targets: Targets) -> None:
+    """Every target item must be a survey item of the config."""
+    if config.survey is None:
+        raise ConfigError(f"{config.name}: survey: the config has no survey block")
+    missing = [i for i in targets.shares() if i not in config.survey.items]
+    if missing:
+        raise ConfigError(f"{config.name}: survey.items: no item {missing[0]} (used by the targets)")
+    for item, (kind, _, _) in targets.shares().items():
+        if config.survey.items[item].kind != kind:
+            raise ConfigError(f"{config.name}: survey.items.{item}: the targets list it under {kind}")
+
+
+def visit_bin(label: str) -> tuple[float, float]:
+    """The inclusive range of a visits-received bin: '9-12', '>12' or '<9'."""
+    try:
+        if label.startswith(">"):
+            return float(label[1:]) + 1, math.inf
+        if label.startswith("<"):
+            return 0.0, float(label[1:]) - 1
+        lo, hi = label.split("-")
+        return float(lo), float(hi)
+    except ValueError:
+        raise ValueError(f"visits_received: cannot read bin '{label}' (use 9-12, >12 or <9)") from None
+
+
+# --- the survey ----------------------------------------------------------------------
+
+
+def item_response(c: np.ndarray, difficulty: float, discrimination: float) -> np.ndarray:
+    """Chance of a right answer: the two-parameter logistic item response function."""
+    return expit(discrimination * (c - difficulty))  # no overflow for extreme arguments
+
+
+def respondents(config: Config, records: Sequence[Record]) -> pd.DataFrame:
+    """One row per (replicate, wave, facility, item) that the survey would ask.
+
+    ``level`` is the nurse's competency in the item's area, or, for a supply
+    item, 1.0 when the line is in stock. Rows exist only for eligible
+    respondents: an enrolled nurse, and for observed skills a session held.
+    """
+    if config.survey is None:
+        raise ConfigError(f"{config.name}: survey: the config has no survey block")
+    items = config.survey.items
+    rows = []
+    for rec in records:
+        for state in rec.states:
+            if state.mentee is None:
+                continue
+            session = state.in_stock["vaccines"]
+            for name, item in items.items():
+                if item.supply is not None:
+                    level = float(state.in_stock[item.supply])
+                elif item.kind == "skills" and not session:
+                    continue
+                else:
+                    level = float(state.competency[AREAS.index(item.area)])
+                rows.append((rec.replicate, state.wave, state.facility, state.key, name, level))
+    return pd.DataFrame(rows, columns=["replicate", "wave", "facility_id", "key", "item", "level"])
+
+
+def probabilities(config: Config, resp: pd.DataFrame) -> np.ndarray:
+    """Chance each respondent answers right (supply items: 1 if in stock, else 0)."""
+    survey = config.survey
+    p = resp["level"].to_numpy(dtype=float).copy()
+    for name, idx in resp.groupby("item").indices.items():
+        item = survey.items[name]
+        if item.supply is None:
+            p[idx] = item_response(p[idx], item.difficulty,
+                                   item.discrimination or survey.discrimination)
+    return p
+
+
+def answer(config: Config, resp: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Sample right/wrong answers; each replicate draws from its own stream."""
+    p = probabilities(config, resp)
+    correct = np.zeros(len(resp), dtype=bool)
+    for rep, idx in resp.groupby("replicate").indices.items():
+        rng = Streams(seed, rep)("survey.answers")
+        correct[idx] = rng.random(len(idx)) < p[idx]
+    return resp.assign(correct=correct)
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value for ``b`` and ``c`` discordant pairs.
+
+    Under no change each discordant pair goes either way with chance 1/2, so
+    the smaller count is Binomial(b + c, 1/2); the p-value doubles its tail.
+    """
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1)) / 2.0**n
+    return min(1.0, 2.0 * tail)
+
+
+def gap_risk_ratio(baseline: float, endline: float) -> float:
+    """Risk ratio of the gap: (1 - endline share) / (1 - baseline share)."""
+    return (1.0 - endline) / (1.0 - baseline) if baseline < 1.0 else math.nan
+
+
+def study_table(answers: pd.DataFrame) -> pd.DataFrame:
+    """The study's table for each replicate and item: shares, McNemar p, gap risk ratio."""
+    wide = answers.pivot_table(index=["replicate", "item", "facility_id"], columns="wave",
+                               values="correct", aggfunc="first")
+    wide = wide.reindex(columns=list(WAVES))
+    rows = []
+    for (rep, item), g in wide.groupby(level=["replicate", "item"]):
+        b0, b1 = g["baseline"].dropna().astype(bool), g["endline"].dropna().astype(bool)
+        both = g.dropna()
+        x0, x1 = both["baseline"].astype(bool), both["endline"].astype(bool)
+        s0 = b0.mean() if len(b0) else math.nan
+        s1 = b1.mean() if len(b1) else math.nan
+        rows.append({
+            "replicate": rep, "item": item,
+            "n_baseline": len(b0), "share_baseline": s0,
+            "n_endline": len(b1), "share_endline": s1,
+            "pairs": len(both),
+            "p_value": mcnemar_exact(int((x0 & ~x1).sum()), int((~x0 & x1).sum())),
+            "gap_risk_ratio": gap_risk_ratio(s0, s1),
+        })
+    return pd.DataFrame(rows)
+
+
+def summarise(table: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """The study's table across replicates: mean and 90 % interval of each statistic."""
+    kinds = {n: i.kind for n, i in config.survey.items.items()}
+    out = []
+    for item, g in table.groupby("item", sort=False):
+        row = {"item": item, "kind": kinds[item]}
+        for col in ("share_baseline", "share_endline", "gap_risk_ratio", "p_value"):
+            x = g[col].dropna()
+            row[f"{col}_mean"] = x.mean()
+            row[f"{col}_p5"] = x.quantile(0.05)
+            row[f"{col}_p95"] = x.quantile(0.95)
+        row["share_significant"] = (g["p_value"] < SIGNIFICANCE).mean()
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def visits_received(mentees: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
+    """Per replicate, the share of nurses enrolled at the endline whose visits fall in each bin."""
+    enrolled = mentees[mentees["exit_reason"].isna()]
+    out = pd.DataFrame(index=sorted(mentees["replicate"].unique()))
+    for label in labels:
+        lo, hi = visit_bin(label)
+        inside = enrolled["visits"].between(lo, hi)
+        out[label] = inside.groupby(enrolled["replicate"]).mean()
+    return out.fillna(0.0)
