@@ -63,8 +63,10 @@ def validation_figure(table: pd.DataFrame, title: str = "") -> Figure:
     ax.set_yticks(list(y), [f"{t} ({w})" for t, w in zip(rows["target"], rows["wave"], strict=True)],
                   fontsize=7)
     ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel("share")
     ax.set_title(title or "Validation")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="lower left", fontsize=7)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.22 * len(rows) + 1.2)),
+              ncol=4, fontsize=7, frameon=False)
     return fig
