@@ -99,7 +99,7 @@ def _run(args: argparse.Namespace) -> None:
             return "n/a"
         return f"{s['mean']:{spec}} (90% {s['p5']:{spec}}-{s['p95']:{spec}})"
 
-    print(f"{cfg.name}: {args.reps} replication(s), seed {args.seed} -> {out}")
+    print(f"{cfg.name}: {args.reps} replication(s), seed {args.seed} -> {args.out}")
     print(f"  mean competency at horizon  {fmt('mean_competency_at_horizon', '.2f')}")
     print(f"  share with all areas >= 3   {fmt('share_all_areas_3_or_above', '.2f')}")
     print(f"  visits per mentee           {fmt('visits_per_mentee', '.1f')}")

@@ -137,13 +137,18 @@ def outcomes(spells: pd.DataFrame, ledger: pd.DataFrame, ksh_per_usd: float) -> 
     total = ledger.groupby("replicate")["ksh"].sum().reindex(people.index, fill_value=0.0)
     end_groups = at_end.groupby("replicate")
     proficient = (at_end[SCORE_COLS] >= PROFICIENT).all(axis=1).groupby(at_end["replicate"]).mean()
+    # each nurse's gain, from her baseline to the end of her last spell
+    last = spells.sort_values("start_day").groupby(["replicate", "mentee_id"]).last()
+    gained = (last["final_mean_score"] - last["baseline_mean_score"]).groupby("replicate").sum()
     return pd.DataFrame({
         "mean_competency_at_horizon": end_groups["final_mean_score"].mean(),
         "share_all_areas_3_or_above": proficient,
         "visits_per_mentee": by_rep["visits"].sum() / people,
+        "competency_points_gained": gained,
         "total_cost_ksh": total,
         "total_cost_usd": total / ksh_per_usd,
         "cost_per_mentee_ksh": total / people,
+        "cost_per_competency_point_ksh": total / gained.where(gained > 0),
     }).reindex(people.index)
 
 
