@@ -1,4 +1,5 @@
-"""Command line: ``mentorsim run``, ``validate``, ``calibrate``, ``report-validation``, ``power``.
+"""Command line: ``mentorsim run``, ``validate``, ``batch``, ``compare``, ``plot``, ``calibrate``,
+``report-validation`` and ``power``.
 
 Every user error (a bad config, a bad flag value, an unusable output folder)
 ends with one line on stderr and exit status 2; nothing is written.
@@ -7,8 +8,10 @@ ends with one line on stderr and exit status 2; nothing is written.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from sim.config import ConfigError, load
 import pandas as pd
@@ -72,12 +75,28 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     w.add_argument("--force", action="store_true", help="write into a non-empty output directory")
     _overrides(w)
+
+    b = sub.add_parser("batch", help="run every scenario and replicate of an experiment")
+    b.add_argument("experiment", help="experiment YAML file (configs/experiments/...)")
+    b.add_argument("--out", required=True, help="output directory")
+    b.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="local worker processes (default: all cores)")
+    b.add_argument("--scheduler", help="a Dask scheduler address, to run on a cluster instead")
+    b.add_argument("--resume", action="store_true", help="finish a batch that was interrupted")
+    _overrides(b, "override a base-config value for every scenario")
+
+    k = sub.add_parser("compare", help="compare the scenarios of a finished batch")
+    k.add_argument("out", help="a batch output directory")
+    k.add_argument("--format", choices=["table", "csv", "markdown"], default="table")
+
+    g = sub.add_parser("plot", help="figures of a finished batch, as PNG and SVG")
+    g.add_argument("out", help="a batch output directory")
     return p
 
 
-def _overrides(p: argparse.ArgumentParser) -> None:
+def _overrides(p: argparse.ArgumentParser, help: str = "override a config value") -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value")
+                   help=help)
 
 
 def _positive(name: str, value: int) -> int:
@@ -175,10 +194,59 @@ def _power(args: argparse.Namespace) -> None:
           f"wrote {out}")
 
 
+def _batch(args: argparse.Namespace) -> None:
+    from sim import batch
+    from sim.experiment import load_experiment
+
+    exp = load_experiment(args.experiment, args.overrides)
+    batch.run_batch(exp, args.out, jobs=_positive("jobs", args.jobs),
+                    scheduler=args.scheduler, resume=args.resume)
+    print(f"{exp.name}: {len(exp.scenarios)} scenarios x {exp.replications} replications, "
+          f"seed {exp.seed} -> {args.out}")
+
+
+def _compare(args: argparse.Namespace) -> None:
+    from sim import batch, compare
+
+    table = compare.compare(args.out)
+    if args.format == "csv":
+        print(table.to_csv(index=False), end="")
+        return
+    comparator = batch.experiment_of(args.out)["comparator"]
+    reps = int(table["replicates"].min())
+    blocks = [(f"Outcomes: mean (90 % interval) over {reps} replications", compare.wide(table)),
+              (f"Difference from {comparator}, paired by replication",
+               compare.wide(table, difference=True))]
+    for i, (title, shown) in enumerate(blocks):
+        if args.format == "markdown":
+            print(f"{'' if i == 0 else chr(10)}**{title}**\n\n{compare.markdown(shown)}")
+        else:
+            print(f"{'' if i == 0 else chr(10)}{title}\n{shown.to_string(index=False)}")
+
+
+def _plot(args: argparse.Namespace) -> None:
+    from sim import batch
+    from sim.plots import batch_figures
+
+    exp = batch.experiment_of(args.out)
+    figs = batch_figures(batch.read(args.out, "timeseries"), batch.read(args.out, "outcomes"),
+                         list(exp["scenarios"]))
+    writers = {f"{name}.{ext}": (lambda p, fig=fig: fig.savefig(p))
+               for name, fig in figs.items() for ext in ("png", "svg")}
+    folder = write_folder(Path(args.out) / "plots", writers, force=True)
+    print(f"wrote {', '.join(sorted(writers))} to {folder}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
-        if args.command == "calibrate":
+        if args.command == "batch":
+            _batch(args)
+        elif args.command == "compare":
+            _compare(args)
+        elif args.command == "plot":
+            _plot(args)
+        elif args.command == "calibrate":
             _calibrate(args)
         elif args.command == "report-validation":
             _report_validation(args)
@@ -195,6 +263,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, OutputError) as err:
         print(f"mentorsim: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        sys.stderr.close()
+        return 0
     return 0
 
 

@@ -326,7 +326,7 @@ class Config(_Block):
 # --- loading -----------------------------------------------------------------------
 
 
-def _format_error(source: str, err: ValidationError) -> str:
+def format_error(source: str, err: ValidationError) -> str:
     first = err.errors()[0]
     loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
     msg = first["msg"].removeprefix("Value error, ")
@@ -433,7 +433,7 @@ def from_dict(data: dict[str, Any], source: str = "config") -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(_format_error(source, err)) from None
+        raise ConfigError(format_error(source, err)) from None
 
 
 def load(path: str | Path, overrides: list[str] | None = None) -> Config:

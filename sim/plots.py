@@ -70,3 +70,49 @@ def validation_figure(table: pd.DataFrame, title: str = "") -> Figure:
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.22 * len(rows) + 1.2)),
               ncol=4, fontsize=7, frameon=False)
     return fig
+
+
+def batch_figures(timeseries: pd.DataFrame, outcomes: pd.DataFrame,
+                  order: list[str]) -> dict[str, Figure]:
+    """The batch's three figures: competency curves, cumulative costs, cost vs competency."""
+    # programme-wide per replicate and month: enrolment-weighted score, summed costs
+    ts = timeseries.assign(weighted=timeseries["mean_score"] * timeseries["active_mentees"])
+    per = ts.groupby(["scenario", "replicate", "month_end"], sort=False)[
+        ["weighted", "active_mentees", "cost_total"]].sum()
+    per["score"] = per["weighted"] / per["active_mentees"]
+    per["cumulative_cost"] = per.groupby(level=["scenario", "replicate"])["cost_total"].cumsum()
+    figs = {}
+    for key, column, label in (("competency", "score", "mean competency (0-4 checklist)"),
+                               ("cost", "cumulative_cost", "cumulative cost (KSh)")):
+        fig = _Figure(figsize=(8, 4.5), dpi=110, layout="constrained")
+        ax = fig.subplots()
+        for scenario in order:
+            if scenario not in per.index.get_level_values("scenario"):
+                continue
+            by_month = per.loc[scenario][column].groupby(level="month_end")
+            q = by_month.quantile([0.05, 0.95]).unstack()
+            line = ax.plot(q.index, by_month.mean(), label=scenario)[0]
+            ax.fill_between(q.index, q[0.05], q[0.95], color=line.get_color(), alpha=0.15)
+        ax.set_ylabel(label)
+        ax.set_xlabel("date")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), title="mean, 5-95 %")
+        figs[key] = fig
+    fig = _Figure(figsize=(7, 5), dpi=110, layout="constrained")
+    ax = fig.subplots()
+    stats = outcomes.groupby("scenario")[["cost_per_mentee_ksh", "mean_competency_at_horizon"]]
+    mean, lo, hi = stats.mean(), stats.quantile(0.05), stats.quantile(0.95)
+    for scenario in order:
+        if scenario not in mean.index:
+            continue
+        x, y = mean.loc[scenario]
+        ax.errorbar(x, y, xerr=[[x - lo.loc[scenario].iloc[0]], [hi.loc[scenario].iloc[0] - x]],
+                    yerr=[[y - lo.loc[scenario].iloc[1]], [hi.loc[scenario].iloc[1] - y]],
+                    fmt="o", capsize=2, alpha=0.8)
+        ax.annotate(scenario, (x, y), fontsize=7, xytext=(4, 4), textcoords="offset points")
+    ax.set_xlabel("cost per mentee (KSh)")
+    ax.set_ylabel("mean competency at the end (0-4)")
+    ax.set_title("Cost and competency by scenario (mean, 5-95 %)")
+    ax.grid(alpha=0.3)
+    figs["tradeoff"] = fig
+    return figs

@@ -1,0 +1,179 @@
+"""Batch runs: every (scenario, replicate) of an experiment as one durable task.
+
+A task is a pure function of (scenario config, root seed, replicate). Streams
+are keyed by (replicate, process, entity) and deliberately *not* by scenario,
+so replicate ``i`` of every scenario draws the same random numbers wherever the
+scenarios do not differ: common random numbers, which make scenario
+differences far less noisy than independent runs would.
+
+Tasks run in this process (``jobs=1``), in a local process pool, or on a Dask
+cluster. Whatever the executor, each finished task's tables are written at
+once (one Parquet file per table, moved into place complete) and only then
+recorded in ``manifest.jsonl``; a killed batch restarted with ``resume`` runs
+only the tasks the manifest lacks. The files do not depend on the executor,
+the number of workers or the order tasks finish in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from sim import metrics
+from sim.config import Config
+from sim.experiment import Experiment
+from sim.model import simulate
+from sim.outputs import OutputError
+
+TABLES = ("mentees", "mentors", "timeseries", "costs", "outcomes")
+MANIFEST = "manifest.jsonl"
+EXPERIMENT = "experiment.json"
+
+
+def run_task(config: Config, scenario: str, seed: int, replicate: int) -> dict[str, pd.DataFrame]:
+    """One replicate of one scenario, as tables tagged with the scenario's name."""
+    rec = simulate(config, seed, replicate)
+    mentees = metrics.mentees(config, [rec])
+    ledger = metrics.costs(config, [rec])
+    tables = {
+        "mentees": mentees,
+        "mentors": metrics.mentors(config, [rec]),
+        "timeseries": metrics.timeseries(config, [rec], ledger),
+        "costs": ledger,
+        "outcomes": metrics.outcomes(mentees, ledger, config.costs.ksh_per_usd)
+        .rename_axis("replicate").reset_index(),
+    }
+    return {name: df.assign(scenario=scenario) for name, df in tables.items()}
+
+
+class Store:
+    """A batch's output folder: the experiment, per-task Parquet files and the manifest."""
+
+    def __init__(self, out: str | Path, experiment: Experiment, resume: bool) -> None:
+        self.out = Path(out).resolve()
+        self.experiment = experiment
+        self._index = {s.name: i for i, s in enumerate(experiment.scenarios)}
+        marker = self.out / EXPERIMENT
+        if resume:
+            if not marker.is_file():
+                raise OutputError(f"{self.out}: nothing to resume (no {EXPERIMENT})")
+            saved = json.loads(marker.read_text())
+            if saved.get("fingerprint") != experiment.fingerprint():
+                raise OutputError(f"{self.out}: was started with a different experiment; "
+                                  "resume needs the same file and overrides")
+            self._rewrite_manifest()
+        else:
+            if self.out.exists() and (not self.out.is_dir() or any(self.out.iterdir())):
+                raise OutputError(f"{self.out}: not an empty directory (use --resume to continue)")
+            self.out.mkdir(parents=True, exist_ok=True)
+            doc = {"fingerprint": experiment.fingerprint(), "experiment": experiment.to_dict()}
+            _atomic_text(marker, json.dumps(doc, indent=2, default=str) + "\n")
+            for s in experiment.scenarios:
+                _atomic_text(self.out / "scenarios" / f"{self._index[s.name]:03d}.yaml",
+                             yaml.safe_dump(s.config.to_dict(), sort_keys=False))
+            (self.out / MANIFEST).touch()
+
+    def _entries(self) -> Iterator[dict]:
+        path = self.out / MANIFEST
+        for line in path.read_text().splitlines() if path.exists() else []:
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:  # a line cut short by a kill: its task reruns
+                continue
+
+    def _rewrite_manifest(self) -> None:
+        entries = list(self._entries())
+        _atomic_text(self.out / MANIFEST, "".join(json.dumps(e) + "\n" for e in entries))
+
+    def done(self) -> set[tuple[str, int]]:
+        return {(e["scenario"], e["replicate"]) for e in self._entries()}
+
+    def path(self, table: str, scenario: str, replicate: int) -> Path:
+        return self.out / table / f"{self._index[scenario]:03d}-{replicate:05d}.parquet"
+
+    def write(self, scenario: str, replicate: int, tables: dict[str, pd.DataFrame]) -> None:
+        for name in TABLES:
+            target = self.path(name, scenario, replicate)
+            target.parent.mkdir(exist_ok=True)
+            tmp = target.with_suffix(".tmp")
+            tables[name].to_parquet(tmp, index=False)
+            os.replace(tmp, target)
+        with open(self.out / MANIFEST, "a") as f:
+            f.write(json.dumps({"scenario": scenario, "replicate": replicate}) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _progress(total: int, name: str):
+    from tqdm import tqdm
+
+    quiet = not sys.stderr.isatty() or bool(os.environ.get("CI"))
+    return tqdm(total=total, desc=name, unit="task", disable=quiet, smoothing=0.1)
+
+
+def run_batch(experiment: Experiment, out: str | Path, jobs: int = 1,
+              scheduler: str | None = None, resume: bool = False) -> Path:
+    """Run every task of ``experiment`` not yet in ``out``; return the folder."""
+    store = Store(out, experiment, resume)
+    done = store.done()
+    todo = [t for t in experiment.tasks() if t not in done]
+    configs = {s.name: s.config for s in experiment.scenarios}
+    seed = experiment.seed
+    with _progress(len(todo), experiment.name) as bar:
+        if scheduler is not None:
+            _run_dask(store, todo, configs, seed, scheduler, bar)
+        elif jobs == 1:
+            for scenario, rep in todo:
+                store.write(scenario, rep, run_task(configs[scenario], scenario, seed, rep))
+                bar.update()
+        else:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                futures = {pool.submit(run_task, configs[s], s, seed, r): (s, r) for s, r in todo}
+                for fut in as_completed(futures):
+                    store.write(*futures[fut], fut.result())
+                    bar.update()
+    return store.out
+
+
+def _run_dask(store: Store, todo: list[tuple[str, int]], configs: dict[str, Config],
+              seed: int, scheduler: str, bar) -> None:
+    try:
+        from distributed import Client, as_completed as dask_completed
+    except ImportError:
+        raise OutputError("--scheduler needs Dask: pip install 'mentorsim[cluster]'") from None
+    with Client(scheduler) as client:
+        futures = {client.submit(run_task, configs[s], s, seed, r, pure=False): (s, r)
+                   for s, r in todo}
+        for fut in dask_completed(futures):
+            store.write(*futures[fut], fut.result())
+            bar.update()
+
+
+def read(out: str | Path, table: str) -> pd.DataFrame:
+    """One table of a batch, every finished task, in (scenario, replicate) order."""
+    folder = Path(out) / table
+    files = sorted(folder.glob("*.parquet"))
+    if not files:
+        raise OutputError(f"{out}: no {table} results (has the batch run?)")
+    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+
+
+def experiment_of(out: str | Path) -> dict:
+    path = Path(out) / EXPERIMENT
+    if not path.is_file():
+        raise OutputError(f"{out}: not a batch folder (no {EXPERIMENT})")
+    return json.loads(path.read_text())["experiment"]

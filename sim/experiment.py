@@ -1,0 +1,134 @@
+"""Experiments: a base scenario, named variants and grid sweeps, as one YAML file.
+
+```yaml
+name: ratio_sweep
+base: ../pilot.yaml            # relative to this file
+replications: 50
+seed: 2024
+comparator: pilot              # the scenario differences are measured from
+scenarios:                     # named overrides of the base
+  pilot: {}
+  no_whatsapp: {whatsapp.enabled: false}
+sweep:                         # every combination becomes a scenario
+  mentor.mentees_per_mentor: [2, 4, 8]
+  mentor.target_interval_days: [30, 60]
+```
+
+Each scenario is validated like a scenario file, so a typo in an override is
+caught before anything runs. Sweep scenarios are named by their values, e.g.
+``mentees_per_mentor=4,target_interval_days=30``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim import config as cfgmod
+from sim.config import Config, ConfigError
+
+
+class ExperimentSpec(BaseModel):
+    """The experiment file's schema."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    base: str
+    replications: int = Field(ge=1, le=100_000)
+    seed: int = Field(ge=0)
+    comparator: str
+    scenarios: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    sweep: dict[str, list[Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> ExperimentSpec:
+        if not self.scenarios and not self.sweep:
+            raise ValueError("give scenarios, a sweep, or both")
+        for key, values in self.sweep.items():
+            if not values:
+                raise ValueError(f"sweep.{key}: needs at least one value")
+        return self
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    overrides: dict[str, Any]
+    config: Config
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated experiment: every scenario's config, ready to run."""
+
+    name: str
+    replications: int
+    seed: int
+    comparator: str
+    scenarios: tuple[Scenario, ...]
+
+    def scenario(self, name: str) -> Scenario:
+        return next(s for s in self.scenarios if s.name == name)
+
+    def tasks(self) -> list[tuple[str, int]]:
+        """Every (scenario, replicate), scenario by scenario."""
+        return [(s.name, r) for s in self.scenarios for r in range(self.replications)]
+
+    def fingerprint(self) -> str:
+        """A hash of everything that determines the results, to guard ``--resume``."""
+        doc = {"seed": self.seed, "replications": self.replications,
+               "scenarios": {s.name: s.config.to_dict() for s in self.scenarios}}
+        return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "replications": self.replications, "seed": self.seed,
+                "comparator": self.comparator,
+                "scenarios": {s.name: s.overrides for s in self.scenarios}}
+
+
+def _sweep_name(keys: list[str], values: tuple[Any, ...]) -> str:
+    return ",".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in zip(keys, values, strict=True))
+
+
+def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Experiment:
+    """Read and validate an experiment file and every scenario it defines."""
+    path = Path(path)
+    data = cfgmod.read_raw(path)
+    try:
+        spec = ExperimentSpec.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(cfgmod.format_error(str(path), err)) from None
+    base_path = (path.parent / spec.base)
+    base = cfgmod.read_raw(base_path) if base_path.is_file() else None
+    if base is None:
+        raise ConfigError(f"{path}: base: {spec.base}: file not found")
+    for key, value in cfgmod.parse_overrides(overrides or []):
+        cfgmod.set_dotted(base, key, value)
+    named: dict[str, dict[str, Any]] = dict(spec.scenarios)
+    keys = list(spec.sweep)
+    for values in itertools.product(*spec.sweep.values()) if keys else ():
+        name = _sweep_name(keys, values)
+        if name in named:
+            raise ConfigError(f"{path}: sweep: scenario '{name}' is also a named scenario")
+        named[name] = dict(zip(keys, values, strict=True))
+    if spec.comparator not in named:
+        raise ConfigError(f"{path}: comparator: no scenario named '{spec.comparator}'")
+    scenarios = []
+    for name, changes in named.items():
+        data = copy.deepcopy(base)
+        for key, value in changes.items():
+            try:
+                cfgmod.set_dotted(data, key, copy.deepcopy(value))
+            except ConfigError as err:
+                raise ConfigError(f"{path}: scenario {name}: {err}") from None
+        cfg = cfgmod.from_dict(data, f"{path}: scenario {name}")
+        scenarios.append(Scenario(name, changes, cfg))
+    return Experiment(spec.name, spec.replications, spec.seed, spec.comparator, tuple(scenarios))

@@ -1,0 +1,188 @@
+"""Batch experiments: durable tasks, resume after a kill, executors, common random numbers."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim import batch, compare
+from sim.cli import main
+from sim.experiment import load_experiment
+
+from conftest import CONFIGS
+
+EXPERIMENTS = CONFIGS / "experiments"
+
+
+def _experiment_file(tmp_path: Path, reps: int = 6, months: int = 12) -> Path:
+    path = tmp_path / "exp.yaml"
+    path.write_text(f"""
+name: small
+base: {CONFIGS / 'pilot.yaml'}
+replications: {reps}
+seed: 11
+comparator: pilot
+scenarios:
+  pilot: {{months: {months}}}
+  late_group: {{months: {months}, whatsapp.start_month: 8}}
+""")
+    return path
+
+
+def _tables(out: Path) -> dict[str, pd.DataFrame]:
+    return {t: batch.read(out, t) for t in batch.TABLES}
+
+
+def _assert_same(a: Path, b: Path) -> None:
+    for name, df in _tables(a).items():
+        pd.testing.assert_frame_equal(df, _tables(b)[name], obj=name)
+
+
+def test_shipped_experiments_load():
+    sweep = load_experiment(EXPERIMENTS / "ratio_sweep.yaml")
+    assert len(sweep.scenarios) == 15
+    assert sweep.comparator == "mentees_per_mentor=4,target_interval_days=30"
+    assert sweep.scenario("mentees_per_mentor=8,target_interval_days=60").config.mentor.mentees_per_mentor == 8
+    scen = load_experiment(EXPERIMENTS / "pilot_scenarios.yaml")
+    assert [s.name for s in scen.scenarios] == ["pilot", "no_whatsapp", "supervisor_moderated",
+                                                "half_release_days", "stockouts_doubled"]
+    assert scen.scenario("no_whatsapp").config.whatsapp.enabled is False
+
+
+@pytest.mark.parametrize("text, words", [
+    ("name: x\nbase: nowhere.yaml\nreplications: 2\nseed: 1\ncomparator: a\nscenarios: {a: {}}\n",
+     ["base: nowhere.yaml", "file not found"]),
+    ("name: x\nbase: BASE\nreplications: 0\nseed: 1\ncomparator: a\nscenarios: {a: {}}\n",
+     ["replications", "greater than or equal to 1"]),
+    ("name: x\nbase: BASE\nreplications: 2\nseed: 1\ncomparator: b\nscenarios: {a: {}}\n",
+     ["comparator: no scenario named 'b'"]),
+    ("name: x\nbase: BASE\nreplications: 2\nseed: 1\ncomparator: a\nscenarios: {a: {mentor.ratio: 3}}\n",
+     ["scenario a", "mentor.ratio", "unknown key"]),
+    ("name: x\nbase: BASE\nreplications: 2\nseed: 1\ncomparator: a\nscenarios: {a: {mentor.mentees_per_mentor: 0}}\n",
+     ["scenario a", "mentor.mentees_per_mentor"]),
+    ("name: x\nbase: BASE\nreplications: 2\nseed: 1\ncomparator: a\n",
+     ["give scenarios, a sweep, or both"]),
+    ("name: x\nbase: BASE\nreplications: 2\nseed: 1\ncomparator: a\nscenarios: {a: {}}\nsweeps: {}\n",
+     ["sweeps", "unknown key"]),
+])
+def test_bad_experiment_files_are_one_line_errors(tmp_path, capsys, text, words):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text.replace("BASE", str(CONFIGS / "pilot.yaml")))
+    assert main(["batch", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and all(w in err for w in words), err
+    assert not (tmp_path / "o").exists()
+
+
+def test_jobs_1_and_2_give_identical_results(tmp_path):
+    exp = load_experiment(_experiment_file(tmp_path))
+    one = batch.run_batch(exp, tmp_path / "one", jobs=1)
+    two = batch.run_batch(exp, tmp_path / "two", jobs=2)
+    _assert_same(one, two)
+    outcomes = batch.read(one, "outcomes")
+    assert len(outcomes) == 12 and set(outcomes["scenario"]) == {"pilot", "late_group"}
+
+
+def test_dask_local_cluster_gives_identical_results(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    exp = load_experiment(_experiment_file(tmp_path, reps=4))
+    local = batch.run_batch(exp, tmp_path / "local", jobs=1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        remote = batch.run_batch(exp, tmp_path / "dask", scheduler=cluster.scheduler_address)
+    _assert_same(local, remote)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_killed_batch_resumes_to_the_same_data(tmp_path, sig):
+    path = _experiment_file(tmp_path, reps=20, months=24)
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "sim", "batch", str(path), "--out", str(out), "--jobs", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    manifest = out / batch.MANIFEST
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if manifest.exists() and len(manifest.read_text().splitlines()) >= 4:
+            break
+        time.sleep(0.005)
+    proc.send_signal(sig)
+    proc.wait(timeout=60)
+    finished = len(batch.Store(out, load_experiment(path), resume=True).done())
+    assert 4 <= finished < 40, "the batch was not interrupted mid-run"
+    assert main(["batch", str(path), "--out", str(out), "--jobs", "2", "--resume"]) == 0
+    lines = [json.loads(x) for x in manifest.read_text().splitlines()]
+    assert len(lines) == 40 and len({(e["scenario"], e["replicate"]) for e in lines}) == 40
+    whole = batch.run_batch(load_experiment(path), tmp_path / "whole", jobs=1)
+    _assert_same(out, whole)
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_resume_refuses_a_different_experiment(tmp_path, capsys):
+    path = _experiment_file(tmp_path, reps=2)
+    out = tmp_path / "o"
+    assert main(["batch", str(path), "--out", str(out), "--jobs", "1"]) == 0
+    assert main(["batch", str(path), "--out", str(out), "--jobs", "1"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(["batch", str(path), "--out", str(out), "--resume", "--set", "mentor.visit_hours=2"]) == 2
+    assert "different experiment" in capsys.readouterr().err
+    assert main(["batch", str(path), "--out", str(out), "--resume"]) == 0  # nothing left to do
+
+
+def test_common_random_numbers_shrink_the_variance_of_differences(tmp_path):
+    exp = load_experiment(_experiment_file(tmp_path, reps=30))
+    out = batch.run_batch(exp, tmp_path / "crn", jobs=2)
+    o = batch.read(out, "outcomes").pivot(index="replicate", columns="scenario",
+                                          values="mean_competency_at_horizon")
+    diff = o["late_group"] - o["pilot"]
+    assert diff.var() < 0.25 * (o["late_group"].var() + o["pilot"].var())
+    assert diff.mean() < 0  # a later group: less reinforcement
+
+
+def test_ratio_sweep_has_the_expected_shape(tmp_path):
+    sweep = load_experiment(EXPERIMENTS / "ratio_sweep.yaml")
+    keep = [f"mentees_per_mentor={r},target_interval_days=30" for r in (2, 4, 8, 12)]
+    wider = dataclasses.replace(sweep.scenario(keep[2]), name=keep[3], config=sweep.scenario(
+        keep[2]).config.model_copy(update={"mentor": sweep.scenario(keep[2]).config.mentor.model_copy(
+            update={"mentees_per_mentor": 12})}))
+    scenarios = tuple(sweep.scenario(n) for n in keep[:3]) + (wider,)
+    exp = dataclasses.replace(sweep, scenarios=scenarios, replications=8, comparator=keep[1])
+    out = batch.run_batch(exp, tmp_path / "sweep", jobs=2)
+    table = compare.compare(out).pivot(index="scenario", columns="outcome", values="mean").loc[keep]
+    visits, comp = table["visits_per_mentee"], table["mean_competency_at_horizon"]
+    cost = table["cost_per_mentee_ksh"]
+    assert visits.iloc[0] >= visits.iloc[1] - 0.3  # both within capacity
+    assert visits.iloc[1] > visits.iloc[2] > visits.iloc[3]  # past capacity: fewer visits
+    assert comp.iloc[1] > comp.iloc[2] > comp.iloc[3]
+    assert cost.is_monotonic_decreasing and cost.iloc[0] > cost.iloc[3]
+
+
+def test_compare_and_plot_cli(tmp_path, capsys):
+    path = _experiment_file(tmp_path, reps=5)
+    out = tmp_path / "o"
+    assert main(["batch", str(path), "--out", str(out), "--jobs", "1"]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Difference from pilot, paired by replication" in text and "late_group" in text
+    assert main(["compare", str(out), "--format", "csv"]) == 0
+    csv = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
+    assert set(csv["outcome"]) == set(compare.OUTCOMES) and len(csv) == 2 * len(compare.OUTCOMES)
+    pilot = csv[(csv["scenario"] == "pilot")]
+    assert (pilot["diff_mean"].fillna(0) == 0).all()
+    assert main(["compare", str(out), "--format", "markdown"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("|---|") for line in lines) == 2
+    assert main(["plot", str(out)]) == 0
+    names = {p.name for p in (out / "plots").iterdir()}
+    assert names == {f"{n}.{e}" for n in ("competency", "cost", "tradeoff") for e in ("png", "svg")}
+    assert main(["compare", str(tmp_path)]) == 2
+    assert math.isfinite(float(csv["mean"].iloc[0]))
