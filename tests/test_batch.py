@@ -148,19 +148,17 @@ def test_common_random_numbers_shrink_the_variance_of_differences(tmp_path):
 
 
 def test_ratio_sweep_has_the_expected_shape(tmp_path):
+    """The shipped sweep at monthly visits: past capacity, visits and competency fall;
+    cost per mentee falls throughout (fewer mentors, fewer visits)."""
     sweep = load_experiment(EXPERIMENTS / "ratio_sweep.yaml")
-    keep = [f"mentees_per_mentor={r},target_interval_days=30" for r in (2, 4, 8, 12)]
-    wider = dataclasses.replace(sweep.scenario(keep[2]), name=keep[3], config=sweep.scenario(
-        keep[2]).config.model_copy(update={"mentor": sweep.scenario(keep[2]).config.mentor.model_copy(
-            update={"mentees_per_mentor": 12})}))
-    scenarios = tuple(sweep.scenario(n) for n in keep[:3]) + (wider,)
-    exp = dataclasses.replace(sweep, scenarios=scenarios, replications=8, comparator=keep[1])
+    keep = [f"mentees_per_mentor={r},target_interval_days=30" for r in (2, 4, 6, 8)]
+    exp = dataclasses.replace(sweep, scenarios=tuple(sweep.scenario(n) for n in keep),
+                              replications=8)
     out = batch.run_batch(exp, tmp_path / "sweep", jobs=2)
     table = compare.compare(out).pivot(index="scenario", columns="outcome", values="mean").loc[keep]
     visits, comp = table["visits_per_mentee"], table["mean_competency_at_horizon"]
     cost = table["cost_per_mentee_ksh"]
-    assert visits.iloc[0] >= visits.iloc[1] - 0.3  # both within capacity
-    assert visits.iloc[1] > visits.iloc[2] > visits.iloc[3]  # past capacity: fewer visits
+    assert visits.is_monotonic_decreasing and visits.iloc[1] > visits.iloc[2] > visits.iloc[3]
     assert comp.iloc[1] > comp.iloc[2] > comp.iloc[3]
     assert cost.is_monotonic_decreasing and cost.iloc[0] > cost.iloc[3]
 
