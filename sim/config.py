@@ -161,6 +161,7 @@ class TravelHours(_Block):
 
 
 class Mentor(_Block):
+    enabled: bool = True  # false: no mentors and no visits (e.g. classroom training alone)
     mentees_per_mentor: float = Field(ge=1)
     release_days_per_week: int = Field(ge=1, le=5)
     home_session_days_per_week: int = Field(ge=0, le=4)
@@ -224,6 +225,30 @@ class Costs(_Block):
     coordination_per_subcounty_month: float = Field(ge=0)  # assumption
 
 
+class Classroom(_Block):
+    """A classroom course for every enrolled nurse (see :mod:`sim.agents.classroom`)."""
+
+    enabled: bool
+    start_month: int = Field(ge=1)
+    course_days: int = Field(ge=1, le=30)
+    cohort_size: int = Field(ge=1)
+    gain: dict[str, float]  # checklist points gained per area at the course's end
+    per_diem_per_day: float = Field(ge=0)
+    travel_per_trainee: float = Field(ge=0)
+    venue_per_day: float = Field(ge=0)
+    facilitators: int = Field(ge=0)
+    facilitator_fee_per_day: float = Field(ge=0)
+    lost_session_cost: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> Classroom:
+        if sorted(self.gain) != sorted(AREAS):
+            raise ValueError("gain needs exactly the eight areas: " + ", ".join(AREAS))
+        if any(not 0 <= g <= 4 for g in self.gain.values()):
+            raise ValueError("gain values must be within 0-4 checklist points")
+        return self
+
+
 class SurveyItem(_Block):
     """A survey item: answered from competency in ``area``, or read from a ``supply`` line.
 
@@ -282,6 +307,7 @@ class Config(_Block):
     supply: dict[str, Supply]
     whatsapp: WhatsApp
     costs: Costs
+    classroom: Classroom | None = None
     survey: Survey | None = None
     calibration: Calibration | None = None
 

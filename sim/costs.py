@@ -14,6 +14,11 @@ CATEGORIES: tuple[str, ...] = (
     "mentee_airtime",
     "orientation",
     "coordination",
+    "course_per_diem",
+    "course_travel",
+    "course_venue",
+    "course_facilitators",
+    "lost_sessions",
 )
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import simpy
 
 from sim import competency, scenarios
+from sim.agents.classroom import courses
 from sim.agents.facility import Facility, economic_shocks
 from sim.agents.mentee import Dynamics, Mentee, nurse_post
 from sim.agents.mentor import Mentor, draw_weekdays, mentor_post
@@ -107,7 +108,7 @@ class Model:
             env.process(economic_shocks(self, fac))
             self.facilities[site.subcounty].append(fac)
             by_id.append(fac)
-        for slot, load in enumerate(scenarios.caseloads(cfg, layout)):
+        for slot, load in enumerate(scenarios.caseloads(cfg, layout) if cfg.mentor.enabled else []):
             env.process(mentor_post(self, slot, load.key, load.subcounty,
                                     [by_id[i] for i in load.sites]))
         for s, group in enumerate(self.groups):
@@ -117,6 +118,8 @@ class Model:
                     lambda s=s: [m for m in self.mentors[s] if m.active],
                 )
             )
+        if cfg.classroom is not None and cfg.classroom.enabled:
+            env.process(courses(self, cfg.classroom))
         self._calendar = env.process(self._run_calendar())
 
     # --- shared state changes -----------------------------------------------------

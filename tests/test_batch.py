@@ -56,6 +56,11 @@ def test_shipped_experiments_load():
     assert [s.name for s in scen.scenarios] == ["pilot", "no_whatsapp", "supervisor_moderated",
                                                 "half_release_days", "stockouts_doubled"]
     assert scen.scenario("no_whatsapp").config.whatsapp.enabled is False
+    cvm = load_experiment(EXPERIMENTS / "classroom_vs_mentoring.yaml")
+    classroom = cvm.scenario("classroom").config
+    assert classroom.classroom.enabled and not classroom.mentor.enabled
+    assert not classroom.whatsapp.enabled and cvm.scenario("blended").config.whatsapp.enabled
+    assert not cvm.scenario("mentoring").config.classroom.enabled
 
 
 @pytest.mark.parametrize("text, words", [

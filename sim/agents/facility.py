@@ -29,6 +29,8 @@ class Facility:
         self.subcounty = site.subcounty
         self.ownership = site.ownership
         self.setting = site.setting
+        self.nurses = site.nurses
+        self.sessions_per_week = site.sessions_per_week
         self.stocks = stocks  # one per supply line
         self.vaccines = stocks["vaccines"]  # a vaccine stock-out stops sessions
         # The immunizing nurses share the sessions; a nurse running a session every weekday

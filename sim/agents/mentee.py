@@ -114,6 +114,11 @@ class Mentee:
         # Keep to the plan (one visit per interval) but never crowd a late visit.
         self.next_due = max(self.next_due + interval, t + min_gap)
 
+    def train(self, t: float, gain: np.ndarray) -> None:
+        """A classroom course: an immediate gain in every area, capped at 4."""
+        self.catch_up(t)
+        self.c = np.minimum(self.c + gain, competency.MAX_SCORE)
+
     def reinforce(self, t: float, area: int) -> None:
         """A WhatsApp post on ``area`` read by this (active) member."""
         self.catch_up(t)
