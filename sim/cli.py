@@ -37,11 +37,7 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run a scenario and write its outputs")
     r.add_argument("config", help="scenario YAML file")
-    r.add_argument("--out", required=True, help="output directory")
-    r.add_argument("--reps", type=int, default=1, help="replications (default 1)")
-    r.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
-    _overrides(r)
-    r.add_argument("--force", action="store_true", help="overwrite a non-empty output directory")
+    _common(r, reps=1, seed=0)
     r.add_argument("--plot", action="store_true", help="also write competency.png")
 
     v = sub.add_parser("validate", help="check a scenario file and exit")
@@ -51,30 +47,18 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("calibrate", help="fit unreported parameters to one arm's survey results")
     c.add_argument("config", help="scenario YAML file of the arm (one subcounty)")
     c.add_argument("--targets", required=True, help="targets YAML (e.g. configs/targets/lari.yaml)")
-    c.add_argument("--out", required=True, help="output directory")
     c.add_argument("--evaluations", type=int, default=200, help="objective evaluations (default 200)")
-    c.add_argument("--reps", type=int, default=40, help="replications per evaluation (default 40)")
-    c.add_argument("--seed", type=int, default=1, help="seed (default 1)")
-    c.add_argument("--force", action="store_true", help="write into a non-empty output directory")
-    _overrides(c)
+    _common(c, reps=40, seed=1, what="replications per evaluation")
 
     r = sub.add_parser("report-validation", help="observed vs simulated for every target")
     r.add_argument("config", help="scenario YAML file")
     r.add_argument("--targets", required=True, help="targets YAML (e.g. configs/targets/lari.yaml)")
-    r.add_argument("--out", default="validation", help="output directory (default ./validation)")
-    r.add_argument("--reps", type=int, default=200, help="replications (default 200)")
-    r.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    r.add_argument("--force", action="store_true", help="write into a non-empty output directory")
-    _overrides(r)
+    _common(r, reps=200, seed=0, out="validation")
 
     w = sub.add_parser("power", help="chance an endline survey of n mentees finds each gain")
     w.add_argument("config", help="scenario YAML file")
     w.add_argument("--n", required=True, help="survey sizes, comma separated, e.g. 20,40,80")
-    w.add_argument("--out", default="power", help="output directory (default ./power)")
-    w.add_argument("--reps", type=int, default=200, help="replications per size (default 200)")
-    w.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    w.add_argument("--force", action="store_true", help="write into a non-empty output directory")
-    _overrides(w)
+    _common(w, reps=200, seed=0, out="power", what="replications per size")
 
     b = sub.add_parser("batch", help="run every scenario and replicate of an experiment")
     b.add_argument("experiment", help="experiment YAML file (configs/experiments/...)")
@@ -92,6 +76,19 @@ def _parser() -> argparse.ArgumentParser:
     g = sub.add_parser("plot", help="figures of a finished batch, as PNG and SVG")
     g.add_argument("out", help="a batch output directory")
     return p
+
+
+def _common(p: argparse.ArgumentParser, reps: int, seed: int, out: str | None = None,
+            what: str = "replications") -> None:
+    """The options every command that simulates and writes a folder shares."""
+    if out is None:
+        p.add_argument("--out", required=True, help="output directory")
+    else:
+        p.add_argument("--out", default=out, help=f"output directory (default ./{out})")
+    p.add_argument("--reps", type=int, default=reps, help=f"{what} (default {reps})")
+    p.add_argument("--seed", type=int, default=seed, help=f"root seed (default {seed})")
+    p.add_argument("--force", action="store_true", help="write into a non-empty output directory")
+    _overrides(p)
 
 
 def _overrides(p: argparse.ArgumentParser, help: str = "override a config value") -> None:

@@ -31,6 +31,9 @@ def compare(out: str | Path) -> pd.DataFrame:
     difference from the comparator paired by replicate (common random numbers)."""
     exp = batch.experiment_of(out)
     outcomes = batch.read(out, "outcomes").set_index(["scenario", "replicate"])
+    if exp["comparator"] not in outcomes.index.get_level_values("scenario"):
+        raise batch.OutputError(f"{out}: no results yet for the comparator {exp['comparator']} "
+                                "(finish the batch with --resume)")
     base = outcomes.loc[exp["comparator"]]
     rows = []
     for scenario in exp["scenarios"]:

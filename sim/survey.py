@@ -29,7 +29,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy.special import expit
 
-from sim.config import AREAS, Config, ConfigError
+from sim.config import AREAS, Config, ConfigError, format_error
 from sim.model import Record
 from sim.rng import Streams
 
@@ -95,10 +95,7 @@ def load_targets(path: str | Path) -> Targets:
     try:
         return Targets.model_validate(data)
     except ValidationError as err:
-        first = err.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        msg = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{path}: {loc or '(top level)'}: {msg}") from None
+        raise ConfigError(format_error(str(path), err)) from None
 
 
 def check_items(config: Config, targets: Targets) -> None:

@@ -189,3 +189,13 @@ def test_compare_and_plot_cli(tmp_path, capsys):
     assert names == {f"{n}.{e}" for n in ("competency", "cost", "tradeoff") for e in ("png", "svg")}
     assert main(["compare", str(tmp_path)]) == 2
     assert math.isfinite(float(csv["mean"].iloc[0]))
+
+
+def test_compare_needs_the_comparator(tmp_path, capsys):
+    path = _experiment_file(tmp_path, reps=2)
+    out = tmp_path / "o"
+    assert main(["batch", str(path), "--out", str(out), "--jobs", "1"]) == 0
+    for f in (out / "outcomes").glob("000-*.parquet"):  # as if the pilot's tasks never finished
+        f.unlink()
+    assert main(["compare", str(out)]) == 2
+    assert "no results yet for the comparator pilot" in capsys.readouterr().err
