@@ -27,7 +27,6 @@ import pandas as pd
 import yaml
 
 from sim import metrics
-from sim.config import Config
 from sim.experiment import Experiment
 from sim.model import simulate
 from sim.outputs import OutputError
@@ -37,9 +36,10 @@ MANIFEST = "manifest.jsonl"
 EXPERIMENT = "experiment.json"
 
 
-def run_task(config: Config, scenario: str, seed: int, replicate: int) -> dict[str, pd.DataFrame]:
+def run_task(experiment: Experiment, scenario: str, replicate: int) -> dict[str, pd.DataFrame]:
     """One replicate of one scenario, as tables tagged with the scenario's name."""
-    rec = simulate(config, seed, replicate)
+    config = experiment.config_for(scenario, replicate)
+    rec = simulate(config, experiment.seed, replicate)
     mentees = metrics.mentees(config, [rec])
     ledger = metrics.costs(config, [rec])
     tables = {
@@ -50,6 +50,8 @@ def run_task(config: Config, scenario: str, seed: int, replicate: int) -> dict[s
         "outcomes": metrics.outcomes(mentees, ledger, config.costs.ksh_per_usd)
         .rename_axis("replicate").reset_index(),
     }
+    econ = metrics.economics(ledger, tables["timeseries"], config.costs.discount_rate)
+    tables["outcomes"] = tables["outcomes"].merge(econ, on="replicate")
     return {name: df.assign(scenario=scenario) for name, df in tables.items()}
 
 
@@ -131,33 +133,31 @@ def run_batch(experiment: Experiment, out: str | Path, jobs: int = 1,
     store = Store(out, experiment, resume)
     done = store.done()
     todo = [t for t in experiment.tasks() if t not in done]
-    configs = {s.name: s.config for s in experiment.scenarios}
-    seed = experiment.seed
     with _progress(len(todo), experiment.name) as bar:
         if scheduler is not None:
-            _run_dask(store, todo, configs, seed, scheduler, bar)
+            _run_dask(store, todo, experiment, scheduler, bar)
         elif jobs == 1:
             for scenario, rep in todo:
-                store.write(scenario, rep, run_task(configs[scenario], scenario, seed, rep))
+                store.write(scenario, rep, run_task(experiment, scenario, rep))
                 bar.update()
         else:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futures = {pool.submit(run_task, configs[s], s, seed, r): (s, r) for s, r in todo}
+                futures = {pool.submit(run_task, experiment, s, r): (s, r) for s, r in todo}
                 for fut in as_completed(futures):
                     store.write(*futures[fut], fut.result())
                     bar.update()
     return store.out
 
 
-def _run_dask(store: Store, todo: list[tuple[str, int]], configs: dict[str, Config],
-              seed: int, scheduler: str, bar) -> None:
+def _run_dask(store: Store, todo: list[tuple[str, int]], experiment: Experiment,
+              scheduler: str, bar) -> None:
     try:
         from distributed import Client, as_completed as dask_completed
     except ImportError:
         raise OutputError("--scheduler needs Dask: pip install 'mentorsim[cluster]'") from None
     with Client(scheduler) as client:
-        futures = {client.submit(run_task, configs[s], s, seed, r, pure=False): (s, r)
-                   for s, r in todo}
+        shared = client.scatter(experiment, broadcast=True)
+        futures = {client.submit(run_task, shared, s, r, pure=False): (s, r) for s, r in todo}
         for fut in dask_completed(futures):
             store.write(*futures[fut], fut.result())
             bar.update()

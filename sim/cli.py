@@ -75,6 +75,15 @@ def _parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("plot", help="figures of a finished batch, as PNG and SVG")
     g.add_argument("out", help="a batch output directory")
+
+    e = sub.add_parser("cea", help="cost-effectiveness of a finished batch's strategies")
+    e.add_argument("out", help="a batch output directory (one scenario per strategy)")
+    e.add_argument("--effect", default="competency_point_years",
+                   choices=["competency_point_years", "proficient_nurse_months"])
+    e.add_argument("--discount", type=float, default=None,
+                   help="discount rate a year (default: the scenarios' costs.discount_rate)")
+    e.add_argument("--wtp", default="0:100000:2000",
+                   help="willingness to pay, KSh per effect unit: start:stop:step or a list")
     return p
 
 
@@ -234,6 +243,57 @@ def _plot(args: argparse.Namespace) -> None:
     print(f"wrote {', '.join(sorted(writers))} to {folder}")
 
 
+def _wtp_grid(text: str) -> list[float]:
+    try:
+        if ":" in text:
+            start, stop, step = (float(x) for x in text.split(":"))
+            if step <= 0 or stop < start:
+                raise ValueError
+            return [start + k * step for k in range(int((stop - start) / step) + 1)]
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"--wtp: expected start:stop:step or a comma list, got '{text}'") from None
+
+
+def _cea(args: argparse.Namespace) -> None:
+    from sim import batch, cea, metrics
+    from sim.plots import ce_plane_figure, ceac_figure
+
+    exp = batch.experiment_of(args.out)
+    wtps = _wtp_grid(args.wtp)
+    if args.discount is None:
+        first = yaml.safe_load((Path(args.out) / "scenarios" / "000.yaml").read_text())
+        rate = first["costs"]["discount_rate"]
+    else:
+        rate = args.discount
+    if not 0 <= rate <= 0.5:
+        raise ConfigError(f"--discount: must be between 0 and 0.5, got {rate}")
+    econ = metrics.economics(batch.read(args.out, "costs"), batch.read(args.out, "timeseries"),
+                             rate, keys=("scenario", "replicate"))
+    cost = econ.pivot(index="replicate", columns="scenario", values="cost_discounted_ksh")
+    effect = econ.pivot(index="replicate", columns="scenario", values=args.effect)
+    order = [s for s in exp["scenarios"] if s in cost.columns]
+    cost, effect = cost[order].dropna(), effect[order].dropna()
+    table = cea.icer_table(order, cost.mean().to_numpy(), effect.mean().to_numpy())
+    curve = pd.DataFrame(cea.ceac(cost.to_numpy(), effect.to_numpy(), wtps), index=wtps,
+                         columns=order).rename_axis("wtp")
+    curve["evpi_ksh"] = [cea.evpi(cost.to_numpy(), effect.to_numpy(), w) for w in wtps]
+    comparator = exp["comparator"]
+    d_cost, d_effect = cost.sub(cost[comparator], axis=0), effect.sub(effect[comparator], axis=0)
+    write_folder(Path(args.out) / "cea", {
+        "icer.csv": lambda p: table.to_csv(p, index=False),
+        "ceac.csv": lambda p: curve.to_csv(p),
+        "ce_plane.png": lambda p: ce_plane_figure(d_cost, d_effect, comparator, args.effect).savefig(p),
+        "ceac.png": lambda p: ceac_figure(curve[order], args.effect).savefig(p),
+    }, force=True)
+    print(f"{exp['name']}: {len(cost)} draws, effect {args.effect}, discount {rate:.0%} a year")
+    print(table.to_string(index=False, float_format=lambda x: f"{x:,.2f}"))
+    picks = curve.iloc[:: max(1, len(curve) // 8)]
+    print("\nprobability cost-effective and EVPI (KSh per decision) by willingness to pay")
+    print(picks.to_string(float_format=lambda x: f"{x:,.2f}"))
+    print(f"wrote {Path(args.out) / 'cea'}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
@@ -243,6 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _compare(args)
         elif args.command == "plot":
             _plot(args)
+        elif args.command == "cea":
+            _cea(args)
         elif args.command == "calibrate":
             _calibrate(args)
         elif args.command == "report-validation":

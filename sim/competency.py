@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 MAX_SCORE = 4.0
+PROFICIENT = 3  # checklist level: performs without support
 
 
 def learn(c: np.ndarray, areas: np.ndarray, rate: float, effort: np.ndarray) -> np.ndarray:

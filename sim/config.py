@@ -223,6 +223,7 @@ class Costs(_Block):
     mentee_airtime_per_month: float = Field(ge=0)
     orientation_per_mentor: float = Field(ge=0)  # assumption
     coordination_per_subcounty_month: float = Field(ge=0)  # assumption
+    discount_rate: float = Field(default=0.03, ge=0, le=0.5)  # a year, for costs and effects
 
 
 class Classroom(_Block):

@@ -27,12 +27,68 @@ import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim import config as cfgmod
 from sim.config import Config, ConfigError
+from sim.rng import Streams
+
+
+class _Dist(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Uniform(_Dist):
+    distribution: Literal["uniform"]
+    low: float
+    high: float
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return float(rng.uniform(self.low, self.high))
+
+
+class Triangular(_Dist):
+    distribution: Literal["triangular"]
+    low: float
+    mode: float
+    high: float
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return float(rng.triangular(self.low, self.mode, self.high))
+
+
+class Normal(_Dist):
+    distribution: Literal["normal"]
+    mean: float
+    sd: float = Field(ge=0)
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return float(rng.normal(self.mean, self.sd))
+
+
+class LogNormal(_Dist):
+    distribution: Literal["lognormal"]
+    median: float = Field(gt=0)
+    sd_log: float = Field(ge=0)
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return float(self.median * np.exp(rng.normal(0.0, self.sd_log)))
+
+
+class Beta(_Dist):
+    distribution: Literal["beta"]
+    alpha: float = Field(gt=0)
+    beta: float = Field(gt=0)
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return float(rng.beta(self.alpha, self.beta))
+
+
+Distribution = Annotated[Uniform | Triangular | Normal | LogNormal | Beta,
+                         Field(discriminator="distribution")]
 
 
 class ExperimentSpec(BaseModel):
@@ -47,6 +103,7 @@ class ExperimentSpec(BaseModel):
     comparator: str
     scenarios: dict[str, dict[str, Any]] = Field(default_factory=dict)
     sweep: dict[str, list[Any]] = Field(default_factory=dict)
+    psa: dict[str, Distribution] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> ExperimentSpec:
@@ -74,9 +131,27 @@ class Experiment:
     seed: int
     comparator: str
     scenarios: tuple[Scenario, ...]
+    psa: dict[str, Uniform | Triangular | Normal | LogNormal | Beta]
 
     def scenario(self, name: str) -> Scenario:
         return next(s for s in self.scenarios if s.name == name)
+
+    def draws(self, replicate: int) -> dict[str, float]:
+        """The sensitivity analysis's parameter values for one replicate: one stream per
+        parameter, keyed by replicate and not by scenario, so every strategy in a draw
+        sees the same values."""
+        streams = Streams(self.seed, replicate)
+        return {key: dist.sample(streams(f"psa.{key}")) for key, dist in self.psa.items()}
+
+    def config_for(self, name: str, replicate: int) -> Config:
+        """The scenario's config, with this replicate's sensitivity-analysis draws set."""
+        cfg = self.scenario(name).config
+        if not self.psa:
+            return cfg
+        data = cfg.to_dict()
+        for key, value in self.draws(replicate).items():
+            cfgmod.set_dotted(data, key, value)
+        return cfgmod.from_dict(data, f"{name}, draw {replicate}")
 
     def tasks(self) -> list[tuple[str, int]]:
         """Every (scenario, replicate), scenario by scenario."""
@@ -85,13 +160,15 @@ class Experiment:
     def fingerprint(self) -> str:
         """A hash of everything that determines the results, to guard ``--resume``."""
         doc = {"seed": self.seed, "replications": self.replications,
-               "scenarios": {s.name: s.config.to_dict() for s in self.scenarios}}
+               "scenarios": {s.name: s.config.to_dict() for s in self.scenarios},
+               "psa": {k: d.model_dump() for k, d in self.psa.items()}}
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "replications": self.replications, "seed": self.seed,
                 "comparator": self.comparator,
-                "scenarios": {s.name: s.overrides for s in self.scenarios}}
+                "scenarios": {s.name: s.overrides for s in self.scenarios},
+                "psa": {k: d.model_dump() for k, d in self.psa.items()}}
 
 
 def _sweep_name(keys: list[str], values: tuple[Any, ...]) -> str:
@@ -131,4 +208,13 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
                 raise ConfigError(f"{path}: scenario {name}: {err}") from None
         cfg = cfgmod.from_dict(data, f"{path}: scenario {name}")
         scenarios.append(Scenario(name, changes, cfg))
-    return Experiment(spec.name, spec.replications, spec.seed, spec.comparator, tuple(scenarios))
+    experiment = Experiment(spec.name, spec.replications, spec.seed, spec.comparator,
+                            tuple(scenarios), dict(spec.psa))
+    if spec.psa:  # every draw must make a valid scenario: fail now, not mid-batch
+        for s in scenarios:
+            for rep in range(spec.replications):
+                try:
+                    experiment.config_for(s.name, rep)
+                except ConfigError as err:
+                    raise ConfigError(f"{path}: psa: {err}") from None
+    return experiment

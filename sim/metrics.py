@@ -20,7 +20,7 @@ from sim.model import Record
 
 SCORE_COLS = [f"score_{a}" for a in AREAS]
 COST_COLS = [f"cost_{c}" for c in CATEGORIES]
-PROFICIENT = 3  # checklist level: performs without support
+PROFICIENT = competency.PROFICIENT
 
 
 def mentees(config: Config, records: Sequence[Record]) -> pd.DataFrame:
@@ -102,12 +102,12 @@ def timeseries(config: Config, records: Sequence[Record], ledger: pd.DataFrame) 
     names = [s.name for s in config.subcounties]
     rows = []
     for rec in records:
-        for month, sub, mentees_, mentors_, members, out, means in rec.months:
+        for month, sub, mentees_, proficient, mentors_, members, out, means in rec.months:
             overall = float(np.mean(means)) if mentees_ else np.nan
-            rows.append((rec.replicate, names[sub], month, mentees_, mentors_, members, out,
-                         overall, *means))
+            rows.append((rec.replicate, names[sub], month, mentees_, proficient, mentors_, members,
+                         out, overall, *means))
     df = pd.DataFrame(rows, columns=["replicate", "subcounty", "month", "active_mentees",
-                                     "active_mentors", "whatsapp_members",
+                                     "proficient_mentees", "active_mentors", "whatsapp_members",
                                      "stockout_facility_days", "mean_score", *SCORE_COLS])
     starts = config.month_starts()
     dates = [pd.Timestamp(config.start_date + dt.timedelta(days=d)) for d in starts]
@@ -176,3 +176,37 @@ def summary(config: Config, spells: pd.DataFrame, ledger: pd.DataFrame) -> dict:
                      ledger[ledger["subcounty"] == sub.name], rate)
         )
     return result
+
+
+def economics(ledger: pd.DataFrame, ts: pd.DataFrame, rate: float,
+              keys: Sequence[str] = ("replicate",)) -> pd.DataFrame:
+    """Discounted cost and effects per group of ``keys`` (e.g. scenario and replicate).
+
+    * ``cost_discounted_ksh``: every ledger entry discounted from its day;
+    * ``competency_point_years``: checklist points above the month-0 baseline, times
+      nurses in post, over the years they are held (each month's reading holds for
+      that month, discounted from its middle);
+    * ``proficient_nurse_months``: nurses with every area at 3 or above, month by month.
+    """
+    from sim.cea import discount_factor
+
+    keys = list(keys)
+    cost = ledger.assign(pv=ledger["ksh"] * discount_factor(ledger["day"].to_numpy(), rate))
+    out = cost.groupby(keys)["pv"].sum().rename("cost_discounted_ksh").to_frame()
+    start = ts.loc[ts["month"] == 0, "month_end"].min()
+    days_end = (ts["month_end"] - start).dt.days.to_numpy(dtype=float)
+    days_start = (ts["month_start"] - start).dt.days.to_numpy(dtype=float)
+    length, middle = days_end - days_start, (days_start + days_end) / 2
+    df = discount_factor(middle, rate)
+    baseline = ts[ts["month"] == 0].set_index([*keys, "subcounty"])["mean_score"]
+    base = baseline.reindex(pd.MultiIndex.from_frame(ts[[*keys, "subcounty"]])).to_numpy()
+    gain = (ts["mean_score"].to_numpy() - base) * ts["active_mentees"].to_numpy()
+    months = ts["month"].to_numpy() > 0
+    flows = pd.DataFrame({
+        "competency_point_years": np.where(months, np.nan_to_num(gain) * length / 365.25 * df, 0),
+        "proficient_nurse_months": np.where(months, ts["proficient_mentees"].to_numpy()
+                                            * length / (365.25 / 12) * df, 0),
+    })
+    for k in keys:
+        flows[k] = ts[k].to_numpy()
+    return out.join(flows.groupby(keys).sum()).reset_index()

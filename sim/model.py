@@ -40,7 +40,8 @@ class Record:
     # one row per visit: (day, subcounty, facility, mentee, mentor)
     visits: list[tuple[float, int, int, int, int]] = field(default_factory=list)
     # one row per (month, subcounty), read at the end of the month (month 0: day 0):
-    # (month, subcounty, mentees, mentors, group members, stock-out days, per-area mean score)
+    # (month, subcounty, mentees, proficient mentees, mentors, group members, stock-out days,
+    # per-area mean score)
     months: list[tuple] = field(default_factory=list)
     # one row per mentor spell: (subcounty, slot, mentor, caseload, start, end, exit reason)
     mentors: list[tuple] = field(default_factory=list)
@@ -213,18 +214,19 @@ class Model:
         t = self.env.now
         for s, facs in enumerate(self.facilities):
             scores = np.zeros(N_AREAS)
-            enrolled = 0
+            enrolled = proficient = 0
             for f in facs:
                 if f.mentee is not None:
                     f.mentee.catch_up(t)
-                    scores += competency.checklist(f.mentee.c)
+                    levels = competency.checklist(f.mentee.c)
+                    scores += levels
                     enrolled += 1
+                    proficient += bool((levels >= competency.PROFICIENT).all())
             out = sum(f.vaccines.stockout_days_until(t) for f in facs)
             means = scores / enrolled if enrolled else np.full(N_AREAS, np.nan)
             mentors = sum(m.active for m in self.mentors[s])
-            self.record.months.append(
-                (month, s, enrolled, mentors, self.groups[s].size, out - stockout_before[s], means)
-            )
+            self.record.months.append((month, s, enrolled, proficient, mentors,
+                                       self.groups[s].size, out - stockout_before[s], means))
             stockout_before[s] = out
 
     def _record_states(self, wave: str) -> None:

@@ -116,3 +116,37 @@ def batch_figures(timeseries: pd.DataFrame, outcomes: pd.DataFrame,
     ax.grid(alpha=0.3)
     figs["tradeoff"] = fig
     return figs
+
+
+def ce_plane_figure(d_cost: pd.DataFrame, d_effect: pd.DataFrame, comparator: str,
+                    effect: str) -> Figure:
+    """Incremental cost against incremental effect of each strategy, one dot per draw."""
+    fig = _Figure(figsize=(7, 5), dpi=110, layout="constrained")
+    ax = fig.subplots()
+    for strategy in d_cost.columns:
+        if strategy == comparator:
+            continue
+        ax.scatter(d_effect[strategy], d_cost[strategy], s=8, alpha=0.5, label=strategy)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_xlabel(f"incremental {effect.replace('_', ' ')} vs {comparator}")
+    ax.set_ylabel(f"incremental discounted cost (KSh) vs {comparator}")
+    ax.set_title("Cost-effectiveness plane (one dot per draw)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def ceac_figure(curve: pd.DataFrame, effect: str) -> Figure:
+    """Probability each strategy is cost-effective, against willingness to pay."""
+    fig = _Figure(figsize=(7, 4.5), dpi=110, layout="constrained")
+    ax = fig.subplots()
+    for strategy in curve.columns:
+        ax.plot(curve.index, curve[strategy], label=strategy)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel(f"willingness to pay (KSh per {effect.replace('_', ' ')})")
+    ax.set_ylabel("probability cost-effective")
+    ax.set_title("Cost-effectiveness acceptability curves")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import sim
 from sim.costs import Ledger
 
@@ -63,3 +65,27 @@ def test_total_cost_by_hand_to_the_shilling(quiet_config):
         assert overall["total_cost_usd"]["mean"] == 489
         assert overall["cost_per_mentee_ksh"]["mean"] == 48_900 / 4
         assert res.timeseries.groupby("replicate")["cost_total"].sum().eq(48_900).all()
+
+
+def test_discounted_cost_and_effects_by_hand(quiet_config):
+    from sim import cea, metrics
+
+    cfg = quiet_config({"start_date": "2018-04-02", "months": 3,
+                        "subcounties.Test.facilities": {"public": 4, "faith_based": 0, "private": 0},
+                        "mentor.mentees_per_mentor": 4, "mentor.max_visits_per_day": 4,
+                        "mentor.workday_hours": 24, "mentor.target_interval_days": 28})
+    res = sim.run(cfg, reps=1, seed=0)
+    econ = metrics.economics(res.costs, res.timeseries, 0.05).iloc[0]
+    by_hand = sum(k * (1.05 ** (-d / 365.25)) for k, d in zip(res.costs["ksh"], res.costs["day"],
+                                                               strict=True))
+    assert econ["cost_discounted_ksh"] == pytest.approx(by_hand)
+    assert metrics.economics(res.costs, res.timeseries, 0.0).iloc[0]["cost_discounted_ksh"] == \
+        pytest.approx(res.costs["ksh"].sum())
+    ts = res.timeseries.set_index("month")
+    # months of 30, 31 and 30 days (April-June 2018), each reading discounted from its middle
+    lengths, mids = [30, 31, 30], [15, 45.5, 76]
+    points = sum((ts.loc[m, "mean_score"] - ts.loc[0, "mean_score"]) * ts.loc[m, "active_mentees"]
+                 * n / 365.25 * cea.discount_factor(mid, 0.05)
+                 for m, n, mid in zip((1, 2, 3), lengths, mids, strict=True))
+    assert econ["competency_point_years"] == pytest.approx(points)
+    assert econ["competency_point_years"] > 0
