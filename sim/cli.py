@@ -84,6 +84,15 @@ def _parser() -> argparse.ArgumentParser:
                    help="discount rate a year (default: the scenarios' costs.discount_rate)")
     e.add_argument("--wtp", default="0:100000:2000",
                    help="willingness to pay, KSh per effect unit: start:stop:step or a list")
+
+    t = sub.add_parser("tornado", help="one-way sensitivity of a strategy's net benefit")
+    t.add_argument("experiment", help="experiment YAML file with a psa: block")
+    t.add_argument("--strategy", required=True, help="the scenario to compare with the comparator")
+    t.add_argument("--wtp", type=float, required=True, help="willingness to pay, KSh per effect unit")
+    t.add_argument("--effect", default="competency_point_years",
+                   choices=["competency_point_years", "proficient_nurse_months"])
+    t.add_argument("--discount", type=float, default=0.03, help="discount rate a year (default 0.03)")
+    _common(t, reps=20, seed=0, out="tornado", what="replications per run")
     return p
 
 
@@ -256,42 +265,44 @@ def _wtp_grid(text: str) -> list[float]:
 
 
 def _cea(args: argparse.Namespace) -> None:
-    from sim import batch, cea, metrics
+    from sim import compare
     from sim.plots import ce_plane_figure, ceac_figure
 
-    exp = batch.experiment_of(args.out)
-    wtps = _wtp_grid(args.wtp)
-    if args.discount is None:
-        first = yaml.safe_load((Path(args.out) / "scenarios" / "000.yaml").read_text())
-        rate = first["costs"]["discount_rate"]
-    else:
-        rate = args.discount
-    if not 0 <= rate <= 0.5:
-        raise ConfigError(f"--discount: must be between 0 and 0.5, got {rate}")
-    econ = metrics.economics(batch.read(args.out, "costs"), batch.read(args.out, "timeseries"),
-                             rate, keys=("scenario", "replicate"))
-    cost = econ.pivot(index="replicate", columns="scenario", values="cost_discounted_ksh")
-    effect = econ.pivot(index="replicate", columns="scenario", values=args.effect)
-    order = [s for s in exp["scenarios"] if s in cost.columns]
-    cost, effect = cost[order].dropna(), effect[order].dropna()
-    table = cea.icer_table(order, cost.mean().to_numpy(), effect.mean().to_numpy())
-    curve = pd.DataFrame(cea.ceac(cost.to_numpy(), effect.to_numpy(), wtps), index=wtps,
-                         columns=order).rename_axis("wtp")
-    curve["evpi_ksh"] = [cea.evpi(cost.to_numpy(), effect.to_numpy(), w) for w in wtps]
-    comparator = exp["comparator"]
-    d_cost, d_effect = cost.sub(cost[comparator], axis=0), effect.sub(effect[comparator], axis=0)
+    if args.discount is not None and not 0 <= args.discount <= 0.5:
+        raise ConfigError(f"--discount: must be between 0 and 0.5, got {args.discount}")
+    res = compare.cost_effectiveness(args.out, args.effect, args.discount, _wtp_grid(args.wtp))
     write_folder(Path(args.out) / "cea", {
-        "icer.csv": lambda p: table.to_csv(p, index=False),
-        "ceac.csv": lambda p: curve.to_csv(p),
-        "ce_plane.png": lambda p: ce_plane_figure(d_cost, d_effect, comparator, args.effect).savefig(p),
-        "ceac.png": lambda p: ceac_figure(curve[order], args.effect).savefig(p),
+        "icer.csv": lambda p: res.icer.to_csv(p, index=False),
+        "ceac.csv": lambda p: res.curve.to_csv(p),
+        "ce_plane.png": lambda p: ce_plane_figure(res.d_cost, res.d_effect, res.comparator,
+                                                  args.effect).savefig(p),
+        "ceac.png": lambda p: ceac_figure(res.curve[res.strategies], args.effect).savefig(p),
     }, force=True)
-    print(f"{exp['name']}: {len(cost)} draws, effect {args.effect}, discount {rate:.0%} a year")
-    print(table.to_string(index=False, float_format=lambda x: f"{x:,.2f}"))
-    picks = curve.iloc[:: max(1, len(curve) // 8)]
+    print(f"{res.name}: {len(res.cost)} draws, effect {args.effect}, "
+          f"discount {res.rate:.0%} a year")
+    print(res.icer.to_string(index=False, float_format=lambda x: f"{x:,.2f}"))
+    picks = res.curve.iloc[:: max(1, len(res.curve) // 8)]
     print("\nprobability cost-effective and EVPI (KSh per decision) by willingness to pay")
     print(picks.to_string(float_format=lambda x: f"{x:,.2f}"))
     print(f"wrote {Path(args.out) / 'cea'}")
+
+
+def _tornado(args: argparse.Namespace) -> None:
+    from sim import sensitivity
+    from sim.experiment import load_experiment
+    from sim.plots import tornado_figure
+
+    exp = load_experiment(args.experiment, args.overrides)
+    out = check_folder(args.out, args.force)
+    table = sensitivity.tornado(exp, args.strategy, args.wtp, reps=_positive("reps", args.reps),
+                                effect=args.effect, rate=args.discount)
+    write_folder(out, {
+        "tornado.csv": lambda p: table.to_csv(p, index=False),
+        "tornado.png": lambda p: tornado_figure(table, args.strategy, exp.comparator,
+                                                args.wtp).savefig(p),
+    }, args.force)
+    print(table.to_string(index=False, float_format=lambda x: f"{x:,.2f}"))
+    print(f"wrote {args.out}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -305,6 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _plot(args)
         elif args.command == "cea":
             _cea(args)
+        elif args.command == "tornado":
+            _tornado(args)
         elif args.command == "calibrate":
             _calibrate(args)
         elif args.command == "report-validation":

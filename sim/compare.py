@@ -1,13 +1,16 @@
-"""Comparing the scenarios of a batch: outcomes and paired differences."""
+"""Comparing the scenarios of a batch: outcomes, paired differences, cost-effectiveness."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
-from sim import batch
+from sim import batch, cea, metrics
 
 OUTCOMES = (
     "mean_competency_at_horizon",
@@ -83,3 +86,49 @@ def markdown(df: pd.DataFrame) -> str:
     lines = ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
     lines.insert(1, "|" + "---|" * len(df.columns))
     return "\n".join(lines)
+
+
+@dataclass
+class CostEffectiveness:
+    """A batch's strategies compared: per-draw discounted costs and effects, and the analysis."""
+
+    name: str
+    comparator: str
+    strategies: list[str]
+    rate: float
+    cost: pd.DataFrame  # draws x strategies
+    effect: pd.DataFrame
+    icer: pd.DataFrame
+    curve: pd.DataFrame  # willingness to pay x strategies (probability), plus evpi_ksh
+
+    @property
+    def d_cost(self) -> pd.DataFrame:
+        return self.cost.sub(self.cost[self.comparator], axis=0)
+
+    @property
+    def d_effect(self) -> pd.DataFrame:
+        return self.effect.sub(self.effect[self.comparator], axis=0)
+
+
+def cost_effectiveness(out: str | Path, effect: str = "competency_point_years",
+                       rate: float | None = None,
+                       wtps: Sequence[float] = tuple(range(0, 100_001, 2000))) -> CostEffectiveness:
+    """Discount a batch's costs and effects (``rate``; default the scenarios' own) and run
+    the incremental analysis, the acceptability curves and EVPI over ``wtps``."""
+    exp = batch.experiment_of(out)
+    if rate is None:
+        first = yaml.safe_load((Path(out) / "scenarios" / "000.yaml").read_text())
+        rate = float(first["costs"]["discount_rate"])
+    econ = metrics.economics(batch.read(out, "costs"), batch.read(out, "timeseries"), rate,
+                             keys=("scenario", "replicate"))
+    cost = econ.pivot(index="replicate", columns="scenario", values="cost_discounted_ksh")
+    eff = econ.pivot(index="replicate", columns="scenario", values=effect)
+    order = [s for s in exp["scenarios"] if s in cost.columns]
+    cost, eff = cost[order].dropna(), eff[order].dropna()
+    if exp["comparator"] not in order:
+        raise batch.OutputError(f"{out}: no results yet for the comparator {exp['comparator']}")
+    icer = cea.icer_table(order, cost.mean().to_numpy(), eff.mean().to_numpy())
+    curve = pd.DataFrame(cea.ceac(cost.to_numpy(), eff.to_numpy(), wtps), index=list(wtps),
+                         columns=order).rename_axis("wtp")
+    curve["evpi_ksh"] = [cea.evpi(cost.to_numpy(), eff.to_numpy(), w) for w in wtps]
+    return CostEffectiveness(exp["name"], exp["comparator"], order, rate, cost, eff, icer, curve)

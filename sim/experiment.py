@@ -31,6 +31,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from scipy import stats
 
 from sim import config as cfgmod
 from sim.config import Config, ConfigError
@@ -49,6 +50,9 @@ class Uniform(_Dist):
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.uniform(self.low, self.high))
 
+    def quantile(self, q: float) -> float:
+        return self.low + q * (self.high - self.low)
+
 
 class Triangular(_Dist):
     distribution: Literal["triangular"]
@@ -59,6 +63,10 @@ class Triangular(_Dist):
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.triangular(self.low, self.mode, self.high))
 
+    def quantile(self, q: float) -> float:
+        c = (self.mode - self.low) / (self.high - self.low)
+        return float(stats.triang(c, loc=self.low, scale=self.high - self.low).ppf(q))
+
 
 class Normal(_Dist):
     distribution: Literal["normal"]
@@ -67,6 +75,9 @@ class Normal(_Dist):
 
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.normal(self.mean, self.sd))
+
+    def quantile(self, q: float) -> float:
+        return float(stats.norm(self.mean, self.sd).ppf(q))
 
 
 class LogNormal(_Dist):
@@ -77,6 +88,9 @@ class LogNormal(_Dist):
     def sample(self, rng: np.random.Generator) -> float:
         return float(self.median * np.exp(rng.normal(0.0, self.sd_log)))
 
+    def quantile(self, q: float) -> float:
+        return float(self.median * np.exp(self.sd_log * stats.norm.ppf(q)))
+
 
 class Beta(_Dist):
     distribution: Literal["beta"]
@@ -85,6 +99,9 @@ class Beta(_Dist):
 
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.beta(self.alpha, self.beta))
+
+    def quantile(self, q: float) -> float:
+        return float(stats.beta(self.alpha, self.beta).ppf(q))
 
 
 Distribution = Annotated[Uniform | Triangular | Normal | LogNormal | Beta,
@@ -145,13 +162,16 @@ class Experiment:
 
     def config_for(self, name: str, replicate: int) -> Config:
         """The scenario's config, with this replicate's sensitivity-analysis draws set."""
-        cfg = self.scenario(name).config
         if not self.psa:
-            return cfg
-        data = cfg.to_dict()
-        for key, value in self.draws(replicate).items():
+            return self.scenario(name).config
+        return self.config_with(name, self.draws(replicate))
+
+    def config_with(self, name: str, values: dict[str, float]) -> Config:
+        """The scenario's config with the given parameter values set."""
+        data = self.scenario(name).config.to_dict()
+        for key, value in values.items():
             cfgmod.set_dotted(data, key, value)
-        return cfgmod.from_dict(data, f"{name}, draw {replicate}")
+        return cfgmod.from_dict(data, f"{name} with {', '.join(values)}")
 
     def tasks(self) -> list[tuple[str, int]]:
         """Every (scenario, replicate), scenario by scenario."""

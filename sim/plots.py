@@ -150,3 +150,24 @@ def ceac_figure(curve: pd.DataFrame, effect: str) -> Figure:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return fig
+
+
+def tornado_figure(table: pd.DataFrame, strategy: str, comparator: str, wtp: float) -> Figure:
+    """Bars from the base-case incremental net benefit to its value at each parameter's
+    5th and 95th percentile, widest first."""
+    rows = table.iloc[::-1].reset_index(drop=True)
+    base = float(rows["base_nmb"].iloc[0])
+    fig = _Figure(figsize=(8, 0.4 * len(rows) + 1.5), dpi=110, layout="constrained")
+    ax = fig.subplots()
+    y = range(len(rows))
+    ax.barh(y, rows["nmb_at_low"] - base, left=base, color="tab:blue", label="5th percentile")
+    ax.barh(y, rows["nmb_at_high"] - base, left=base, color="tab:orange", alpha=0.8,
+            label="95th percentile")
+    ax.axvline(base, color="black", lw=1)
+    ax.set_yticks(list(y), rows["parameter"], fontsize=8)
+    ax.set_xlabel(f"incremental net monetary benefit of {strategy} vs {comparator} (KSh), "
+                  f"WTP {wtp:,.0f}")
+    ax.set_title("One-way sensitivity")
+    ax.legend(fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    return fig

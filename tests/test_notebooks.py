@@ -25,6 +25,10 @@ def test_notebook_runs(path, monkeypatch):
         visits = comparison["visits_per_mentee"]
         assert visits["pilot (1:4)"] > visits["1:8"] > visits["1:12"]
         assert set(namespace["visits"].index) == {"Lari", "Machakos"}
+    if path.name == "cost_benefit.ipynb":
+        status = namespace["ce"].icer.set_index("strategy")["status"]
+        assert status["classroom"] == "dominated"
+        assert len(namespace["tornado"]) == len(namespace["experiment"].psa)
 
 
 def test_there_is_a_notebook():

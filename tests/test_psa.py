@@ -93,3 +93,34 @@ def test_cea_command(tmp_path, capsys):
         outcomes.columns)
     assert main(["cea", str(out), "--wtp", "nonsense"]) == 2
     assert "--wtp" in capsys.readouterr().err
+
+
+def test_tornado_swing_of_a_pure_cost_parameter_by_hand(tmp_path):
+    from sim import sensitivity
+
+    exp = load_experiment(_psa_file(tmp_path, """
+  classroom.per_diem_per_day: {distribution: uniform, low: 2000, high: 6000}
+  mentee.learning.rate: {distribution: lognormal, median: 0.5, sd_log: 0.3}
+""", reps=2))
+    table = sensitivity.tornado(exp, "mentoring", wtp=20000, reps=2, rate=0.0)
+    row = table.set_index("parameter").loc["classroom.per_diem_per_day"]
+    assert (row["low"], row["high"]) == pytest.approx((2200, 5800))
+    # The per diem changes nothing but the classroom's cost: 40 trainees x 5 days on day 0,
+    # undiscounted, so mentoring's net benefit over the classroom moves by exactly this much.
+    assert row["nmb_at_high"] - row["nmb_at_low"] == pytest.approx((5800 - 2200) * 5 * 40)
+    assert table["swing"].is_monotonic_decreasing
+    median = {"classroom.per_diem_per_day": 4000.0, "mentee.learning.rate": 0.5}
+    assert row["base_nmb"] == pytest.approx(
+        sensitivity.incremental_nmb(exp, "mentoring", median, 20000, 2, "competency_point_years", 0.0))
+
+
+def test_tornado_cli(tmp_path, capsys):
+    path = _psa_file(tmp_path, """
+  costs.transport_per_visit: {distribution: triangular, low: 700, mode: 1000, high: 1500}
+""", reps=2)
+    assert main(["tornado", path, "--strategy", "mentoring", "--wtp", "10000", "--reps", "2",
+                 "--out", str(tmp_path / "t")]) == 0
+    assert {p.name for p in (tmp_path / "t").iterdir()} == {"tornado.csv", "tornado.png"}
+    assert main(["tornado", path, "--strategy", "classroom", "--wtp", "1", "--out",
+                 str(tmp_path / "u")]) == 2
+    assert "no strategy 'classroom'" in capsys.readouterr().err
