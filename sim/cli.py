@@ -93,6 +93,11 @@ def _parser() -> argparse.ArgumentParser:
                    choices=["competency_point_years", "proficient_nurse_months"])
     t.add_argument("--discount", type=float, default=0.03, help="discount rate a year (default 0.03)")
     _common(t, reps=20, seed=0, out="tornado", what="replications per run")
+
+    h = sub.add_parser("report", help="the planner's report of a batch: HTML and Excel")
+    h.add_argument("out", help="a batch output directory")
+    h.add_argument("--html", help="write a self-contained HTML page here")
+    h.add_argument("--xlsx", help="write an Excel workbook (one sheet per table) here")
     return p
 
 
@@ -305,6 +310,21 @@ def _tornado(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}")
 
 
+def _report(args: argparse.Namespace) -> None:
+    from sim import report
+    from sim.outputs import write_file
+
+    if not args.html and not args.xlsx:
+        raise ConfigError("report: give --html FILE, --xlsx FILE or both")
+    sheets = report.tables(args.out)
+    if args.html:
+        write_file(args.html, lambda p: report.write_html(args.out, p, sheets))
+        print(f"wrote {args.html}")
+    if args.xlsx:
+        write_file(args.xlsx, lambda p: report.write_xlsx(p, sheets))
+        print(f"wrote {args.xlsx} (sheets: {', '.join(sheets)})")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
@@ -318,6 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _cea(args)
         elif args.command == "tornado":
             _tornado(args)
+        elif args.command == "report":
+            _report(args)
         elif args.command == "calibrate":
             _calibrate(args)
         elif args.command == "report-validation":

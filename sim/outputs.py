@@ -47,3 +47,19 @@ def write_folder(out: str | Path, writers: Mapping[str, Callable[[Path], object]
         if tmp.exists():
             shutil.rmtree(tmp)
     return out
+
+
+def write_file(path: str | Path, writer: Callable[[Path], object]) -> Path:
+    """Write one file all or nothing: to a hidden sibling first, then moved into place."""
+    path = Path(path).resolve()
+    if path.is_dir():
+        raise OutputError(f"{path}: is a directory")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        writer(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path

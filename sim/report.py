@@ -1,0 +1,140 @@
+"""The planner's report of a batch: one self-contained HTML page and an Excel workbook.
+
+The HTML page embeds its figures (PNG as data URIs) and styles, so it can be
+emailed or opened offline; the workbook holds every table on its own sheet for
+people who work in spreadsheets. Both are built from the batch folder alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from sim import batch, compare
+from sim.plots import batch_figures, ce_plane_figure, ceac_figure
+
+PAPER = ("Hossain I, Mugoya I, Muchai L, et al. Blended Learning Using Peer Mentoring and "
+         "WhatsApp for Building Capacity of Health Workers for Strengthening Immunization "
+         "Services in Kenya. Global Health: Science and Practice 2021;9(1):201-215, "
+         "doi:10.9745/GHSP-D-20-00421")
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
+h1 { font-size: 1.6em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.8em 0; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+figure { margin: 1em 0; } figcaption { font-size: 0.85em; color: #555; }
+img { max-width: 100%; } .note { color: #555; font-size: 0.9em; }
+"""
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _flatten(data: dict, prefix: str = "") -> list[tuple[str, object]]:
+    rows: list[tuple[str, object]] = []
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows.extend(_flatten(value, name + "."))
+        else:
+            rows.append((name, value))
+    return rows
+
+
+def tables(out: str | Path) -> dict[str, pd.DataFrame]:
+    """Every table of the report, by sheet name."""
+    exp = batch.experiment_of(out)
+    comparison = compare.compare(out)
+    ce = compare.cost_effectiveness(out)
+    base = yaml.safe_load((Path(out) / "scenarios" / "000.yaml").read_text())
+    overrides = pd.DataFrame(
+        [(s, k, v) for s, changes in exp["scenarios"].items() for k, v in changes.items()],
+        columns=["scenario", "parameter", "value"])
+    psa = pd.DataFrame([(k, d.pop("distribution"), d) for k, d in exp.get("psa", {}).items()],
+                       columns=["parameter", "distribution", "settings"]).astype({"settings": str})
+    return {
+        "outcomes": compare.wide(comparison),
+        "differences": compare.wide(comparison, difference=True),
+        "outcomes_long": comparison,
+        "icer": ce.icer,
+        "ceac": ce.curve.reset_index(),
+        "scenarios": overrides,
+        "uncertainty": psa,
+        "parameters": pd.DataFrame(_flatten(base), columns=["parameter", "value"])
+        .astype({"value": str}),
+    }
+
+
+def write_xlsx(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, df in sheets.items():
+            df.to_excel(writer, sheet_name=name[:31], index=False)
+
+
+def _table(df: pd.DataFrame) -> str:
+    return df.to_html(index=False, border=0, float_format=lambda x: f"{x:,.2f}", na_rep="")
+
+
+def write_html(out: str | Path, path: Path, sheets: dict[str, pd.DataFrame]) -> None:
+    exp = batch.experiment_of(out)
+    ce = compare.cost_effectiveness(out)
+    figs = batch_figures(batch.read(out, "timeseries"), batch.read(out, "outcomes"),
+                         list(exp["scenarios"]))
+    figures = [
+        ("competency", figs["competency"], "Mean competency of the nurses in post, month by "
+         "month: mean over replications and the band holding 90 % of them."),
+        ("cost", figs["cost"], "Cumulative cost, KSh."),
+        ("tradeoff", figs["tradeoff"], "Cost per mentee against competency at the end."),
+        ("ce_plane", ce_plane_figure(ce.d_cost, ce.d_effect, ce.comparator,
+                                     "competency_point_years"),
+         "Incremental discounted cost and competency-point-years against the comparator."),
+        ("ceac", ceac_figure(ce.curve[ce.strategies], "competency_point_years"),
+         "Probability each strategy is cost-effective, by willingness to pay."),
+    ]
+    calibrated = yaml.safe_load((Path(out) / "scenarios" / "000.yaml").read_text()).get(
+        "calibration")
+    sources = (f"Calibrated to the {calibrated['targets']} on {calibrated['date']} "
+               f"(seed {calibrated['seed']}): {', '.join(calibrated['parameters'])}."
+               if calibrated else "No calibrated parameters.")
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{e(exp['name'])}: mentorsim report</title><style>{STYLE}</style></head><body>",
+        f"<h1>{e(exp['name'])}</h1>",
+        f"<p class='note'>mentorsim report, {dt.date.today().isoformat()}: "
+        f"{len(exp['scenarios'])} scenarios, {exp['replications']} replications each, seed "
+        f"{exp['seed']}; differences are measured from <b>{e(exp['comparator'])}</b>, replication "
+        "by replication (common random numbers). Intervals hold 90 % of replications.</p>",
+        "<h2>Outcomes</h2>", _table(sheets["outcomes"]),
+        f"<h2>Difference from {e(exp['comparator'])}</h2>", _table(sheets["differences"]),
+        "<h2>Cost-effectiveness</h2>",
+        f"<p>Costs and competency-point-years discounted at {ce.rate:.0%} a year.</p>",
+        _table(sheets["icer"]),
+    ]
+    for key, fig, caption in figures:
+        parts.append(f"<figure id='{key}'><img alt='{e(caption)}' "
+                     f"src='data:image/png;base64,{_png(fig)}'>"
+                     f"<figcaption>{e(caption)}</figcaption></figure>")
+    parts += [
+        "<h2>Scenarios</h2>", _table(sheets["scenarios"]),
+        "<h2>Uncertain parameters</h2>",
+        _table(sheets["uncertainty"]) if len(sheets["uncertainty"]) else "<p>None declared.</p>",
+        "<h2>Assumptions and sources</h2>",
+        f"<p>The programme and its unit costs follow {e(PAPER)}. {e(sources)} Every other value "
+        "is the scenario's configuration below; the README marks which are assumptions.</p>",
+        "<details><summary>All parameters of the first scenario</summary>",
+        _table(sheets["parameters"]), "</details>",
+        "</body></html>",
+    ]
+    path.write_text("\n".join(parts), encoding="utf-8")

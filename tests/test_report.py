@@ -1,0 +1,85 @@
+"""The planner's report: a self-contained HTML page and an Excel workbook."""
+
+from __future__ import annotations
+
+import base64
+from html.parser import HTMLParser
+
+import pandas as pd
+import pytest
+
+from sim import batch
+from sim.cli import main
+from sim.experiment import load_experiment
+
+from conftest import CONFIGS
+
+
+class _Dom(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.figures: list[str] = []
+        self.tables = 0
+        self.external: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.images.append(a.get("src", ""))
+        if tag == "figure":
+            self.figures.append(a.get("id", ""))
+        if tag == "table":
+            self.tables += 1
+        if tag in ("link", "script") and (a.get("href") or a.get("src")):
+            self.external.append(a.get("href") or a.get("src"))
+
+
+@pytest.fixture(scope="module")
+def finished_batch(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report")
+    path = tmp / "exp.yaml"
+    path.write_text(f"""
+name: report test
+base: {CONFIGS / 'pilot.yaml'}
+replications: 4
+seed: 3
+comparator: classroom
+scenarios:
+  mentoring: {{months: 6}}
+  classroom: {{months: 6, classroom.enabled: true, mentor.enabled: false, whatsapp.enabled: false}}
+psa:
+  classroom.per_diem_per_day: {{distribution: uniform, low: 2000, high: 6000}}
+""")
+    return batch.run_batch(load_experiment(path), tmp / "out", jobs=1)
+
+
+def test_html_report_is_self_contained_with_every_figure(finished_batch, tmp_path):
+    page = tmp_path / "r" / "report.html"
+    assert main(["report", str(finished_batch), "--html", str(page)]) == 0
+    dom = _Dom()
+    dom.feed(page.read_text())
+    assert dom.figures == ["competency", "cost", "tradeoff", "ce_plane", "ceac"]
+    assert len(dom.images) == 5 and not dom.external
+    for src in dom.images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert dom.tables >= 6
+    assert "doi:10.9745/GHSP-D-20-00421" in page.read_text()
+
+
+def test_xlsx_report_opens_with_the_expected_sheets(finished_batch, tmp_path):
+    book = tmp_path / "report.xlsx"
+    assert main(["report", str(finished_batch), "--xlsx", str(book)]) == 0
+    sheets = pd.read_excel(book, sheet_name=None)
+    assert list(sheets) == ["outcomes", "differences", "outcomes_long", "icer", "ceac",
+                            "scenarios", "uncertainty", "parameters"]
+    assert set(sheets["outcomes"]["scenario"]) == {"mentoring", "classroom"}
+    assert set(sheets["icer"]["strategy"]) == {"mentoring", "classroom"}
+    assert "classroom.per_diem_per_day" in set(sheets["uncertainty"]["parameter"])
+    assert "mentor.mentees_per_mentor" in set(sheets["parameters"]["parameter"])
+
+
+def test_report_needs_an_output(finished_batch, capsys):
+    assert main(["report", str(finished_batch)]) == 2
+    assert "--html FILE, --xlsx FILE or both" in capsys.readouterr().err
