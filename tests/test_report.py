@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import shutil
+import subprocess
 from html.parser import HTMLParser
 
+import matplotlib.image as plt_image
 import pandas as pd
 import pytest
 
@@ -83,3 +86,31 @@ def test_xlsx_report_opens_with_the_expected_sheets(finished_batch, tmp_path):
 def test_report_needs_an_output(finished_batch, capsys):
     assert main(["report", str(finished_batch)]) == 2
     assert "--html FILE, --xlsx FILE or both" in capsys.readouterr().err
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium here (.ci/run installs it)")
+def test_html_report_renders_in_a_headless_browser(finished_batch, tmp_path):
+    page = tmp_path / "report.html"
+    assert main(["report", str(finished_batch), "--html", str(page)]) == 0
+    # a copy that, once loaded, counts the images the browser actually decoded
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.read_text().replace("</body>", """<script>
+window.addEventListener('load', () => { document.body.dataset.decoded =
+  [...document.images].filter(i => i.complete && i.naturalWidth > 100).length; });
+</script></body>"""))
+    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
+             "--virtual-time-budget=10000"]
+    dom = subprocess.run([*flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True,
+                         timeout=120).stdout
+    assert 'data-decoded="5"' in dom
+    shot = tmp_path / "shot.png"
+    subprocess.run([*flags, "--window-size=1200,2000", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=120)
+    pixels = plt_image.imread(shot)
+    assert pixels.shape[:2] == (2000, 1200)
+    assert (pixels[..., :3] < 0.9).any(axis=2).mean() > 0.05  # a page with content, not blank
