@@ -205,6 +205,7 @@ class WhatsApp(_Block):
     moderation_effect: dict[Moderation, float]
     reinforcement: float = Field(ge=0, le=1)
     member_cap: int = Field(ge=2)
+    split_at_cap: bool = True  # a full group is followed by a new one (else a queue)
 
     @model_validator(mode="after")
     def _check(self) -> WhatsApp:

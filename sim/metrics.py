@@ -102,12 +102,13 @@ def timeseries(config: Config, records: Sequence[Record], ledger: pd.DataFrame) 
     names = [s.name for s in config.subcounties]
     rows = []
     for rec in records:
-        for month, sub, mentees_, proficient, mentors_, members, out, means in rec.months:
+        for month, sub, mentees_, proficient, mentors_, groups, members, out, means in rec.months:
             overall = float(np.mean(means)) if mentees_ else np.nan
-            rows.append((rec.replicate, names[sub], month, mentees_, proficient, mentors_, members,
-                         out, overall, *means))
+            rows.append((rec.replicate, names[sub], month, mentees_, proficient, mentors_, groups,
+                         members, out, overall, *means))
     df = pd.DataFrame(rows, columns=["replicate", "subcounty", "month", "active_mentees",
-                                     "proficient_mentees", "active_mentors", "whatsapp_members",
+                                     "proficient_mentees", "active_mentors", "whatsapp_groups",
+                                     "whatsapp_members",
                                      "stockout_facility_days", "mean_score", *SCORE_COLS])
     starts = config.month_starts()
     dates = [pd.Timestamp(config.start_date + dt.timedelta(days=d)) for d in starts]

@@ -20,7 +20,7 @@ from sim.agents.classroom import courses
 from sim.agents.facility import Facility, economic_shocks
 from sim.agents.mentee import Dynamics, Mentee, nurse_post
 from sim.agents.mentor import Mentor, draw_weekdays, mentor_post
-from sim.agents.network import WhatsAppGroup
+from sim.agents.network import Network
 from sim.config import AREAS, Config
 from sim.costs import Ledger
 from sim.rng import Streams
@@ -40,8 +40,8 @@ class Record:
     # one row per visit: (day, subcounty, facility, mentee, mentor)
     visits: list[tuple[float, int, int, int, int]] = field(default_factory=list)
     # one row per (month, subcounty), read at the end of the month (month 0: day 0):
-    # (month, subcounty, mentees, proficient mentees, mentors, group members, stock-out days,
-    # per-area mean score)
+    # (month, subcounty, mentees, proficient mentees, mentors, WhatsApp groups, their members,
+    # stock-out days, per-area mean score)
     months: list[tuple] = field(default_factory=list)
     # one row per mentor spell: (subcounty, slot, mentor, caseload, start, end, exit reason)
     mentors: list[tuple] = field(default_factory=list)
@@ -89,7 +89,7 @@ class Model:
         ]
         self.facilities: list[list[Facility]] = []  # per subcounty
         self.mentors: list[list[Mentor]] = [[] for _ in config.subcounties]
-        self.groups = [WhatsAppGroup(self, s) for s in range(len(config.subcounties))]
+        self.groups = [Network(self, s) for s in range(len(config.subcounties))]
         self._build()
 
     # --- construction -------------------------------------------------------------
@@ -225,8 +225,9 @@ class Model:
             out = sum(f.vaccines.stockout_days_until(t) for f in facs)
             means = scores / enrolled if enrolled else np.full(N_AREAS, np.nan)
             mentors = sum(m.active for m in self.mentors[s])
-            self.record.months.append((month, s, enrolled, proficient, mentors,
-                                       self.groups[s].size, out - stockout_before[s], means))
+            group = self.groups[s]
+            self.record.months.append((month, s, enrolled, proficient, mentors, len(group.groups),
+                                       group.size, out - stockout_before[s], means))
             stockout_before[s] = out
 
     def _record_states(self, wave: str) -> None:

@@ -74,6 +74,7 @@ def test_late_joiners_get_fewer_visits(make_config):
 def test_group_stays_full_at_its_member_cap(make_config):
     cap = 16
     cfg = make_config({"whatsapp.member_cap": cap, "whatsapp.start_month": 1,
+                       "whatsapp.split_at_cap": False,
                        "mentee.turnover.hazard_per_year": 1.0,
                        "mentor.attrition.hazard_per_year": 1.0})
     res = sim.run(cfg, reps=3, seed=1)
@@ -105,3 +106,22 @@ def test_competency_stays_on_scale_and_baseline_matches_config(make_config):
     expected = np.mean(list(cfg.mentee.baseline.mean.values()))
     assert abs(first["baseline_mean_score"].mean() - expected) < 0.15
     assert m["final_mean_score"].between(0, 4).all()
+
+
+def test_full_groups_split(make_config):
+    cap = 8
+    cfg = make_config({"whatsapp.member_cap": cap, "whatsapp.start_month": 1,
+                       "mentee.turnover.hazard_per_year": 1.0})
+    model = Model(cfg, seed=4)
+    rec = model.run()
+    for net in model.groups:
+        assert all(g.size <= cap for g in net.groups)
+        assert not net._waiting  # splitting leaves no one waiting
+    res = sim.run(cfg, reps=2, seed=4)
+    ts = res.timeseries[res.timeseries["month"] > 0]
+    # every enrolled nurse and mentor is a member: 20 + 5 = 25 per subcounty in groups of 8
+    members = ts["active_mentees"] + ts["active_mentors"]
+    assert (ts["whatsapp_members"] == members).all()
+    assert (ts["whatsapp_groups"] >= -(-members // cap)).all()
+    posts = pd.DataFrame(rec.posts, columns=["day", "subcounty"])
+    assert len(posts) > 0
