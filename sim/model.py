@@ -100,11 +100,12 @@ class Model:
         self.facilities = [[] for _ in cfg.subcounties]
         by_id: list[Facility] = []
         for site in layout:
-            fac = Facility(env, site, {line: Stock(p) for line, p in cfg.supply.items()})
-            for line, stock in fac.stocks.items():
-                streams = (self.streams(f"supply.{line}.{p}", *site.key)
-                           for p in ("phase", "lead_time", "shortfall"))
-                env.process(stock.run(env, *streams))
+            stocks = {
+                line: Stock(params, self.horizon, *(self.streams(f"supply.{line}.{p}", *site.key)
+                                                    for p in ("phase", "lead_time", "shortfall")))
+                for line, params in cfg.supply.items()
+            }
+            fac = Facility(env, site, stocks)
             env.process(nurse_post(self, fac))
             env.process(economic_shocks(self, fac))
             self.facilities[site.subcounty].append(fac)

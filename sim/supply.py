@@ -19,76 +19,77 @@ pattern sets the consumption rate and drops out of the bookkeeping:
 Inter-delivery times are i.i.d. (review period plus lead time), so stock-outs
 form a renewal-reward process; :func:`expected_stockout_share` gives its
 long-run share when the shelf holds nothing over from one cycle to the next.
-Stock-out starts need no event of their own: the stock level is a straight
-line between deliveries, and :meth:`Stock.stockout_days_until` reads it.
+Stock-outs need no events: the stock level is a straight line between
+deliveries, and :meth:`Stock.stockout_days_until` reads it.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
-    import simpy
-
     from sim.config import Supply
 
 
 class Stock:
-    """One facility's shelf of one supply line, and the process that resupplies it."""
+    """One facility's shelf of one supply line, with its whole delivery schedule.
 
-    __slots__ = ("params", "_level", "_since", "_cum_out")
+    A line's deliveries depend on nothing else in the model, so the schedule up
+    to the horizon is drawn once at the start (the same draws, in the same order,
+    as an event-by-event process would make) and read by binary search: no SimPy
+    events at all. Day 0 falls at a uniform point of a length-biased cycle (the
+    renewal process's equilibrium), so stock-outs do not start artificially low.
+    """
 
-    def __init__(self, params: Supply) -> None:
-        self.params = params
-        self._level = 0.0  # days of use on the shelf at the last delivery
-        self._since = 0.0  # time of the last delivery
-        self._cum_out = 0.0  # stock-out days accrued before the last delivery
+    __slots__ = ("_since", "_level", "_cum")
 
-    def stockout_days_until(self, t: float) -> float:
-        """Cumulative facility-days in stock-out from day 0 to ``t``."""
-        return self._cum_out + max(0.0, t - self._since - self._level)
-
-    def in_stock(self, t: float) -> bool:
-        """Whether the shelf holds stock at ``t`` (``t`` not before the last delivery)."""
-        return t - self._since < self._level
-
-    def _deliver(self, t: float, fill: float) -> None:
-        self._cum_out = self.stockout_days_until(t)
-        on_hand = max(0.0, self._level - (t - self._since))
-        self._level = on_hand + fill * (self.params.order_up_to_days - on_hand)
-        self._since = t
-
-    def run(
+    def __init__(
         self,
-        env: simpy.Environment,
+        params: Supply,
+        horizon: float,
         phase: np.random.Generator,
         lead: np.random.Generator,
         short: np.random.Generator,
-    ):
-        """SimPy process: the resupply cycle, started in its long-run state.
-
-        Day 0 falls at a uniform point of a length-biased cycle (the renewal
-        process's equilibrium), so stock-outs do not start artificially low.
-        """
-        p = self.params
-        r, m = p.review_period_days, p.lead_time_mean_days
+    ) -> None:
+        p = params
+        r, m, u = p.review_period_days, p.lead_time_mean_days, p.order_up_to_days
         # A cycle R + L, L ~ Exp(m), length-biased: L ~ Gamma(2, m) w.p. m / (R + m).
         shape = 2.0 if phase.random() * (r + m) < m else 1.0
         cycle = r + (phase.gamma(shape, m) if m else 0.0)
         age = phase.uniform(0.0, cycle)
         fill = p.shortfall_fill_fraction if phase.random() < p.shortfall_probability else 1.0
-        self._level = fill * p.order_up_to_days
-        self._since = -age
-        self._cum_out = -max(0.0, age - self._level)  # count only days from day 0
-        yield env.timeout(cycle - age)
-        while True:
-            shortfall = short.random() < p.shortfall_probability
-            self._deliver(env.now, p.shortfall_fill_fraction if shortfall else 1.0)
-            yield env.timeout(r)
-            yield env.timeout(lead.exponential(m) if m else 0.0)
+        level = fill * u
+        # per delivery: its day, the days of use it left on the shelf, and the stock-out
+        # days accrued since day 0 before it
+        since, levels, cum = [-age], [level], [-max(0.0, age - level)]
+        t = cycle - age
+        while t <= horizon:
+            fill = p.shortfall_fill_fraction if short.random() < p.shortfall_probability else 1.0
+            elapsed = t - since[-1]
+            cum.append(cum[-1] + max(0.0, elapsed - levels[-1]))
+            on_hand = max(0.0, levels[-1] - elapsed)
+            levels.append(on_hand + fill * (u - on_hand))
+            since.append(t)
+            t = t + r  # two steps, as simulated time would add them
+            t = t + (lead.exponential(m) if m else 0.0)
+        self._since, self._level, self._cum = since, levels, cum
+
+    def _last(self, t: float) -> int:
+        return bisect_right(self._since, t) - 1
+
+    def stockout_days_until(self, t: float) -> float:
+        """Cumulative facility-days in stock-out from day 0 to ``t``."""
+        i = self._last(t)
+        return self._cum[i] + max(0.0, t - self._since[i] - self._level[i])
+
+    def in_stock(self, t: float) -> bool:
+        """Whether the shelf holds stock at ``t``."""
+        i = self._last(t)
+        return t - self._since[i] < self._level[i]
 
 
 def expected_stockout_share(params: Supply) -> float:

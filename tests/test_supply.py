@@ -18,26 +18,72 @@ def _params(**kw) -> Supply:
     return Supply(**{**base, **kw})
 
 
+class _Phase:
+    """A phase stream that starts the shelf exactly at a full delivery."""
+
+    def random(self):
+        return 0.5
+
+    def uniform(self, a, b):
+        return 0.0
+
+
 def test_deterministic_cycle_stockout_days():
     # 20 days of stock, a delivery every 30 days, no delay: 10 of every 30 days out
     params = _params()
-    stock = Stock(params)
-    env = simpy.Environment()
     rng = np.random.default_rng(0)
-
-    class Phase:  # start exactly at a delivery
-        def random(self):
-            return 0.5
-
-        def uniform(self, a, b):
-            return 0.0
-
-    env.process(stock.run(env, Phase(), rng, rng))
-    env.run(until=299)
+    stock = Stock(params, 400, _Phase(), rng, rng)
     assert stock.stockout_days_until(299) == pytest.approx(99)  # out since day 280
-    env.run(until=301)
     assert stock.stockout_days_until(301) == pytest.approx(100)  # delivered on day 300
+    assert stock.in_stock(300.5) and not stock.in_stock(299.5)
     assert expected_stockout_share(params) == pytest.approx(1 / 3)
+
+
+def _reference(params: Supply, horizon: float, streams) -> list[float]:
+    """The schedule simulated event by event in SimPy: the reference for the precomputed one."""
+    phase, lead, short = streams
+    p, env = params, simpy.Environment()
+    r, m, u = p.review_period_days, p.lead_time_mean_days, p.order_up_to_days
+    state = {}
+
+    def process():
+        shape = 2.0 if phase.random() * (r + m) < m else 1.0
+        cycle = r + (phase.gamma(shape, m) if m else 0.0)
+        age = phase.uniform(0.0, cycle)
+        fill = p.shortfall_fill_fraction if phase.random() < p.shortfall_probability else 1.0
+        state.update(level=fill * u, since=-age, cum=-max(0.0, age - fill * u))
+        yield env.timeout(cycle - age)
+        while True:
+            f = p.shortfall_fill_fraction if short.random() < p.shortfall_probability else 1.0
+            t = env.now
+            state["cum"] += max(0.0, t - state["since"] - state["level"])
+            on_hand = max(0.0, state["level"] - (t - state["since"]))
+            state.update(level=on_hand + f * (u - on_hand), since=t)
+            yield env.timeout(r)
+            yield env.timeout(lead.exponential(m) if m else 0.0)
+
+    env.process(process())
+    out = []
+    for t in np.linspace(0.5, horizon - 0.5, 97):
+        env.run(until=t)
+        out.append(state["cum"] + max(0.0, t - state["since"] - state["level"]))
+    return out
+
+
+@pytest.mark.parametrize("kw", [
+    {"lead_time_mean_days": 7, "order_up_to_days": 40, "shortfall_probability": 0.2,
+     "shortfall_fill_fraction": 0.5},
+    {"lead_time_mean_days": 0, "order_up_to_days": 25},
+    {"lead_time_mean_days": 12, "order_up_to_days": 60, "shortfall_probability": 0.5,
+     "shortfall_fill_fraction": 0.1},
+])
+def test_precomputed_schedule_equals_the_event_by_event_process(kw):
+    params, horizon = _params(**kw), 720.0
+    for seed in range(5):
+        stock = Stock(params, horizon, *[np.random.default_rng([seed, k]) for k in range(3)])
+        expected = _reference(params, horizon, [np.random.default_rng([seed, k]) for k in range(3)])
+        times = np.linspace(0.5, horizon - 0.5, 97)
+        assert [stock.stockout_days_until(t) for t in times] == expected  # bit for bit
 
 
 def test_formula_cases():
@@ -58,11 +104,7 @@ def test_starts_in_the_long_run_state():
     n, horizon = 4000, 30.0
     out = 0.0
     for i in range(n):
-        env = simpy.Environment()
-        stock = Stock(params)
-        rngs = [np.random.default_rng([i, k]) for k in range(3)]
-        env.process(stock.run(env, *rngs))
-        env.run(until=horizon)
+        stock = Stock(params, horizon, *[np.random.default_rng([i, k]) for k in range(3)])
         out += stock.stockout_days_until(horizon)
     share = out / (n * horizon)
     p = expected_stockout_share(params)
