@@ -25,11 +25,9 @@ def learn(c: np.ndarray, areas: np.ndarray, rate: float, effort: np.ndarray) -> 
     return out
 
 
-def reinforce(c: np.ndarray, area: int, gain: float) -> np.ndarray:
-    """A WhatsApp post on ``area`` closes a share ``gain`` of that area's gap to 4."""
-    out = c.copy()
-    out[area] += gain * (MAX_SCORE - out[area])
-    return out
+def reinforce_one(c: float, gain: float) -> float:
+    """A WhatsApp post on an area closes a share ``gain`` of that area's gap to 4."""
+    return c + gain * (MAX_SCORE - c)
 
 
 def decay_exposure(

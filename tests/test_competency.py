@@ -41,11 +41,9 @@ def test_exposure_subtracts_protected_days():
     assert comp.decay_exposure(30, 0, 10, 0.5, 0.3) == pytest.approx(27)
 
 
-def test_reinforce_one_area():
-    c = np.array([2.0, 2.0])
-    out = comp.reinforce(c, 1, 0.25)
-    np.testing.assert_allclose(out, [2.0, 2.5])
-    assert c[1] == 2.0  # pure: input untouched
+def test_reinforce_closes_a_share_of_the_gap():
+    assert comp.reinforce_one(2.0, 0.25) == pytest.approx(2.5)
+    assert comp.reinforce_one(4.0, 0.25) == 4.0
 
 
 def test_agenda_weighs_gaps_by_priority():

@@ -9,6 +9,7 @@ group membership, so no process wakes daily to age anyone's skills.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -49,7 +50,15 @@ class Dynamics:
 
 
 class Mentee:
-    """One nurse; she may have several enrolment spells (e.g. after a furlough)."""
+    """One nurse; she may have several enrolment spells (e.g. after a furlough).
+
+    Her competency is kept as her baseline plus her gains, with the gains'
+    decay folded into one number: decay is exponential in the unprotected
+    exposure, so the gains at any moment are ``gain * exp(-k (x - x_ref))``
+    where ``x`` is her exposure so far. Settling decay is then a scalar update
+    of ``x``, and a WhatsApp post touches one area with a few scalar
+    operations, instead of decaying all eight areas every time.
+    """
 
     def __init__(
         self,
@@ -64,21 +73,33 @@ class Mentee:
         self.id = mid
         self.facility = facility
         self.baseline = baseline
-        self.c = baseline.copy()
+        self._gain = np.zeros_like(baseline)  # gains above baseline at exposure _x_ref
+        self._x = 0.0  # unprotected exposure, days, accumulated since she took the post
+        self._x_ref = 0.0
         # Uniform draw; she is an active group member if it is below active_probability,
         # so raising that probability only ever adds members (common random numbers).
         self.engagement = engagement
         self.weights = weights  # agenda priority weight per area
         self.dyn = dynamics
-        self.t = t  # time up to which decay is settled
+        self.t = t  # time up to which exposure is settled
         self._stockout_mark = 0.0
         self.active_since: float | None = None  # set while an active WhatsApp member
         self.spell_start = t
         self.spell_visits = 0
         self.next_due = t
 
+    @property
+    def c(self) -> np.ndarray:
+        """Competency per area at ``self.t``, continuous in [0, 4]."""
+        return competency.decay(self.baseline + self._gain, self.baseline,
+                                self.dyn.decay_per_day, self._x - self._x_ref)
+
+    def _set(self, c: np.ndarray) -> None:
+        self._gain = c - self.baseline
+        self._x_ref = self._x
+
     def catch_up(self, t: float) -> None:
-        """Settle decay from ``self.t`` to ``t`` while enrolled and working."""
+        """Settle the exposure from ``self.t`` to ``t`` while enrolled and working."""
         elapsed = t - self.t
         if elapsed <= 0:
             return
@@ -86,16 +107,15 @@ class Mentee:
         practice = (elapsed - (out - self._stockout_mark)) * self.facility.practice_intensity
         active = t - max(self.t, self.active_since) if self.active_since is not None else 0.0
         d = self.dyn
-        exposure = competency.decay_exposure(
+        self._x += competency.decay_exposure(
             elapsed, practice, active, d.practice_protection, d.whatsapp_protection
         )
-        self.c = competency.decay(self.c, self.baseline, d.decay_per_day, exposure)
         self.t = t
         self._stockout_mark = out
 
     def start_spell(self, t: float) -> None:
         """Enrol: time away (a furlough) decays skills with no practice to slow it."""
-        self.c = competency.decay(self.c, self.baseline, self.dyn.decay_per_day, t - self.t)
+        self._x += t - self.t
         self.t = t
         self._stockout_mark = self.facility.vaccines.stockout_days_until(t)
         self.spell_start = t
@@ -106,10 +126,11 @@ class Mentee:
         """A mentoring visit: hands-on training on the agenda's top areas."""
         self.catch_up(t)
         d = self.dyn
-        areas = competency.agenda(self.c, self.weights, d.areas_per_visit)
+        c = self.c
+        areas = competency.agenda(c, self.weights, d.areas_per_visit)
         sd = d.noise_sd
         effort = np.exp(rng.normal(-0.5 * sd * sd, sd, size=len(areas)))  # mean 1
-        self.c = competency.learn(self.c, areas, d.learning_rate, effort)
+        self._set(competency.learn(c, areas, d.learning_rate, effort))
         self.spell_visits += 1
         # Keep to the plan (one visit per interval) but never crowd a late visit.
         self.next_due = max(self.next_due + interval, t + min_gap)
@@ -117,12 +138,19 @@ class Mentee:
     def train(self, t: float, gain: np.ndarray) -> None:
         """A classroom course: an immediate gain in every area, capped at 4."""
         self.catch_up(t)
-        self.c = np.minimum(self.c + gain, competency.MAX_SCORE)
+        self._set(np.minimum(self.c + gain, competency.MAX_SCORE))
 
     def reinforce(self, t: float, area: int) -> None:
-        """A WhatsApp post on ``area`` read by this (active) member."""
+        """A WhatsApp post on ``area`` read by this (active) member: one area, scalars only."""
         self.catch_up(t)
-        self.c = competency.reinforce(self.c, area, self.dyn.reinforcement)
+        factor = math.exp(-self.dyn.decay_per_day * (self._x - self._x_ref))
+        if factor < 1e-12:  # keep the folded gains well inside floating-point range
+            self._set(self.c)
+            factor = 1.0
+        b = self.baseline[area]
+        c = b + self._gain[area] * factor
+        c = competency.reinforce_one(c, self.dyn.reinforcement)
+        self._gain[area] = (c - b) / factor
 
 
 def nurse_post(model: Model, facility: Facility):
