@@ -325,35 +325,25 @@ def _report(args: argparse.Namespace) -> None:
         print(f"wrote {args.xlsx} (sheets: {', '.join(sheets)})")
 
 
+def _validate(args: argparse.Namespace) -> None:
+    cfg = load(args.config, args.overrides)
+    n_sub = len(cfg.subcounties)
+    n_fac = sum(s.facilities.total for s in cfg.subcounties)
+    print(f"{args.config}: ok ({cfg.name}: {n_sub} subcount{'y' if n_sub == 1 else 'ies'}, "
+          f"{n_fac} facilities, {cfg.months} months)")
+
+
+COMMANDS = {
+    "run": _run, "validate": _validate, "batch": _batch, "compare": _compare, "plot": _plot,
+    "cea": _cea, "tornado": _tornado, "report": _report, "calibrate": _calibrate,
+    "report-validation": _report_validation, "power": _power,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
-        if args.command == "batch":
-            _batch(args)
-        elif args.command == "compare":
-            _compare(args)
-        elif args.command == "plot":
-            _plot(args)
-        elif args.command == "cea":
-            _cea(args)
-        elif args.command == "tornado":
-            _tornado(args)
-        elif args.command == "report":
-            _report(args)
-        elif args.command == "calibrate":
-            _calibrate(args)
-        elif args.command == "report-validation":
-            _report_validation(args)
-        elif args.command == "power":
-            _power(args)
-        elif args.command == "validate":
-            cfg = load(args.config, args.overrides)
-            n_sub = len(cfg.subcounties)
-            n_fac = sum(s.facilities.total for s in cfg.subcounties)
-            print(f"{args.config}: ok ({cfg.name}: {n_sub} subcount{'y' if n_sub == 1 else 'ies'}, "
-                  f"{n_fac} facilities, {cfg.months} months)")
-        else:
-            _run(args)
+        COMMANDS[args.command](args)
     except (ConfigError, OutputError) as err:
         print(f"mentorsim: error: {err}", file=sys.stderr)
         return EXIT_USAGE
