@@ -251,6 +251,21 @@ class Classroom(_Block):
         return self
 
 
+class Phase(_Block):
+    """A scale-up phase: the subcounties that join the programme at its start."""
+
+    start_month: int = Field(ge=1)
+    subcounties: list[str] = Field(min_length=1)
+    mentees_per_mentor: float | None = Field(default=None, ge=1)  # default: mentor's
+
+
+class ScaleUp(_Block):
+    """A rollout plan (see :mod:`sim.scenarios.scaleup`); subcounties in no phase start at once."""
+
+    phases: list[Phase] = Field(min_length=1)
+    annual_budget_ksh: float | None = Field(default=None, gt=0)
+
+
 class SurveyItem(_Block):
     """A survey item: answered from competency in ``area``, or read from a ``supply`` line.
 
@@ -310,6 +325,7 @@ class Config(_Block):
     whatsapp: WhatsApp
     costs: Costs
     classroom: Classroom | None = None
+    scaleup: ScaleUp | None = None
     survey: Survey | None = None
     calibration: Calibration | None = None
 
@@ -323,6 +339,12 @@ class Config(_Block):
         for line in self.supply:
             if not line.isidentifier():
                 raise ValueError(f"supply line name '{line}' must be a plain identifier")
+        phased = [n for p in (self.scaleup.phases if self.scaleup else []) for n in p.subcounties]
+        unknown = set(phased) - set(names)
+        if unknown:
+            raise ValueError(f"scaleup: no subcounty named {sorted(unknown)[0]}")
+        if len(set(phased)) != len(phased):
+            raise ValueError("scaleup: a subcounty can join in one phase only")
         for name, item in (self.survey.items if self.survey else {}).items():
             if item.supply is not None and item.supply not in self.supply:
                 raise ValueError(f"survey item {name}: no supply line '{item.supply}'")

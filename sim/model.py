@@ -16,6 +16,7 @@ import numpy as np
 import simpy
 
 from sim import competency, scenarios
+from sim.scenarios import scaleup
 from sim.agents.classroom import courses
 from sim.agents.facility import Facility, economic_shocks
 from sim.agents.mentee import Dynamics, Mentee, nurse_post
@@ -98,6 +99,7 @@ class Model:
         cfg, env = self.config, self.env
         layout = scenarios.sites(cfg)
         self.facilities = [[] for _ in cfg.subcounties]
+        self.joined = [scenarios.phase_of(cfg, s) is None for s in range(len(cfg.subcounties))]
         by_id: list[Facility] = []
         for site in layout:
             stocks = {
@@ -105,14 +107,20 @@ class Model:
                                                     for p in ("phase", "lead_time", "shortfall")))
                 for line, params in cfg.supply.items()
             }
-            fac = Facility(env, site, stocks)
+            fac = Facility(env, site, stocks, in_programme=self.joined[site.subcounty])
             env.process(nurse_post(self, fac))
             env.process(economic_shocks(self, fac))
             self.facilities[site.subcounty].append(fac)
             by_id.append(fac)
+        self._slots: list[list] = [[] for _ in cfg.subcounties]  # mentor slots per subcounty
         for slot, load in enumerate(scenarios.caseloads(cfg, layout) if cfg.mentor.enabled else []):
-            env.process(mentor_post(self, slot, load.key, load.subcounty,
-                                    [by_id[i] for i in load.sites]))
+            self._slots[load.subcounty].append(
+                (slot, load.key, load.subcounty, [by_id[i] for i in load.sites]))
+        for s, joined in enumerate(self.joined):
+            if joined:
+                self._start_mentors(s)
+        if cfg.scaleup is not None:
+            env.process(scaleup.phases(self))
         for s, group in enumerate(self.groups):
             env.process(
                 group.run(
@@ -125,6 +133,17 @@ class Model:
         self._calendar = env.process(self._run_calendar())
 
     # --- shared state changes -----------------------------------------------------
+
+    def _start_mentors(self, subcounty: int) -> None:
+        for slot in self._slots[subcounty]:
+            self.env.process(mentor_post(self, *slot))
+
+    def open_subcounty(self, subcounty: int) -> None:
+        """A scale-up phase brings a subcounty's facilities and mentors in."""
+        self.joined[subcounty] = True
+        for f in self.facilities[subcounty]:
+            f.rejoin()
+        self._start_mentors(subcounty)
 
     def new_mentee(self, facility: Facility) -> Mentee:
         """A nurse newly in post: a baseline per area and her engagement in groups."""
@@ -204,6 +223,8 @@ class Model:
     def _charge_month(self) -> None:
         t, c = self.env.now, self.config.costs
         for s, sub in enumerate(self.config.subcounties):
+            if not self.joined[s]:
+                continue
             self.ledger.post(t, "coordination", f"subcounty:{sub.name}", s, c.coordination_per_subcounty_month)
             for mentor in self.mentors[s]:
                 if mentor.active:

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 class Facility:
     """A health facility with one MCH nurse post in the programme."""
 
-    def __init__(self, env: simpy.Environment, site: Site, stocks: dict[str, Stock]) -> None:
+    def __init__(self, env: simpy.Environment, site: Site, stocks: dict[str, Stock],
+                 in_programme: bool = True) -> None:
         self.id = site.id
         self.key = site.key  # random-stream key: stable when other facilities are added
         self.subcounty = site.subcounty
@@ -37,7 +38,7 @@ class Facility:
         # is in full practice.
         self.practice_intensity = min(1.0, site.sessions_per_week / site.nurses / 5.0)
         self.mentee: Mentee | None = None  # the enrolled mentee, if any
-        self.in_programme = True
+        self.in_programme = in_programme  # False until a scale-up phase brings it in
         self._env = env
         self.left = env.event()  # fires when a shock takes the facility out
         self.returned = env.event()  # fires when it comes back
@@ -62,6 +63,8 @@ def economic_shocks(model: Model, facility: Facility):
     pause_mean = model.config.facilities.furlough_return_days_mean
     shock = model.streams("facility.furlough", *facility.key)
     pause = model.streams("facility.furlough_return", *facility.key)
+    if not facility.in_programme:  # a shock can hit only once the facility has joined
+        yield facility.returned
     while True:
         yield model.env.timeout(shock.exponential(365.0 / hazard))
         facility.leave()

@@ -5,6 +5,6 @@ lays it out as a declarative network, the facilities with their attributes
 and the mentors' caseloads, which :mod:`sim.model` then brings to life.
 """
 
-from sim.scenarios.layout import Caseload, Site, caseloads, sites
+from sim.scenarios.layout import Caseload, Site, caseloads, phase_of, ratio, sites
 
-__all__ = ["Caseload", "Site", "caseloads", "sites"]
+__all__ = ["Caseload", "Site", "caseloads", "phase_of", "ratio", "sites"]

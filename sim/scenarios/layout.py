@@ -53,6 +53,24 @@ def sites(config: Config) -> list[Site]:
     return out
 
 
+def ratio(config: Config, subcounty: int) -> float:
+    """Mentees per mentor in a subcounty: its scale-up phase's, else the mentor block's."""
+    name = config.subcounties[subcounty].name
+    for phase in config.scaleup.phases if config.scaleup else []:
+        if name in phase.subcounties and phase.mentees_per_mentor is not None:
+            return phase.mentees_per_mentor
+    return config.mentor.mentees_per_mentor
+
+
+def phase_of(config: Config, subcounty: int) -> int | None:
+    """Index of the scale-up phase a subcounty joins in, or None if it is in from day 0."""
+    name = config.subcounties[subcounty].name
+    for k, phase in enumerate(config.scaleup.phases if config.scaleup else []):
+        if name in phase.subcounties:
+            return k
+    return None
+
+
 def caseloads(config: Config, layout: list[Site]) -> list[Caseload]:
     """``ceil(n / mentees_per_mentor)`` mentor slots per subcounty of ``n`` sites.
 
@@ -62,6 +80,6 @@ def caseloads(config: Config, layout: list[Site]) -> list[Caseload]:
     slots: list[Caseload] = []
     for s, sub in enumerate(config.subcounties):
         ids = [site.id for site in layout if site.subcounty == s]
-        n = math.ceil(len(ids) / config.mentor.mentees_per_mentor)
+        n = math.ceil(len(ids) / ratio(config, s))
         slots.extend(Caseload(s, (code(sub.name), k), ids[k::n]) for k in range(n))
     return slots
