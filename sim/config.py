@@ -257,6 +257,15 @@ class Phase(_Block):
     start_month: int = Field(ge=1)
     subcounties: list[str] = Field(min_length=1)
     mentees_per_mentor: float | None = Field(default=None, ge=1)  # default: mentor's
+    mentors: Literal["recruits", "graduates"] = "recruits"  # graduates first, then recruits
+
+
+class Graduation(_Block):
+    """A mentee with every area at ``threshold`` or above for ``months`` month-end readings
+    may become a mentor."""
+
+    threshold: int = Field(ge=1, le=4)
+    months: int = Field(ge=1)
 
 
 class ScaleUp(_Block):
@@ -264,6 +273,13 @@ class ScaleUp(_Block):
 
     phases: list[Phase] = Field(min_length=1)
     annual_budget_ksh: float | None = Field(default=None, gt=0)
+    graduation: Graduation | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ScaleUp:
+        if self.graduation is None and any(p.mentors == "graduates" for p in self.phases):
+            raise ValueError("a phase takes graduates: give the graduation rule")
+        return self
 
 
 class SurveyItem(_Block):

@@ -70,11 +70,11 @@ def mentors(config: Config, records: Sequence[Record]) -> pd.DataFrame:
     rows = []
     for rec in records:
         made = pd.Series([v[4] for v in rec.visits], dtype="int64").value_counts()
-        for sub, slot, mid, caseload, start, end, reason in rec.mentors:
+        for sub, slot, mid, caseload, start, end, reason, origin in rec.mentors:
             rows.append((rec.replicate, names[sub], slot, mid, caseload, start, end, reason,
-                         int(made.get(mid, 0))))
+                         origin, int(made.get(mid, 0))))
     cols = ["replicate", "subcounty", "slot", "mentor_id", "caseload", "start_day", "end_day",
-            "exit_reason", "visits"]
+            "exit_reason", "origin", "visits"]
     df = pd.DataFrame(rows, columns=cols).astype({"exit_reason": "object"})
     return df.sort_values(["replicate", "mentor_id"], ignore_index=True)
 

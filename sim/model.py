@@ -76,6 +76,7 @@ class Model:
         self.month_starts = config.month_starts()
         self.horizon = self.month_starts[-1]
         self.dynamics = Dynamics.from_config(config)
+        self._graduation = config.scaleup.graduation if config.scaleup else None
         self._first_weekday = config.start_date.weekday()
         self._baseline_mean = np.array([config.mentee.baseline.mean[a] for a in AREAS])
         self._next_mentee = 0
@@ -113,6 +114,7 @@ class Model:
             self.facilities[site.subcounty].append(fac)
             by_id.append(fac)
         self._slots: list[list] = [[] for _ in cfg.subcounties]  # mentor slots per subcounty
+        self.graduates: list[Mentee] = []  # eligible to become mentors, longest waiting first
         for slot, load in enumerate(scenarios.caseloads(cfg, layout) if cfg.mentor.enabled else []):
             self._slots[load.subcounty].append(
                 (slot, load.key, load.subcounty, [by_id[i] for i in load.sites]))
@@ -134,16 +136,27 @@ class Model:
 
     # --- shared state changes -----------------------------------------------------
 
-    def _start_mentors(self, subcounty: int) -> None:
+    def _start_mentors(self, subcounty: int, graduates: bool = False) -> None:
         for slot in self._slots[subcounty]:
-            self.env.process(mentor_post(self, *slot))
+            origin = "graduate" if graduates and self._promote_graduate() else "recruit"
+            self.env.process(mentor_post(self, *slot, origin))
 
-    def open_subcounty(self, subcounty: int) -> None:
+    def _promote_graduate(self) -> bool:
+        """Take the longest-waiting graduate still enrolled: her mentee spell ends."""
+        while self.graduates:
+            mentee = self.graduates.pop(0)
+            if mentee.facility.mentee is mentee:
+                self.end_spell(mentee, "graduated")
+                mentee.promoted.succeed()
+                return True
+        return False
+
+    def open_subcounty(self, subcounty: int, graduates: bool = False) -> None:
         """A scale-up phase brings a subcounty's facilities and mentors in."""
         self.joined[subcounty] = True
         for f in self.facilities[subcounty]:
             f.rejoin()
-        self._start_mentors(subcounty)
+        self._start_mentors(subcounty, graduates)
 
     def new_mentee(self, facility: Facility) -> Mentee:
         """A nurse newly in post: a baseline per area and her engagement in groups."""
@@ -160,6 +173,7 @@ class Model:
             self.dynamics,
             self.env.now,
         )
+        mentee.promoted = self.env.event()
         self._next_mentee += 1
         return mentee
 
@@ -194,7 +208,8 @@ class Model:
         self.ledger.post(day, "lunch", who, f.subcounty, cfg.costs.lunch_per_visit)
 
     def new_mentor(
-        self, slot: int, key: tuple[int, ...], subcounty: int, caseload: list[Facility]
+        self, slot: int, key: tuple[int, ...], subcounty: int, caseload: list[Facility],
+        origin: str = "recruit",
     ) -> Mentor:
         """A mentor takes up a caseload slot after her orientation."""
         m = self.config.mentor
@@ -202,7 +217,7 @@ class Model:
             self.streams("mentor.weekdays", *key), m.home_session_days_per_week, m.release_days_per_week
         )
         mentor = Mentor(self._next_mentor, slot, key, subcounty, caseload, weekdays,
-                        self._first_weekday, self.env.now)
+                        self._first_weekday, self.env.now, origin)
         self._next_mentor += 1
         self.mentors[subcounty].append(mentor)
         self.ledger.post(
@@ -216,7 +231,7 @@ class Model:
         mentor.active = False
         self.groups[mentor.subcounty].remove_mentor(mentor)
         self.record.mentors.append((mentor.subcounty, mentor.slot, mentor.id, len(mentor.caseload),
-                                    mentor.start, self.env.now, reason))
+                                    mentor.start, self.env.now, reason, mentor.origin))
 
     # --- calendar -----------------------------------------------------------------
 
@@ -244,6 +259,8 @@ class Model:
                     scores += levels
                     enrolled += 1
                     proficient += bool((levels >= competency.PROFICIENT).all())
+                    if self._graduation is not None and month > 0:
+                        self._check_graduation(f.mentee, levels)
             out = sum(f.vaccines.stockout_days_until(t) for f in facs)
             means = scores / enrolled if enrolled else np.full(N_AREAS, np.nan)
             mentors = sum(m.active for m in self.mentors[s])
@@ -251,6 +268,13 @@ class Model:
             self.record.months.append((month, s, enrolled, proficient, mentors, len(group.groups),
                                        group.size, out - stockout_before[s], means))
             stockout_before[s] = out
+
+    def _check_graduation(self, mentee: Mentee, levels: np.ndarray) -> None:
+        rule = self._graduation
+        mentee.proficient_months = mentee.proficient_months + 1 if (
+            levels >= rule.threshold).all() else 0
+        if mentee.proficient_months == rule.months:
+            self.graduates.append(mentee)
 
     def _record_states(self, wave: str) -> None:
         t = self.env.now

@@ -74,3 +74,51 @@ def test_plan_errors(make_config):
     with pytest.raises(ConfigError, match="one phase only"):
         make_config({"scaleup": {"phases": [{"start_month": 2, "subcounties": ["Lari"]},
                                             {"start_month": 3, "subcounties": ["Lari"]}]}})
+
+
+def _county(make_config, months=24, needed=3):
+    return make_config({
+        "months": months,
+        "mentor.attrition.hazard_per_year": 0.0,
+        "scaleup": {"graduation": {"threshold": 3, "months": needed},
+                    "phases": [{"start_month": 13, "subcounties": ["Machakos"],
+                                "mentors": "graduates"}]},
+    })
+
+
+def test_graduates_become_mentors_and_mentors_grow_without_recruits(make_config):
+    res = sim.run(_county(make_config), reps=3, seed=7)
+    mentors, m = res.mentors, res.mentees
+    for rep in range(3):
+        mine = mentors[mentors["replicate"] == rep]
+        assert (mine["origin"] == "recruit").sum() == 5  # Lari's, at day 0, and no others
+        machakos = mine[mine["subcounty"] == "Machakos"]
+        assert len(machakos) == 5 and (machakos["origin"] == "graduate").all()
+        graduated = m[(m["replicate"] == rep) & (m["exit_reason"] == "graduated")]
+        assert len(graduated) == 5 and (graduated["subcounty"] == "Lari").all()
+        # each graduate had reached the level: every area at 3 or above when promoted
+        assert (graduated[[c for c in m.columns if c.startswith("score_")]] >= 3).all().all()
+    ts = res.timeseries.groupby("month")["active_mentors"].sum() / 3
+    assert ts.loc[11] == 5 and ts.loc[13] == 10  # twice the mentors, with no new recruits
+
+
+def test_graduates_keep_their_posts_and_are_no_longer_visited(make_config):
+    model = Model(_county(make_config), seed=7)
+    rec = model.run()
+    promoted = {(s[1], s[2]): s[4] for s in rec.spells if s[5] == "graduated"}
+    assert promoted
+    for day, _, fac, mentee, _ in rec.visits:
+        if (fac, mentee) in promoted:
+            assert day <= promoted[(fac, mentee)]
+
+
+def test_without_graduates_a_phase_recruits(make_config):
+    res = sim.run(_county(make_config, needed=13), reps=1, seed=7)  # 13 readings: none by month 13
+    machakos = res.mentors[res.mentors["subcounty"] == "Machakos"]
+    assert len(machakos) == 5 and (machakos["origin"] == "recruit").all()
+
+
+def test_graduates_need_a_rule(make_config):
+    with pytest.raises(ConfigError, match="give the graduation rule"):
+        make_config({"scaleup": {"phases": [{"start_month": 2, "subcounties": ["Machakos"],
+                                             "mentors": "graduates"}]}})

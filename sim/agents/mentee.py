@@ -87,6 +87,8 @@ class Mentee:
         self.spell_start = t
         self.spell_visits = 0
         self.next_due = t
+        self.proficient_months = 0  # consecutive month-end readings at the graduation level
+        self.promoted = None  # a SimPy event, fired if she graduates into a mentor
 
     @property
     def c(self) -> np.ndarray:
@@ -171,12 +173,17 @@ def nurse_post(model: Model, facility: Facility):
         if not facility.in_programme:
             yield facility.returned
         model.enrol(nurse)
-        if cfg.hazard_per_year > 0:
-            quits = env.timeout(leave_rng.exponential(365.0 / cfg.hazard_per_year))
-            turned_over = quits in (yield quits | facility.left)
-        else:
-            yield facility.left
-            turned_over = False
+        quits = (env.timeout(leave_rng.exponential(365.0 / cfg.hazard_per_year))
+                 if cfg.hazard_per_year > 0 else env.event())
+        fired = yield quits | facility.left | nurse.promoted
+        turned_over = quits in fired
+        if nurse.promoted in fired and not turned_over:
+            # She now mentors others and keeps her post; it falls vacant when she leaves.
+            yield quits
+            if cfg.vacancy_days_mean > 0:
+                yield env.timeout(vacancy_rng.exponential(cfg.vacancy_days_mean))
+            nurse = model.new_mentee(facility)
+            continue
         if not turned_over:
             model.end_spell(nurse, "furlough")
             continue

@@ -38,11 +38,13 @@ class Mentor:
         release_weekdays: tuple[int, ...],
         first_weekday: int,
         start: float,
+        origin: str,
     ) -> None:
         self.id = mid
         self.slot = slot
         self.key = key  # random-stream key of the slot
         self.start = start
+        self.origin = origin  # "recruit", or "graduate" of the programme
         self.subcounty = subcounty
         self.caseload = caseload
         self.release_weekdays = release_weekdays
@@ -103,15 +105,18 @@ def visit_round(model: Model, mentor: Mentor, day: float, window: float) -> None
 
 
 def mentor_post(
-    model: Model, slot: int, key: tuple[int, ...], subcounty: int, caseload: list[Facility]
+    model: Model, slot: int, key: tuple[int, ...], subcounty: int, caseload: list[Facility],
+    origin: str = "recruit",
 ):
-    """SimPy process: a caseload slot's mentors through attrition and replacement."""
+    """SimPy process: a caseload slot's mentors through attrition and replacement (the first
+    may be a graduate of the programme; replacements are recruited)."""
     env = model.env
     cfg = model.config.mentor.attrition
     leave_rng = model.streams("mentor.attrition", *key)
     replace_rng = model.streams("mentor.replacement", *key)
     while True:
-        mentor = model.new_mentor(slot, key, subcounty, caseload)
+        mentor = model.new_mentor(slot, key, subcounty, caseload, origin)
+        origin = "recruit"
         env.process(visiting(model, mentor))
         if cfg.hazard_per_year == 0:
             return

@@ -80,4 +80,4 @@ def phases(model: Model):
                 return  # never affordable within the horizon
             yield env.timeout(later - env.now)
         for s in joining:
-            model.open_subcounty(s)
+            model.open_subcounty(s, graduates=phase.mentors == "graduates")
