@@ -122,3 +122,26 @@ def test_graduates_need_a_rule(make_config):
     with pytest.raises(ConfigError, match="give the graduation rule"):
         make_config({"scaleup": {"phases": [{"start_month": 2, "subcounties": ["Machakos"],
                                              "mentors": "graduates"}]}})
+
+
+def test_shipped_county_scaleup():
+    """configs/scaleup_machakos_county.yaml: graduates take the new slots, mentors multiply
+    without new recruits in the last phase, and the budget cap delays that phase."""
+    from conftest import CONFIGS
+
+    cfg = sim.load(CONFIGS / "scaleup_machakos_county.yaml")
+    res = sim.run(cfg, reps=2, seed=0)
+    third = ["Masinga", "Yatta", "Matungulu", "Kangundo"]
+    planned = cfg.month_starts()[24]
+    for rep in range(2):
+        mentors = res.mentors[res.mentors["replicate"] == rep]
+        first = mentors[mentors["subcounty"].isin(third)].sort_values("start_day")
+        first = first.groupby("slot").head(1)  # each slot's first mentor
+        assert len(first) >= 20 and (first["origin"] == "graduate").all()
+        assert (first["start_day"] > planned).all()  # the budget cap delayed the phase
+        ts = res.timeseries[res.timeseries["replicate"] == rep].groupby("month")["active_mentors"].sum()
+        assert ts.loc[0] == 5 < ts.loc[14] < ts.iloc[-1]
+    free = sim.run(sim.load(CONFIGS / "scaleup_machakos_county.yaml",
+                            ["scaleup.annual_budget_ksh=null"]), reps=1, seed=0)
+    starts = free.mentors[free.mentors["subcounty"].isin(third)]["start_day"]
+    assert starts.min() == planned  # without the cap, on time
