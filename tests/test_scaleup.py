@@ -145,3 +145,19 @@ def test_shipped_county_scaleup():
                             ["scaleup.annual_budget_ksh=null"]), reps=1, seed=0)
     starts = free.mentors[free.mentors["subcounty"].isin(third)]["start_day"]
     assert starts.min() == planned  # without the cap, on time
+
+
+def test_shipped_national_config():
+    """configs/kenya_national.yaml: about 9,000 facilities over five years in phases; a short
+    run works (the full five years are the performance issue's benchmark)."""
+    from conftest import CONFIGS
+
+    cfg = sim.load(CONFIGS / "kenya_national.yaml")
+    assert 8_900 <= sum(s.facilities.total for s in cfg.subcounties) <= 9_100
+    assert cfg.months == 60 and len(cfg.subcounties) == 47
+    phased = {n for p in cfg.scaleup.phases for n in p.subcounties}
+    assert len(phased) == 42 and all(p.mentors == "graduates" for p in cfg.scaleup.phases)
+    short = sim.load(CONFIGS / "kenya_national.yaml", ["months=2"])
+    res = sim.run(short, reps=1, seed=0)
+    assert set(res.mentees["subcounty"]) == set(n for n in (s.name for s in cfg.subcounties)
+                                                 if n not in phased)
