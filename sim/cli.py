@@ -79,7 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("cea", help="cost-effectiveness of a finished batch's strategies")
     e.add_argument("out", help="a batch output directory (one scenario per strategy)")
     e.add_argument("--effect", default="competency_point_years",
-                   choices=["competency_point_years", "proficient_nurse_months"])
+                   choices=["competency_point_years", "proficient_nurse_months",
+                            "proficient_nurses_at_end"])
     e.add_argument("--discount", type=float, default=None,
                    help="discount rate a year (default: the scenarios' costs.discount_rate)")
     e.add_argument("--wtp", default="0:100000:2000",
@@ -90,7 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--strategy", required=True, help="the scenario to compare with the comparator")
     t.add_argument("--wtp", type=float, required=True, help="willingness to pay, KSh per effect unit")
     t.add_argument("--effect", default="competency_point_years",
-                   choices=["competency_point_years", "proficient_nurse_months"])
+                   choices=["competency_point_years", "proficient_nurse_months",
+                            "proficient_nurses_at_end"])
     t.add_argument("--discount", type=float, default=0.03, help="discount rate a year (default 0.03)")
     _common(t, reps=20, seed=0, out="tornado", what="replications per run")
 
@@ -283,8 +285,9 @@ def _cea(args: argparse.Namespace) -> None:
                                                   args.effect).savefig(p),
         "ceac.png": lambda p: ceac_figure(res.curve[res.strategies], args.effect).savefig(p),
     }, force=True)
+    prices = f", {res.price_year} prices" if res.price_year else ""
     print(f"{res.name}: {len(res.cost)} draws, effect {args.effect}, "
-          f"discount {res.rate:.0%} a year")
+          f"discount {res.rate:.0%} a year{prices}")
     print(res.icer.to_string(index=False, float_format=lambda x: f"{x:,.2f}"))
     picks = res.curve.iloc[:: max(1, len(res.curve) // 8)]
     print("\nprobability cost-effective and EVPI (KSh per decision) by willingness to pay")

@@ -100,6 +100,7 @@ class CostEffectiveness:
     effect: pd.DataFrame
     icer: pd.DataFrame
     curve: pd.DataFrame  # willingness to pay x strategies (probability), plus evpi_ksh
+    price_year: int | None = None
 
     @property
     def d_cost(self) -> pd.DataFrame:
@@ -116,8 +117,8 @@ def cost_effectiveness(out: str | Path, effect: str = "competency_point_years",
     """Discount a batch's costs and effects (``rate``; default the scenarios' own) and run
     the incremental analysis, the acceptability curves and EVPI over ``wtps``."""
     exp = batch.experiment_of(out)
+    first = yaml.safe_load((Path(out) / "scenarios" / "000.yaml").read_text())
     if rate is None:
-        first = yaml.safe_load((Path(out) / "scenarios" / "000.yaml").read_text())
         rate = float(first["costs"]["discount_rate"])
     econ = metrics.economics(batch.read(out, "costs"), batch.read(out, "timeseries"), rate,
                              keys=("scenario", "replicate"))
@@ -128,7 +129,10 @@ def cost_effectiveness(out: str | Path, effect: str = "competency_point_years",
     if exp["comparator"] not in order:
         raise batch.OutputError(f"{out}: no results yet for the comparator {exp['comparator']}")
     icer = cea.icer_table(order, cost.mean().to_numpy(), eff.mean().to_numpy())
+    icer.insert(2, "cost_usd", icer["cost"] / float(first["costs"]["ksh_per_usd"]))
+    icer["icer_usd"] = icer["icer"] / float(first["costs"]["ksh_per_usd"])
     curve = pd.DataFrame(cea.ceac(cost.to_numpy(), eff.to_numpy(), wtps), index=list(wtps),
                          columns=order).rename_axis("wtp")
     curve["evpi_ksh"] = [cea.evpi(cost.to_numpy(), eff.to_numpy(), w) for w in wtps]
-    return CostEffectiveness(exp["name"], exp["comparator"], order, rate, cost, eff, icer, curve)
+    return CostEffectiveness(exp["name"], exp["comparator"], order, rate, cost, eff, icer, curve,
+                             first["costs"].get("price_year"))

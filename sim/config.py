@@ -225,6 +225,7 @@ class Costs(_Block):
     orientation_per_mentor: float = Field(ge=0)  # assumption
     coordination_per_subcounty_month: float = Field(ge=0)  # assumption
     discount_rate: float = Field(default=0.03, ge=0, le=0.5)  # a year, for costs and effects
+    price_year: int | None = Field(default=None, ge=1990, le=2100)  # year of the unit costs
 
 
 class Classroom(_Block):

@@ -187,7 +187,9 @@ def economics(ledger: pd.DataFrame, ts: pd.DataFrame, rate: float,
     * ``competency_point_years``: checklist points above the month-0 baseline, times
       nurses in post, over the years they are held (each month's reading holds for
       that month, discounted from its middle);
-    * ``proficient_nurse_months``: nurses with every area at 3 or above, month by month.
+    * ``proficient_nurse_months``: nurses with every area at 3 or above, month by month;
+    * ``proficient_nurses_at_end``: how many of them there are at the horizon (discounted
+      from it).
     """
     from sim.cea import discount_factor
 
@@ -208,6 +210,9 @@ def economics(ledger: pd.DataFrame, ts: pd.DataFrame, rate: float,
         "proficient_nurse_months": np.where(months, ts["proficient_mentees"].to_numpy()
                                             * length / (365.25 / 12) * df, 0),
     })
+    last = ts["month"].to_numpy() == ts["month"].max()
+    flows["proficient_nurses_at_end"] = np.where(
+        last, ts["proficient_mentees"].to_numpy() * discount_factor(days_end, rate), 0)
     for k in keys:
         flows[k] = ts[k].to_numpy()
     return out.join(flows.groupby(keys).sum()).reset_index()

@@ -119,7 +119,9 @@ def write_html(out: str | Path, path: Path, sheets: dict[str, pd.DataFrame]) -> 
         "<h2>Outcomes</h2>", _table(sheets["outcomes"]),
         f"<h2>Difference from {e(exp['comparator'])}</h2>", _table(sheets["differences"]),
         "<h2>Cost-effectiveness</h2>",
-        f"<p>Costs and competency-point-years discounted at {ce.rate:.0%} a year.</p>",
+        f"<p>Costs (KSh{f', {ce.price_year} prices' if ce.price_year else ''}; US$ columns at "
+        "the scenarios' exchange rate) and competency-point-years discounted at "
+        f"{ce.rate:.0%} a year.</p>",
         _table(sheets["icer"]),
     ]
     for key, fig, caption in figures:

@@ -89,3 +89,5 @@ def test_discounted_cost_and_effects_by_hand(quiet_config):
                  for m, n, mid in zip((1, 2, 3), lengths, mids, strict=True))
     assert econ["competency_point_years"] == pytest.approx(points)
     assert econ["competency_point_years"] > 0
+    assert econ["proficient_nurses_at_end"] == pytest.approx(
+        ts.loc[3, "proficient_mentees"] * cea.discount_factor(91, 0.05))
