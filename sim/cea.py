@@ -27,11 +27,6 @@ def discount_factor(days: np.ndarray | float, rate: float) -> np.ndarray:
     return (1.0 + rate) ** (-np.asarray(days, dtype=float) / DAYS_PER_YEAR)
 
 
-def present_value(amounts: np.ndarray, days: np.ndarray, rate: float) -> float:
-    """Sum of ``amounts`` paid on ``days``, discounted to day 0."""
-    return float(np.sum(np.asarray(amounts, dtype=float) * discount_factor(days, rate)))
-
-
 def icer_table(strategies: Sequence[str], costs: Sequence[float],
                effects: Sequence[float]) -> pd.DataFrame:
     """The incremental analysis: dominance, extended dominance and ICERs.

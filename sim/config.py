@@ -33,7 +33,6 @@ AREAS: tuple[str, ...] = (
 )
 OWNERSHIPS: tuple[str, ...] = ("public", "faith_based", "private")
 
-Ownership = Literal["public", "faith_based", "private"]
 Setting = Literal["rural", "urban"]
 Moderation = Literal["peer", "supervisor"]
 

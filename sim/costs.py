@@ -39,6 +39,3 @@ class Ledger:
             self.who.append(who)
             self.subcounty.append(subcounty)
             self.ksh.append(ksh)
-
-    def total(self) -> float:
-        return float(sum(self.ksh))

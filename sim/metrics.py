@@ -20,7 +20,6 @@ from sim.model import Record
 
 SCORE_COLS = [f"score_{a}" for a in AREAS]
 COST_COLS = [f"cost_{c}" for c in CATEGORIES]
-PROFICIENT = competency.PROFICIENT
 
 
 def mentees(config: Config, records: Sequence[Record]) -> pd.DataFrame:
@@ -137,7 +136,7 @@ def outcomes(spells: pd.DataFrame, ledger: pd.DataFrame, ksh_per_usd: float) -> 
     people = by_rep["mentee_id"].nunique()
     total = ledger.groupby("replicate")["ksh"].sum().reindex(people.index, fill_value=0.0)
     end_groups = at_end.groupby("replicate")
-    proficient = (at_end[SCORE_COLS] >= PROFICIENT).all(axis=1).groupby(at_end["replicate"]).mean()
+    proficient = (at_end[SCORE_COLS] >= competency.PROFICIENT).all(axis=1).groupby(at_end["replicate"]).mean()
     # each nurse's gain, from her baseline to the end of her last spell
     last = spells.sort_values("start_day").groupby(["replicate", "mentee_id"]).last()
     gained = (last["final_mean_score"] - last["baseline_mean_score"]).groupby("replicate").sum()

@@ -14,7 +14,7 @@ def test_ledger_skips_zero_amounts_and_totals():
     led.post(0.0, "lunch", "mentor:0", 0, 0.0)
     led.post(3.0, "lunch", "mentor:0", 0, 500.0)
     assert led.category == ["transport", "lunch"]
-    assert led.total() == 1500.0
+    assert sum(led.ksh) == 1500.0
 
 
 def test_total_cost_by_hand_to_the_shilling(quiet_config):
