@@ -1,11 +1,15 @@
 """Competency maths: learning at a visit, decay between visits, checklist scoring.
 
-Pure functions on numpy arrays of per-area competency, kept continuous in
-[0, 4]. The SimPy processes decide *when* these apply; this module decides
-*how much*.
+Pure functions of per-area competency, kept continuous in [0, 4]: a visit's
+maths on one nurse's eight floats (plain Python is faster than numpy at that
+size), decay and scoring on arrays. The SimPy processes decide *when* these
+apply; this module decides *how much*.
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -13,15 +17,17 @@ MAX_SCORE = 4.0
 PROFICIENT = 3  # checklist level: performs without support
 
 
-def learn(c: np.ndarray, areas: np.ndarray, rate: float, effort: np.ndarray) -> np.ndarray:
+def learn(c: Sequence[float], areas: Sequence[int], rate: float,
+          effort: Sequence[float]) -> list[float]:
     """Competency after training on ``areas``.
 
     Each trained area closes a share ``1 - exp(-rate * effort)`` of its gap to 4,
     so returns diminish near proficiency and the score can never leave [0, 4].
     ``effort`` is the visit's multiplicative noise (mean about 1), one per area.
     """
-    out = c.copy()
-    out[areas] = MAX_SCORE - (MAX_SCORE - c[areas]) * np.exp(-rate * effort)
+    out = [float(x) for x in c]
+    for a, e in zip(areas, effort, strict=True):
+        out[a] = MAX_SCORE - (MAX_SCORE - out[a]) * math.exp(-rate * e)
     return out
 
 
@@ -47,20 +53,22 @@ def decay_exposure(
     return elapsed - practice_protection * practice_days - whatsapp_protection * active_days
 
 
-def decay(c: np.ndarray, floor: np.ndarray, rate_per_day: float, exposure_days: float) -> np.ndarray:
-    """Exponential decay of what was learned, back towards ``floor`` (the baseline).
+def decay(floor: np.ndarray, gained: np.ndarray, rate_per_day: float,
+          exposure_days: float | np.ndarray) -> np.ndarray:
+    """Competency after exponential decay of what was learned back towards ``floor``.
 
-    What a nurse knew before mentoring is kept up by routine work; what she
-    gained fades without reinforcement. Scores already below the floor stay put.
+    What a nurse knew before mentoring (her baseline, the floor) is kept up by
+    routine work; what she ``gained`` above it (never negative) fades without
+    reinforcement. With one exposure per nurse as a column, rows are nurses.
     """
-    gained = np.maximum(c - floor, 0.0)
-    return np.minimum(c, floor + gained * np.exp(-rate_per_day * exposure_days))
+    return floor + gained * np.exp(-rate_per_day * exposure_days)
 
 
-def agenda(c: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
-    """The ``n`` areas a visit works on: the largest gaps, weighted by priority."""
-    score = weights * (MAX_SCORE - c)
-    return np.argsort(-score, kind="stable")[:n]
+def agenda(c: Sequence[float], weights: Sequence[float], n: int) -> list[int]:
+    """The ``n`` areas a visit works on: the largest gaps, weighted by priority
+    (ties to the lower-numbered area)."""
+    score = [w * (x - MAX_SCORE) for w, x in zip(weights, c, strict=True)]
+    return sorted(range(len(score)), key=score.__getitem__)[:n]
 
 
 def priority_weights(order: list[int], n_areas: int, decay_per_rank: float) -> np.ndarray:

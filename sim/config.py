@@ -202,7 +202,7 @@ class WhatsApp(_Block):
     active_probability: float = Field(ge=0, le=1)
     posts_per_active_member_per_week: float = Field(ge=0)
     moderation_effect: dict[Moderation, float]
-    reinforcement: float = Field(ge=0, le=1)
+    reinforcement: float = Field(ge=0, lt=1)
     member_cap: int = Field(ge=2)
     split_at_cap: bool = True  # a full group is followed by a new one (else a queue)
 

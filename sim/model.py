@@ -10,6 +10,9 @@ function of (config, seed, replicate).
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +22,7 @@ from sim import competency, scenarios
 from sim.scenarios import scaleup
 from sim.agents.classroom import courses
 from sim.agents.facility import Facility, economic_shocks
-from sim.agents.mentee import Dynamics, Mentee, nurse_post
+from sim.agents.mentee import Dynamics, Mentee, competencies, nurse_post
 from sim.agents.mentor import Mentor, draw_weekdays, mentor_post
 from sim.agents.network import Network
 from sim.config import AREAS, Config
@@ -64,6 +67,24 @@ class FacilityState:
     in_stock: dict[str, bool]
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector.
+
+    A model holds hundreds of thousands of long-lived objects (agents, streams,
+    schedules) and makes few reference cycles; the collector would rescan them
+    all every few thousand allocations, which at national scale cost a third of
+    the run. Reference counting still frees almost everything.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class Model:
     """One replicate of a scenario."""
 
@@ -92,7 +113,8 @@ class Model:
         self.facilities: list[list[Facility]] = []  # per subcounty
         self.mentors: list[list[Mentor]] = [[] for _ in config.subcounties]
         self.groups = [Network(self, s) for s in range(len(config.subcounties))]
-        self._build()
+        with _gc_paused():
+            self._build()
 
     # --- construction -------------------------------------------------------------
 
@@ -113,6 +135,12 @@ class Model:
             env.process(economic_shocks(self, fac))
             self.facilities[site.subcounty].append(fac)
             by_id.append(fac)
+        # cumulative vaccine stock-out facility-days per subcounty at each month's reading
+        starts = np.asarray(self.month_starts)
+        self._stockouts = [
+            np.sum([f.vaccines.stockout_days_at(starts) for f in facs], axis=0).tolist()
+            if facs else [0.0] * len(starts) for facs in self.facilities
+        ]
         self._slots: list[list] = [[] for _ in cfg.subcounties]  # mentor slots per subcounty
         self.graduates: list[Mentee] = []  # eligible to become mentors, longest waiting first
         for slot, load in enumerate(scenarios.caseloads(cfg, layout) if cfg.mentor.enabled else []):
@@ -178,9 +206,12 @@ class Model:
         return mentee
 
     def enrol(self, mentee: Mentee) -> None:
+        f = mentee.facility
         mentee.start_spell(self.env.now)
-        mentee.facility.mentee = mentee
-        self.groups[mentee.facility.subcounty].join(mentee)
+        f.mentee = mentee
+        self.groups[f.subcounty].join(mentee)
+        if f.mentor is not None:
+            f.mentor.nudge(self.env.now)  # she is due now
 
     def end_spell(self, mentee: Mentee, reason: str | None) -> None:
         t = self.env.now
@@ -196,16 +227,13 @@ class Model:
     def visit(self, mentor: Mentor, mentee: Mentee, day: float) -> None:
         cfg = self.config
         f = mentee.facility
-        mentee.visit(
-            day,
-            self.streams("mentee.learning", *f.key),
-            cfg.mentor.target_interval_days,
-            cfg.mentor.min_days_between_visits,
-        )
+        if f.learning is None:
+            f.learning = self.streams("mentee.learning", *f.key)
+        mentee.visit(day, f.learning, cfg.mentor.target_interval_days,
+                     cfg.mentor.min_days_between_visits)
         self.record.visits.append((day, f.subcounty, f.id, mentee.id, mentor.id))
-        who = f"mentor:{mentor.id}"
-        self.ledger.post(day, "transport", who, f.subcounty, cfg.costs.transport_per_visit)
-        self.ledger.post(day, "lunch", who, f.subcounty, cfg.costs.lunch_per_visit)
+        self.ledger.post(day, "transport", mentor.who, f.subcounty, cfg.costs.transport_per_visit)
+        self.ledger.post(day, "lunch", mentor.who, f.subcounty, cfg.costs.lunch_per_visit)
 
     def new_mentor(
         self, slot: int, key: tuple[int, ...], subcounty: int, caseload: list[Facility],
@@ -220,8 +248,10 @@ class Model:
                         self._first_weekday, self.env.now, origin)
         self._next_mentor += 1
         self.mentors[subcounty].append(mentor)
+        for f in caseload:
+            f.mentor = mentor
         self.ledger.post(
-            self.env.now, "orientation", f"mentor:{mentor.id}", subcounty,
+            self.env.now, "orientation", mentor.who, subcounty,
             self.config.costs.orientation_per_mentor,
         )
         self.groups[subcounty].add_mentor(mentor)
@@ -229,6 +259,8 @@ class Model:
 
     def mentor_leaves(self, mentor: Mentor, reason: str | None) -> None:
         mentor.active = False
+        for f in mentor.caseload:
+            f.mentor = None
         self.groups[mentor.subcounty].remove_mentor(mentor)
         self.record.mentors.append((mentor.subcounty, mentor.slot, mentor.id, len(mentor.caseload),
                                     mentor.start, self.env.now, reason, mentor.origin))
@@ -243,38 +275,39 @@ class Model:
             self.ledger.post(t, "coordination", f"subcounty:{sub.name}", s, c.coordination_per_subcounty_month)
             for mentor in self.mentors[s]:
                 if mentor.active:
-                    self.ledger.post(t, "mentor_airtime", f"mentor:{mentor.id}", s, c.mentor_airtime_per_month)
+                    self.ledger.post(t, "mentor_airtime", mentor.who, s, c.mentor_airtime_per_month)
             for mid in self.groups[s].mentees:
                 self.ledger.post(t, "mentee_airtime", f"mentee:{mid}", s, c.mentee_airtime_per_month)
 
-    def _read_month(self, month: int, stockout_before: list[float]) -> None:
+    def _read_month(self, month: int) -> None:
         t = self.env.now
         for s, facs in enumerate(self.facilities):
-            scores = np.zeros(N_AREAS)
-            enrolled = proficient = 0
-            for f in facs:
-                if f.mentee is not None:
-                    f.mentee.catch_up(t)
-                    levels = competency.checklist(f.mentee.c)
-                    scores += levels
-                    enrolled += 1
-                    proficient += bool((levels >= competency.PROFICIENT).all())
-                    if self._graduation is not None and month > 0:
-                        self._check_graduation(f.mentee, levels)
-            out = sum(f.vaccines.stockout_days_until(t) for f in facs)
-            means = scores / enrolled if enrolled else np.full(N_AREAS, np.nan)
+            enrolled = [f.mentee for f in facs if f.mentee is not None]
+            for mentee in enrolled:
+                mentee.catch_up(t)
+            if enrolled:
+                levels = competency.checklist(competencies(enrolled))
+                means = levels.mean(axis=0)
+                proficient = int((levels >= competency.PROFICIENT).all(axis=1).sum())
+                if self._graduation is not None and month > 0:
+                    self._check_graduation(enrolled, levels)
+            else:
+                means, proficient = np.full(N_AREAS, np.nan), 0
+            out = self._stockouts[s]
             mentors = sum(m.active for m in self.mentors[s])
             group = self.groups[s]
-            self.record.months.append((month, s, enrolled, proficient, mentors, len(group.groups),
-                                       group.size, out - stockout_before[s], means))
-            stockout_before[s] = out
+            group.new_epoch(t)
+            self.record.months.append((month, s, len(enrolled), proficient, mentors,
+                                       len(group.groups), group.size,
+                                       out[month] - (out[month - 1] if month else 0.0), means))
 
-    def _check_graduation(self, mentee: Mentee, levels: np.ndarray) -> None:
+    def _check_graduation(self, mentees: list[Mentee], levels: np.ndarray) -> None:
         rule = self._graduation
-        mentee.proficient_months = mentee.proficient_months + 1 if (
-            levels >= rule.threshold).all() else 0
-        if mentee.proficient_months == rule.months:
-            self.graduates.append(mentee)
+        ready = (levels >= rule.threshold).all(axis=1).tolist()
+        for mentee, ok in zip(mentees, ready, strict=True):
+            mentee.proficient_months = mentee.proficient_months + 1 if ok else 0
+            if mentee.proficient_months == rule.months:
+                self.graduates.append(mentee)
 
     def _record_states(self, wave: str) -> None:
         t = self.env.now
@@ -290,13 +323,12 @@ class Model:
                 ))
 
     def _run_calendar(self):
-        stockout_before = [0.0] * len(self.facilities)
-        self._read_month(0, stockout_before)  # the baseline, once every post is filled
+        self._read_month(0)  # the baseline, once every post is filled
         self._record_states("baseline")
         for month in range(1, self.config.months + 1):
             self._charge_month()
             yield self.env.timeout(self.month_starts[month] - self.env.now)
-            self._read_month(month, stockout_before)
+            self._read_month(month)
         self._record_states("endline")
         for facs in self.facilities:
             for f in facs:
@@ -309,7 +341,8 @@ class Model:
 
     def run(self) -> Record:
         """Run to the horizon and return the record."""
-        self.env.run(until=self._calendar)
+        with _gc_paused():
+            self.env.run(until=self._calendar)
         return self.record
 
 

@@ -27,10 +27,14 @@ class Streams:
         self.seed = int(seed)
         self.replicate = int(replicate)
         self._cache: dict[tuple[int, ...], np.random.Generator] = {}
+        self._codes: dict[str, int] = {}
 
     def __call__(self, process: str, *entity: int) -> np.random.Generator:
         """The stream of ``process`` for ``entity`` (a tuple of integers)."""
-        key = (self.replicate, code(process), *entity)
+        c = self._codes.get(process)
+        if c is None:
+            c = self._codes[process] = code(process)
+        key = (self.replicate, c, *entity)
         gen = self._cache.get(key)
         if gen is None:
             seq = np.random.SeedSequence(self.seed, spawn_key=key)

@@ -66,16 +66,27 @@ class Stock:
         # per delivery: its day, the days of use it left on the shelf, and the stock-out
         # days accrued since day 0 before it
         since, levels, cum = [-age], [level], [-max(0.0, age - level)]
-        t = cycle - age
+        # Draws in bulk (the same numbers as one at a time), enough for the expected
+        # number of deliveries and more if the horizon is not reached.
+        chunk = int((horizon + cycle) / (r + m)) + 8
+        shorts: list[float] = []
+        leads: list[float] = []
+        short_p, short_fill = p.shortfall_probability, p.shortfall_fill_fraction
+        t, k = cycle - age, 0
         while t <= horizon:
-            fill = p.shortfall_fill_fraction if short.random() < p.shortfall_probability else 1.0
+            if k == len(shorts):
+                shorts += short.random(chunk).tolist()
+                leads += lead.exponential(m, size=chunk).tolist() if m else [0.0] * chunk
+            fill = short_fill if shorts[k] < short_p else 1.0
             elapsed = t - since[-1]
-            cum.append(cum[-1] + max(0.0, elapsed - levels[-1]))
-            on_hand = max(0.0, levels[-1] - elapsed)
+            last = levels[-1]
+            cum.append(cum[-1] + max(0.0, elapsed - last))
+            on_hand = max(0.0, last - elapsed)
             levels.append(on_hand + fill * (u - on_hand))
             since.append(t)
             t = t + r  # two steps, as simulated time would add them
-            t = t + (lead.exponential(m) if m else 0.0)
+            t = t + leads[k]
+            k += 1
         self._since, self._level, self._cum = since, levels, cum
 
     def _last(self, t: float) -> int:
@@ -86,10 +97,41 @@ class Stock:
         i = self._last(t)
         return self._cum[i] + max(0.0, t - self._since[i] - self._level[i])
 
+    def stockout_days_at(self, times: np.ndarray) -> np.ndarray:
+        """:meth:`stockout_days_until` at many times at once."""
+        since = np.asarray(self._since)
+        i = np.searchsorted(since, times, side="right") - 1
+        return np.asarray(self._cum)[i] + np.maximum(0.0, times - since[i] - np.asarray(self._level)[i])
+
     def in_stock(self, t: float) -> bool:
         """Whether the shelf holds stock at ``t``."""
         i = self._last(t)
         return t - self._since[i] < self._level[i]
+
+    def flips(self, t0: float, t1: float) -> tuple[bool, list[float]]:
+        """Whether the shelf is empty just after ``t0``, and the times in ``(t0, t1)`` at
+        which that changes: a lazily settled nurse's decay rate changes at those times."""
+        since, level = self._since, self._level
+        i = self._last(t0)
+        empty = first = t0 - since[i] >= level[i]
+        out: list[float] = []
+        n = len(since)
+        while True:
+            delivery = since[i + 1] if i + 1 < n else math.inf
+            if not empty:
+                runs_out = since[i] + level[i]
+                if runs_out < delivery:
+                    if runs_out >= t1:
+                        return first, out
+                    out.append(runs_out)
+                    empty = True
+                    continue
+            if delivery >= t1:
+                return first, out
+            if empty:
+                out.append(delivery)
+                empty = False
+            i += 1
 
 
 def expected_stockout_share(params: Supply) -> float:

@@ -10,29 +10,35 @@ from sim import competency as comp
 
 def test_learning_closes_a_share_of_the_gap_and_stays_on_scale():
     c = np.array([0.0, 2.0, 3.5, 4.0])
-    out = comp.learn(c, np.array([0, 1, 2, 3]), rate=0.5, effort=np.ones(4))
+    out = np.array(comp.learn(c, [0, 1, 2, 3], rate=0.5, effort=[1.0] * 4))
     np.testing.assert_allclose(4 - out, (4 - c) * np.exp(-0.5))
     assert out[3] == 4.0
     gains = out - c
     assert gains[0] > gains[1] > gains[2] > gains[3] == 0  # diminishing returns near 4
     rng = np.random.default_rng(0)
     for _ in range(200):
-        c = comp.learn(c, rng.choice(4, 2, replace=False), 3.0, rng.lognormal(0, 2, 2))
+        c = np.array(comp.learn(c, rng.choice(4, 2, replace=False), 3.0, rng.lognormal(0, 2, 2)))
         assert ((c >= 0) & (c <= 4)).all()
 
 
 def test_learning_touches_only_the_agenda():
     c = np.full(8, 1.0)
-    out = comp.learn(c, np.array([2, 5]), 0.3, np.ones(2))
+    out = np.array(comp.learn(c, [2, 5], 0.3, [1.0, 1.0]))
     assert set(np.flatnonzero(out != c)) == {2, 5}
 
 
-def test_decay_halves_gains_at_the_half_life_and_never_below_baseline():
+def test_decay_halves_gains_at_the_half_life_and_never_goes_below_baseline():
     base = np.array([1.0, 2.0, 3.0])
-    c = np.array([3.0, 2.0, 2.5])  # a gain, no gain, below baseline
+    gained = np.array([2.0, 0.0, 1.0])
     rate = 0.01
-    out = comp.decay(c, base, rate, np.log(2) / rate)
-    np.testing.assert_allclose(out, [2.0, 2.0, 2.5])
+    out = comp.decay(base, gained, rate, np.log(2) / rate)
+    np.testing.assert_allclose(out, [2.0, 2.0, 3.5])
+    long = comp.decay(base, gained, rate, 1e6)
+    np.testing.assert_allclose(long, base)
+    # one exposure per nurse, as a column: each row decays by its own
+    rows = comp.decay(np.vstack([base, base]), np.vstack([gained, gained]), rate,
+                      np.array([[0.0], [np.log(2) / rate]]))
+    np.testing.assert_allclose(rows, [[3.0, 2.0, 4.0], [2.0, 2.0, 3.5]])
 
 
 def test_exposure_subtracts_protected_days():

@@ -19,6 +19,7 @@ from sim import competency
 
 if TYPE_CHECKING:
     from sim.agents.facility import Facility
+    from sim.agents.network import WhatsAppGroup
     from sim.config import Config
     from sim.model import Model
 
@@ -48,6 +49,15 @@ class Dynamics:
             reinforcement=cfg.whatsapp.reinforcement,
         )
 
+    def slopes(self, intensity: float) -> tuple[float, float]:
+        """Exposure per day of an active group member at a facility of this practice
+        intensity: while vaccines are in stock, and in a stock-out (no sessions)."""
+        return (1.0 - self.whatsapp_protection - self.practice_protection * intensity,
+                1.0 - self.whatsapp_protection)
+
+
+_REFOLD = 20.0  # refold the gains once they have decayed by exp(-20)
+
 
 class Mentee:
     """One nurse; she may have several enrolment spells (e.g. after a furlough).
@@ -74,16 +84,20 @@ class Mentee:
         self.facility = facility
         self.baseline = baseline
         self._gain = np.zeros_like(baseline)  # gains above baseline at exposure _x_ref
+        self._top = (competency.MAX_SCORE - baseline).tolist()  # room to grow per area
         self._x = 0.0  # unprotected exposure, days, accumulated since she took the post
         self._x_ref = 0.0
         # Uniform draw; she is an active group member if it is below active_probability,
         # so raising that probability only ever adds members (common random numbers).
         self.engagement = engagement
-        self.weights = weights  # agenda priority weight per area
+        self.weights = weights.tolist()  # agenda priority weight per area
         self.dyn = dynamics
         self.t = t  # time up to which exposure is settled
         self._stockout_mark = 0.0
-        self.active_since: float | None = None  # set while an active WhatsApp member
+        self.group: WhatsAppGroup | None = None  # her group while an active member
+        self.slopes = (1.0, 1.0)  # exposure per day in her group: in stock, in a stock-out
+        self._seen: list[int] = []  # the group's posts per area she has read
+        self._epoch = 0
         self.spell_start = t
         self.spell_visits = 0
         self.next_due = t
@@ -93,27 +107,67 @@ class Mentee:
     @property
     def c(self) -> np.ndarray:
         """Competency per area at ``self.t``, continuous in [0, 4]."""
-        return competency.decay(self.baseline + self._gain, self.baseline,
-                                self.dyn.decay_per_day, self._x - self._x_ref)
+        return competency.decay(self.baseline, self._gain, self.dyn.decay_per_day,
+                                self._x - self._x_ref)
 
     def _set(self, c: np.ndarray) -> None:
         self._gain = c - self.baseline
         self._x_ref = self._x
 
     def catch_up(self, t: float) -> None:
-        """Settle the exposure from ``self.t`` to ``t`` while enrolled and working."""
+        """Settle the exposure from ``self.t`` to ``t`` while enrolled and working, and
+        what her group's posts in that interval did."""
+        group = self.group
+        if group is not None:
+            group.advance(t)
+            if self._epoch != group.epoch or self._seen != group.counts:
+                self._read_posts(t, group)
         elapsed = t - self.t
         if elapsed <= 0:
             return
         out = self.facility.vaccines.stockout_days_until(t)
         practice = (elapsed - (out - self._stockout_mark)) * self.facility.practice_intensity
-        active = t - max(self.t, self.active_since) if self.active_since is not None else 0.0
+        active = elapsed if group is not None else 0.0  # she joined at a settlement
         d = self.dyn
         self._x += competency.decay_exposure(
             elapsed, practice, active, d.practice_protection, d.whatsapp_protection
         )
         self.t = t
         self._stockout_mark = out
+
+    def _read_posts(self, t: float, group: WhatsAppGroup) -> None:
+        """Apply the posts she has not read yet (see :class:`~sim.agents.network.WhatsAppGroup`).
+
+        Her exposure is piecewise linear between ``self.t`` and ``t``, its slope
+        changing where the vaccine shelf empties or is refilled.
+        """
+        k = self.dyn.decay_per_day
+        if k * (self._x - self._x_ref) > _REFOLD:
+            self._set(self.c)
+        slope_in, slope_out = self.slopes
+        empty, flips = self.facility.vaccines.flips(self.t, t)
+        pieces = []
+        u, x = self.t, self._x - self._x_ref
+        for end in (*flips, t):
+            slope = slope_out if empty else slope_in
+            pieces.append((end, slope, math.exp(k * (x - slope * (u - group.origin)))))
+            x += slope * (end - u)
+            u, empty = end, not empty
+        gain = self._gain.tolist()
+        group.read(gain, self._top, self._seen, self._epoch, pieces)
+        self._gain = np.array(gain)
+        self._seen = list(group.counts)
+        self._epoch = group.epoch
+
+    def join_group(self, group: WhatsAppGroup) -> None:
+        """Become an active member of ``group`` (she is settled to now)."""
+        self.group = group
+        self.slopes = self.dyn.slopes(self.facility.practice_intensity)
+        self._seen = list(group.counts)
+        self._epoch = group.epoch
+
+    def leave_group(self) -> None:
+        self.group = None
 
     def start_spell(self, t: float) -> None:
         """Enrol: time away (a furlough) decays skills with no practice to slow it."""
@@ -128,11 +182,12 @@ class Mentee:
         """A mentoring visit: hands-on training on the agenda's top areas."""
         self.catch_up(t)
         d = self.dyn
-        c = self.c
+        c = self.c.tolist()
         areas = competency.agenda(c, self.weights, d.areas_per_visit)
         sd = d.noise_sd
-        effort = np.exp(rng.normal(-0.5 * sd * sd, sd, size=len(areas)))  # mean 1
-        self._set(competency.learn(c, areas, d.learning_rate, effort))
+        noise = rng.normal(-0.5 * sd * sd, sd, size=len(areas)).tolist()
+        effort = [math.exp(z) for z in noise]  # mean 1
+        self._set(np.array(competency.learn(c, areas, d.learning_rate, effort)))
         self.spell_visits += 1
         # Keep to the plan (one visit per interval) but never crowd a late visit.
         self.next_due = max(self.next_due + interval, t + min_gap)
@@ -142,17 +197,14 @@ class Mentee:
         self.catch_up(t)
         self._set(np.minimum(self.c + gain, competency.MAX_SCORE))
 
-    def reinforce(self, t: float, area: int) -> None:
-        """A WhatsApp post on ``area`` read by this (active) member: one area, scalars only."""
-        self.catch_up(t)
-        factor = math.exp(-self.dyn.decay_per_day * (self._x - self._x_ref))
-        if factor < 1e-12:  # keep the folded gains well inside floating-point range
-            self._set(self.c)
-            factor = 1.0
-        b = self.baseline[area]
-        c = b + self._gain[area] * factor
-        c = competency.reinforce_one(c, self.dyn.reinforcement)
-        self._gain[area] = (c - b) / factor
+
+def competencies(mentees: list[Mentee]) -> np.ndarray:
+    """Competency of settled mentees at once, one row each (for monthly readings)."""
+    first = mentees[0]
+    return competency.decay(
+        np.array([m.baseline for m in mentees]), np.array([m._gain for m in mentees]),
+        first.dyn.decay_per_day, np.array([[m._x - m._x_ref] for m in mentees]),
+    )
 
 
 def nurse_post(model: Model, facility: Facility):

@@ -9,20 +9,45 @@ depends on the facility's setting) allow. Each mentee's plan is one visit per
 ``target_interval_days``; when a visit slips, the next keeps at least
 ``min_days_between_visits`` after it. A mentor leaves at a constant hazard;
 her caseload waits unvisited until a replacement (oriented afresh) arrives.
+
+A mentor's process does not wake on release days when nobody is due: it
+sleeps until the first release day on which someone will be, and a nurse
+enrolling in her caseload wakes her early. The absence draws of the release
+days she slept through are still taken, so every slot's stream, and every
+result, is the same as if she had woken each release day.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from typing import TYPE_CHECKING
 
 import numpy as np
+import simpy
 
 if TYPE_CHECKING:
     from sim.agents.facility import Facility
     from sim.model import Model
 
 WORKDAYS = 5  # Monday to Friday
+LATE = 2  # a priority after SimPy's URGENT (0) and NORMAL (1): release-day rounds come last
+
+
+def late_timeout(env: simpy.Environment, delay: float) -> simpy.Event:
+    """A timeout processed after every other event of its instant.
+
+    A mentor plans her next round up to weeks ahead, so a plain timeout would
+    order it among the same instant's events by when it was planned. Her round
+    instead comes after everything else that happens that day (a month's
+    reading, a phase opening, nurses enrolling), as it did when she woke each
+    release day. SimPy orders events by (time, priority, sequence) and accepts
+    any integer priority; ``_ok`` and ``_value`` are what its own Timeout sets.
+    """
+    event = simpy.Event(env)
+    event._ok, event._value = True, None
+    env.schedule(event, LATE, delay)
+    return event
 
 
 class Mentor:
@@ -41,15 +66,22 @@ class Mentor:
         origin: str,
     ) -> None:
         self.id = mid
+        self.who = f"mentor:{mid}"  # as the cost ledger names her
         self.slot = slot
         self.key = key  # random-stream key of the slot
         self.start = start
         self.origin = origin  # "recruit", or "graduate" of the programme
         self.subcounty = subcounty
         self.caseload = caseload
+        self.hours: list[float] = []  # hours a visit to each caseload facility takes, with travel
         self.release_weekdays = release_weekdays
         self._first_weekday = first_weekday  # weekday of simulation day 0
         self.active = True
+        self.process: simpy.Process | None = None  # her round of visits, while she sleeps
+        self.wake = math.inf  # the release day she plans to wake on
+        self.days: list[float] = []  # her release days before the horizon
+        self._ends: list[float] = []  # each day plus its window: who is due by then is visited
+        self._next = 0  # index of the first release day whose absence draw is not yet taken
 
     def next_release_day(self, t: float) -> float:
         """The first release day at or after ``t``."""
@@ -58,6 +90,37 @@ class Mentor:
             if (self._first_weekday + day + k) % 7 in self.release_weekdays:
                 return float(day + k)
         raise AssertionError("a mentor has at least one release weekday")
+
+    def plan(self, horizon: float) -> None:
+        """Lay out her release days from now to the horizon, and each one's window:
+        half the gap to the following release day."""
+        first = self.next_release_day(self.start)
+        offsets = sorted((w - self._first_weekday - int(first)) % 7 for w in self.release_weekdays)
+        weeks = int((horizon - first) // 7) + 2
+        days = (first + 7 * np.arange(weeks)[:, None] + np.asarray(offsets)[None, :]).ravel()
+        n = int(np.searchsorted(days, horizon))  # days[n] is the first at or after the horizon
+        self.days = days[:n].tolist()
+        self._ends = (days[:n] + np.diff(days[: n + 1]) / 2).tolist()
+
+    def first_due(self, due: float, now: float) -> float:
+        """The first release day, from now on, whose window reaches ``due``; inf if none."""
+        i = max(self._next, bisect_left(self.days, now))
+        i = bisect_left(self._ends, due, lo=i)
+        return self.days[i] if i < len(self.days) else math.inf
+
+    def skip_to(self, day: float, absent: np.random.Generator) -> None:
+        """Take the absence draws of the release days before ``day`` she slept through."""
+        i = bisect_left(self.days, day, lo=self._next)
+        if i > self._next:
+            absent.random(i - self._next)
+        self._next = i
+
+    def nudge(self, now: float) -> None:
+        """A nurse enrolled in her caseload, due now: wake earlier if she must."""
+        day = self.first_due(now, now)
+        if day < self.wake and self.process is not None:
+            self.wake = day
+            self.process.interrupt()
 
 
 def draw_weekdays(rng: np.random.Generator, home_days: int, release_days: int) -> tuple[int, ...]:
@@ -68,33 +131,39 @@ def draw_weekdays(rng: np.random.Generator, home_days: int, release_days: int) -
 
 
 def visiting(model: Model, mentor: Mentor):
-    """SimPy process: the mentor's release days, until she leaves or the horizon."""
+    """SimPy process: the mentor's rounds on release days, until she leaves."""
     env = model.env
     absent = model.streams("mentor.absence", *mentor.key)
     p_absent = model.config.mentor.absence_probability
-    day = mentor.next_release_day(env.now)
+    mentor.plan(model.horizon)
+    cfg = model.config.mentor
+    mentor.hours = [cfg.visit_hours + getattr(cfg.travel_hours, f.setting) for f in mentor.caseload]
     while True:
-        yield env.timeout(day - env.now)
-        if not mentor.active or day >= model.horizon:
+        due = min((f.mentee.next_due for f in mentor.caseload if f.mentee is not None),
+                  default=math.inf)
+        day = mentor.wake = mentor.first_due(due, env.now)
+        try:
+            yield env.event() if day == math.inf else late_timeout(env, day - env.now)
+        except simpy.Interrupt:  # a nurse enrolled: plan again
+            continue
+        if not mentor.active:
             return
-        following = mentor.next_release_day(day + 1)
+        mentor.skip_to(day, absent)
+        mentor._next += 1
         if absent.random() >= p_absent:
-            visit_round(model, mentor, day, window=(following - day) / 2)
-        day = following
+            visit_round(model, mentor, day, window=mentor._ends[mentor._next - 1] - day)
 
 
 def visit_round(model: Model, mentor: Mentor, day: float, window: float) -> None:
     """One release day: due mentees, most overdue first, within hours and visit cap."""
     cfg = model.config.mentor
-    due = [
-        f.mentee
-        for f in mentor.caseload
-        if f.mentee is not None and f.mentee.next_due <= day + window
-    ]
-    due.sort(key=lambda m: (m.next_due, m.id))
+    by = day + window
+    due = [(f.mentee.next_due, f.mentee.id, f.mentee, hours)
+           for f, hours in zip(mentor.caseload, mentor.hours, strict=True)
+           if f.mentee is not None and f.mentee.next_due <= by]
+    due.sort(key=lambda d: d[:2])
     hours, done = 0.0, 0
-    for mentee in due:
-        need = cfg.visit_hours + getattr(cfg.travel_hours, mentee.facility.setting)
+    for _, _, mentee, need in due:
         if hours + need > cfg.workday_hours:
             continue
         model.visit(mentor, mentee, day)
@@ -114,13 +183,15 @@ def mentor_post(
     cfg = model.config.mentor.attrition
     leave_rng = model.streams("mentor.attrition", *key)
     replace_rng = model.streams("mentor.replacement", *key)
+    absent = model.streams("mentor.absence", *key)  # shared with the slot's rounds
     while True:
         mentor = model.new_mentor(slot, key, subcounty, caseload, origin)
         origin = "recruit"
-        env.process(visiting(model, mentor))
+        mentor.process = env.process(visiting(model, mentor))
         if cfg.hazard_per_year == 0:
             return
         yield env.timeout(leave_rng.exponential(365.0 / cfg.hazard_per_year))
+        mentor.skip_to(env.now, absent)
         model.mentor_leaves(mentor, "attrition")
         if cfg.replacement_days_mean > 0:
             yield env.timeout(replace_rng.exponential(cfg.replacement_days_mean))

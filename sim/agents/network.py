@@ -18,6 +18,8 @@ piecewise-constant rate.
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_right
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -30,10 +32,29 @@ if TYPE_CHECKING:
     from sim.model import Model
 
 Member = tuple[str, int]  # ("mentee" | "mentor", id)
+N_AREAS = len(AREAS)
+_RESTART_SCALE = 1e150  # (1 - r) ** -n beyond this restarts the epoch early
+_BATCH = 64  # random draws taken at a time
 
 
 class WhatsAppGroup:
-    """One chat group: its members and its posting process."""
+    """One chat group: its members, its posts, and what the posts owe each member.
+
+    Posts change nothing but the active members' competency, so they are not
+    SimPy events: the group draws them lazily, up to whatever time someone
+    needs it (a membership change or a member's catch-up), with the same draws
+    in the same order as a posting process would make. A post on area ``a``
+    closes a share ``r`` of every active member's gap in ``a``; her gains are
+    kept folded at a reference exposure (see :class:`~sim.agents.mentee.Mentee`),
+    under which a post at exposure ``x_j`` adds ``r (4 - b_a) exp(k (x_j - x_ref))``
+    after shrinking the folded gain by ``1 - r``. Between stock-out flips a
+    member's exposure grows linearly in time, at one of a few slopes, so for
+    each slope the group keeps per-area prefix sums of
+    ``(1 - r)^-n exp(k s (t_j - epoch))``: settling a member costs a few
+    operations per area, however many posts she read. Prefix sums restart each
+    month (an *epoch*), once the monthly reading has settled every member, so
+    they stay well inside floating-point range.
+    """
 
     def __init__(self, network: Network, index: int) -> None:
         self.network = network
@@ -41,60 +62,149 @@ class WhatsAppGroup:
         self.mentees: dict[int, Mentee] = {}
         self.active: dict[int, Mentee] = {}
         self.mentors: set[int] = set()
-        self._changed = network.model.env.event()
+        model = network.model
+        self._post_rng = model.streams("whatsapp.posts", network.key, index)
+        self._area_rng = model.streams("whatsapp.area", network.key, index)
+        # draws are taken in batches: the same numbers, in the same order, as one by one
+        self._gaps: list[float] = []  # standard exponential
+        self._areas: list[int] = []
+        self._drawn = 0  # how many of each batch are used
+        self._next_post = math.inf
+        self._redraw_at: float | None = model.env.now  # a pending rate change
+        self.epoch = 0
+        self._start_epoch(model.env.now)
 
     @property
     def size(self) -> int:
         return len(self.mentees) + len(self.mentors)
 
-    def _touch(self) -> None:
-        if not self._changed.triggered:
-            self._changed.succeed()
+    def _start_epoch(self, t: float) -> None:
+        self.epoch += 1
+        self.origin = t
+        self.counts = [0] * N_AREAS  # posts per area this epoch
+        self.scale = [1.0] * N_AREAS  # (1 - r) ** -counts
+        self.times: list[list[float]] = [[] for _ in range(N_AREAS)]
+        self.sums = {s: [[0.0] for _ in range(N_AREAS)] for s in self.network.slopes}
+
+    def new_epoch(self, t: float) -> None:
+        """Settle every active member to ``t`` and restart the prefix sums there."""
+        self.advance(t)
+        self._restart(t)
+
+    def _restart(self, t: float) -> None:
+        for mentee in self.active.values():
+            mentee.catch_up(t)
+        self._start_epoch(t)
+
+    def advance(self, t: float) -> None:
+        """Draw the posts up to ``t``; a rate change is drawn once its instant is over,
+        as a posting process woken by the change would do."""
+        if self._redraw_at is not None and t > self._redraw_at:
+            start, self._redraw_at = self._redraw_at, None
+            # memoryless: a pending post is redrawn at the new rate
+            self._next_post = start + self._gap() if self._rate() > 0 else math.inf
+        while self._next_post <= t:
+            tp = self._next_post
+            if self._drawn == len(self._areas):
+                self._areas = self._area_rng.integers(N_AREAS, size=_BATCH).tolist()
+                self._drawn = 0
+            area = self._areas[self._drawn]
+            self._drawn += 1
+            self._next_post = tp + self._gap()
+            self._post(tp, area)
+
+    def _rate(self) -> float:
+        return self.network.rate_per_member * (len(self.active) + len(self.mentors))
+
+    def _gap(self) -> float:
+        """Time to the next post at the current (positive) rate."""
+        if not self._gaps:
+            self._gaps = self._post_rng.standard_exponential(_BATCH).tolist()[::-1]
+        return 1.0 / self._rate() * self._gaps.pop()
+
+    def _post(self, t: float, area: int) -> None:
+        net = self.network
+        if self.scale[area] > _RESTART_SCALE:  # many posts in one epoch: restart it
+            self._restart(t)
+        self.counts[area] += 1
+        scale = self.scale[area] = self.scale[area] * net.inv_keep
+        self.times[area].append(t)
+        dt = t - self.origin
+        for slope, sums in self.sums.items():
+            s = sums[area]
+            s.append(s[-1] + scale * math.exp(net.k * slope * dt))
+        net.model.record.posts.append((t, net.subcounty))
+
+    def _changed(self) -> None:
+        self._redraw_at = self.network.model.env.now
+        self._next_post = math.inf
 
     def admit(self, member: Member, mentee: Mentee | None) -> None:
+        t = self.network.model.env.now
+        self.advance(t)
         if mentee is None:
             self.mentors.add(member[1])
-            self._touch()
+            self._changed()
             return
-        t = self.network.model.env.now
         mentee.catch_up(t)  # decay before joining is unprotected
         self.mentees[mentee.id] = mentee
         if mentee.engagement < self.network.threshold:
             self.active[mentee.id] = mentee
-            mentee.active_since = t
-            self._touch()
+            mentee.join_group(self)
+            self._changed()
 
     def remove(self, member: Member) -> None:
+        """Remove a member, already settled to now."""
+        self.advance(self.network.model.env.now)
         kind, mid = member
         if kind == "mentor":
             self.mentors.discard(mid)
         else:
             mentee = self.mentees.pop(mid)
             if self.active.pop(mid, None) is not None:
-                mentee.active_since = None
-        self._touch()
+                mentee.leave_group()
+        self._changed()
 
-    def run(self):
-        """SimPy process: post until the horizon."""
-        net = self.network
-        env = net.model.env
-        post_rng = net.model.streams("whatsapp.posts", net.key, self.index)
-        area_rng = net.model.streams("whatsapp.area", net.key, self.index)
-        while True:
-            rate = net.rate_per_member * (len(self.active) + len(self.mentors))
-            self._changed = env.event()
-            if rate > 0:
-                post = env.timeout(post_rng.exponential(1.0 / rate))
-                if post not in (yield post | self._changed):
-                    continue  # memoryless: redraw at the new rate
-            else:
-                yield self._changed
+    def read(self, gain: list[float], top: list[float], seen: list[int], epoch: int,
+             pieces: list[tuple[float, float, float]]) -> None:
+        """Apply the posts since a member's last settlement to her folded ``gain``.
+
+        ``top`` is her room to grow per area (4 minus her baseline); ``seen`` the
+        posts per area she had read in epoch ``epoch``. ``pieces`` split the
+        interval where her decay rate changes: each is (its end, its slope,
+        ``exp(k (x_u - x_ref - s (u - origin)))`` at its start ``u``); the last
+        ends now. Per area the gain becomes ``(1 - r)^n gain + r top S / scale``
+        where ``S`` sums ``scale_j exp(k (x_j - x_ref))`` over the ``n`` new posts.
+        """
+        if epoch != self.epoch:  # settled at the restart: everything in this epoch is new
+            seen = [0] * N_AREAS
+        keep = 1.0 - self.network.reinforcement
+        r = self.network.reinforcement
+        counts, scale = self.counts, self.scale
+        if len(pieces) == 1:  # the usual case: no stock-out flip since she last settled
+            _, slope, coef = pieces[0]
+            sums = self.sums[slope]
+            for a in range(N_AREAS):
+                lo, n = seen[a], counts[a]
+                if lo != n:
+                    s = sums[a]
+                    gain[a] = keep ** (n - lo) * gain[a] + r * top[a] * (coef * (s[n] - s[lo])) / scale[a]
+            return
+        last = len(pieces) - 1
+        for a in range(N_AREAS):
+            lo = seen[a]
+            n = self.counts[a]
+            if lo == n:
                 continue
-            area = int(area_rng.integers(len(AREAS)))
-            t = env.now
-            for mentee in self.active.values():
-                mentee.reinforce(t, area)
-            net.model.record.posts.append((t, net.subcounty))
+            first = lo
+            total = 0.0
+            for j, (end, slope, coef) in enumerate(pieces):
+                hi = n if j == last else bisect_right(self.times[a], end, lo, n)
+                if hi > lo:
+                    s = self.sums[slope][a]
+                    total += coef * (s[hi] - s[lo])
+                    lo = hi
+            gain[a] = keep ** (n - first) * gain[a] + r * top[a] * total / self.scale[a]
 
 
 class Network:
@@ -115,6 +225,10 @@ class Network:
         self.started = False
         self.groups: list[WhatsAppGroup] = []
         self.key = code(model.config.subcounties[subcounty].name)
+        self.k = model.dynamics.decay_per_day
+        self.reinforcement = cfg.reinforcement
+        self.inv_keep = 1.0 / (1.0 - cfg.reinforcement)
+        self.slopes: list[float] = []  # members' exposure slopes, set when a group opens
         self._where: dict[Member, WhatsAppGroup] = {}
         self._waiting: dict[Member, Mentee | None] = {}  # insertion order is queue order
 
@@ -128,10 +242,18 @@ class Network:
         return sum(g.size for g in self.groups)
 
     def _open(self) -> WhatsAppGroup:
+        if not self.slopes:
+            dyn = self.model.dynamics
+            self.slopes = sorted({s for f in self.model.facilities[self.subcounty]
+                                  for s in dyn.slopes(f.practice_intensity)})
         group = WhatsAppGroup(self, len(self.groups))
         self.groups.append(group)
-        self.model.env.process(group.run())
         return group
+
+    def new_epoch(self, t: float) -> None:
+        """Restart every group's prefix sums at ``t`` (the monthly reading settled everyone)."""
+        for group in self.groups:
+            group.new_epoch(t)
 
     def _place(self, member: Member, mentee: Mentee | None) -> None:
         group = next((g for g in self.groups if g.size < self.cap), None)

@@ -15,6 +15,7 @@ in order, so a delayed phase delays those after it.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from typing import TYPE_CHECKING
 
 from sim.scenarios.layout import ratio
@@ -54,8 +55,8 @@ def projected_year_cost(model: Model, joining: list[int]) -> float:
     year_end = starts[min(12 * (year + 1), len(starts) - 1)]
     if year_end <= year_start:
         year_end = year_start + 365.25
-    led = model.ledger
-    spent = sum(k for d, k in zip(led.day, led.ksh, strict=True) if year_start <= d < t)
+    led = model.ledger  # posted as things happen, so its days are in order
+    spent = sum(led.ksh[bisect_left(led.day, year_start):bisect_left(led.day, t)])
     rest = max(0.0, year_end - t) / 365.25 * annual_run_rate(model, joining)
     orientation = sum(math.ceil(len(model.facilities[s]) / ratio(cfg, s)) for s in joining)
     return spent + rest + orientation * cfg.costs.orientation_per_mentor
