@@ -1,30 +1,48 @@
-"""Benchmark: wall time, events per second and scaling of single replications.
+"""Benchmark: single replications from the pilot to a national rollout.
 
 Not part of the test suite. Run from the repository root:
 
-    python benchmarks/bench_run.py [--reps 20]
+    python benchmarks/bench_run.py            # all scenarios, a Markdown table
+    python benchmarks/bench_run.py --quick    # fewer replications
 
-Prints a table: the pilot and the pilot scaled 10x and 100x (facilities per subcounty
-multiplied), with wall time per replication, simulated events per second, mentee-years
-per second, and the same machine's raw SimPy throughput measured in the same run
-(1,000 processes each yielding ``env.timeout(1)`` 1,000 times), so the model's
-overhead reads as a ratio rather than a noisy absolute.
+Each scenario runs in its own child process (one core), so its peak memory is
+its own. Per scenario the table gives the wall time of one replication (build
+and run, median over the replications), the mentee-years it simulates and the
+cost of one mentee-year, its events per second, and its peak resident memory.
+The child also measures raw SimPy on the same core just before (1,000
+processes each yielding ``env.timeout(1)`` 1,000 times), so the model's event
+rate reads as a share of what SimPy itself manages.
+
+Two event counts are reported. *Scheduled* events went through SimPy's queue.
+*Simulated* events add the WhatsApp posts, which the model draws lazily
+without the scheduler (see ``sim/agents/network.py``): each is a point event of
+the model, handled without a queue entry.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import platform
 import resource
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import simpy
 
-import sim
-from sim.model import Model
-
 ROOT = Path(__file__).resolve().parents[1]
+
+# name: (config, facilities multiplier, replications, quick replications)
+SCENARIOS = {
+    "pilot": ("pilot.yaml", 1, 50, 10),
+    "pilot x10": ("pilot.yaml", 10, 10, 3),
+    "pilot x100": ("pilot.yaml", 100, 2, 1),
+    "county": ("scaleup_machakos_county.yaml", 1, 3, 1),
+    "national": ("kenya_national.yaml", 1, 2, 1),
+}
 
 
 def raw_simpy_events_per_second() -> float:
@@ -38,54 +56,110 @@ def raw_simpy_events_per_second() -> float:
         env.process(ticker(env))
     start = time.perf_counter()
     env.run()
-    elapsed = time.perf_counter() - start
-    return next(env._eid) / elapsed  # events scheduled = processed: the run drains the queue
+    return next(env._eid) / (time.perf_counter() - start)  # scheduled = processed
 
 
-def scaled(factor: int) -> sim.Config:
-    cfg = sim.load(ROOT / "configs" / "pilot.yaml")
-    overrides = []
-    for sub in cfg.subcounties:
-        for ownership in ("public", "faith_based", "private"):
-            n = sub.facilities[ownership] * factor
-            overrides.append(f"subcounties.{sub.name}.facilities.{ownership}={n}")
-    return sim.load(ROOT / "configs" / "pilot.yaml", overrides)
+def load(config: str, factor: int):
+    import sim
+
+    path = ROOT / "configs" / config
+    cfg = sim.load(path)
+    if factor == 1:
+        return cfg
+    overrides = [f"subcounties.{sub.name}.facilities.{o}={sub.facilities[o] * factor}"
+                 for sub in cfg.subcounties for o in ("public", "faith_based", "private")]
+    return sim.load(path, overrides)
 
 
-def bench(cfg: sim.Config, reps: int) -> dict[str, float]:
-    times, events, mentee_days = [], [], []
+def measure(name: str, reps: int) -> dict:
+    """One scenario, in this process."""
+    from sim.model import Model
+
+    config, factor, _, _ = SCENARIOS[name]
+    cfg = load(config, factor)
+    raw = raw_simpy_events_per_second()
+    rows = []
     for r in range(reps):
         start = time.perf_counter()
         model = Model(cfg, seed=0, replicate=r)
         rec = model.run()
-        times.append(time.perf_counter() - start)
-        events.append(next(model.env._eid))
-        mentee_days.append(sum(s[4] - s[3] for s in rec.spells))
-    wall = statistics.median(times)
+        wall = time.perf_counter() - start
+        scheduled = next(model.env._eid)
+        years = sum(s[4] - s[3] for s in rec.spells) / 365.0
+        rows.append((wall, scheduled, scheduled + len(rec.posts), years))
+        del model, rec
+    wall, scheduled, simulated, years = (statistics.median(col) for col in zip(*rows, strict=True))
     return {
-        "wall_ms": 1000 * wall,
-        "events_per_s": statistics.median(e / t for e, t in zip(events, times, strict=False)),
-        "mentee_years_per_s": statistics.median(d / 365 / t for d, t in zip(mentee_days, times, strict=False)),
+        "scenario": name,
+        "facilities": sum(s.facilities.total for s in cfg.subcounties),
+        "months": cfg.months,
+        "reps": reps,
+        "wall_s": wall,
+        "mentee_years": years,
+        "us_per_mentee_year": 1e6 * wall / years,
+        "mentee_years_per_s": years / wall,
+        "scheduled_per_s": scheduled / wall,
+        "simulated_per_s": simulated / wall,
+        "raw_simpy_per_s": raw,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def table(results: list[dict]) -> str:
+    head = ("| scenario | facilities | months | wall per rep | mentee-years | µs per mentee-year "
+            "| mentee-years/s | scheduled events/s (% of raw SimPy) "
+            "| simulated events/s (% of raw) | peak RSS |")
+    lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    pilot = next((r for r in results if r["scenario"] == "pilot"), None)
+    for r in results:
+        wall = f"{1000 * r['wall_s']:.0f} ms" if r["wall_s"] < 1 else f"{r['wall_s']:.1f} s"
+        rel = (f" ({r['us_per_mentee_year'] / pilot['us_per_mentee_year']:.2f}x pilot)"
+               if pilot and r is not pilot else "")
+        lines.append(
+            f"| {r['scenario']} | {r['facilities']:,} | {r['months']} | {wall} "
+            f"| {r['mentee_years']:,.0f} | {r['us_per_mentee_year']:,.0f}{rel} "
+            f"| {r['mentee_years_per_s']:,.0f} "
+            f"| {r['scheduled_per_s']:,.0f} ({100 * r['scheduled_per_s'] / r['raw_simpy_per_s']:.0f} %) "
+            f"| {r['simulated_per_s']:,.0f} ({100 * r['simulated_per_s'] / r['raw_simpy_per_s']:.0f} %) "
+            f"| {r['peak_rss_mib']:,.0f} MiB |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import numpy
+
+    return (f"{cpu}, {platform.system()} {platform.machine()}, Python {platform.python_version()}, "
+            f"SimPy {simpy.__version__}, numpy {numpy.__version__}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="fewer replications")
+    parser.add_argument("--only", choices=list(SCENARIOS), action="append",
+                        help="run only these scenarios (repeatable)")
+    parser.add_argument("--child", choices=list(SCENARIOS), help=argparse.SUPPRESS)
+    parser.add_argument("--reps", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    raw = raw_simpy_events_per_second()
-    print(f"raw SimPy: {raw:,.0f} events/s")
-    print(f"{'scenario':<12}{'facilities':>11}{'wall ms/rep':>13}{'events/s':>12}"
-          f"{'% of raw':>10}{'mentee-yr/s':>13}")
-    for factor in (1, 10, 100):
-        cfg = scaled(factor)
-        n = sum(s.facilities.total for s in cfg.subcounties)
-        res = bench(cfg, max(1, args.reps // factor))
-        print(f"{'pilot x' + str(factor):<12}{n:>11,}{res['wall_ms']:>13.1f}"
-              f"{res['events_per_s']:>12,.0f}{100 * res['events_per_s'] / raw:>9.0f}%"
-              f"{res['mentee_years_per_s']:>13,.0f}")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS: {peak:,.0f} MiB")
+    if args.child:
+        print(json.dumps(measure(args.child, args.reps)))
+        return
+    results = []
+    for name in args.only or SCENARIOS:
+        reps = SCENARIOS[name][3 if args.quick else 2]
+        out = subprocess.run([sys.executable, __file__, "--child", name, "--reps", str(reps)],
+                             check=True, capture_output=True, text=True)
+        results.append(json.loads(out.stdout))
+        print(f"{name}: {results[-1]['wall_s']:.3f} s per replication", file=sys.stderr)
+    print(f"Machine: {machine()}\n")
+    print(table(results))
 
 
 if __name__ == "__main__":

@@ -28,9 +28,12 @@ from sim.agents.network import Network
 from sim.config import AREAS, Config
 from sim.costs import Ledger
 from sim.rng import Streams
-from sim.supply import Stock
+from sim.supply import draw_stocks
 
 N_AREAS = len(AREAS)
+_FACILITY_STREAMS = ("mentee.baseline", "mentee.engagement", "mentee.learning", "mentee.turnover",
+                     "mentee.vacancy", "facility.furlough", "facility.furlough_return")
+_SLOT_STREAMS = ("mentor.weekdays", "mentor.attrition", "mentor.replacement")
 
 
 @dataclass
@@ -121,16 +124,22 @@ class Model:
     def _build(self) -> None:
         cfg, env = self.config, self.env
         layout = scenarios.sites(cfg)
+        loads = scenarios.caseloads(cfg, layout) if cfg.mentor.enabled else []
+        # Seed the per-facility and per-slot streams in bulk (the same streams as one by one).
+        for process in (*(f"supply.{line}" for line in cfg.supply), *_FACILITY_STREAMS):
+            self.streams.prepare(process, [site.key for site in layout])
+        for process in _SLOT_STREAMS:
+            self.streams.prepare(process, [load.key for load in loads])
+        self.streams.prepare("mentor.absence", [(*load.key, 0) for load in loads])
         self.facilities = [[] for _ in cfg.subcounties]
         self.joined = [scenarios.phase_of(cfg, s) is None for s in range(len(cfg.subcounties))]
         by_id: list[Facility] = []
-        for site in layout:
-            stocks = {
-                line: Stock(params, self.horizon, *(self.streams(f"supply.{line}.{p}", *site.key)
-                                                    for p in ("phase", "lead_time", "shortfall")))
-                for line, params in cfg.supply.items()
-            }
-            fac = Facility(env, site, stocks, in_programme=self.joined[site.subcounty])
+        stocks = {line: draw_stocks(params, self.horizon,
+                                    [self.streams(f"supply.{line}", *site.key) for site in layout])
+                  for line, params in cfg.supply.items()}
+        for i, site in enumerate(layout):
+            fac = Facility(env, site, {line: s[i] for line, s in stocks.items()},
+                           in_programme=self.joined[site.subcounty])
             env.process(nurse_post(self, fac))
             env.process(economic_shocks(self, fac))
             self.facilities[site.subcounty].append(fac)
@@ -143,7 +152,7 @@ class Model:
         ]
         self._slots: list[list] = [[] for _ in cfg.subcounties]  # mentor slots per subcounty
         self.graduates: list[Mentee] = []  # eligible to become mentors, longest waiting first
-        for slot, load in enumerate(scenarios.caseloads(cfg, layout) if cfg.mentor.enabled else []):
+        for slot, load in enumerate(loads):
             self._slots[load.subcounty].append(
                 (slot, load.key, load.subcounty, [by_id[i] for i in load.sites]))
         for s, joined in enumerate(self.joined):

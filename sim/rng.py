@@ -11,13 +11,90 @@ random state is touched.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.random.bit_generator import ISeedSequence
+
+# numpy's SeedSequence hash (bit_generator.pyx), for seeding many streams at once
+_U32 = np.uint32
+_INIT_A, _MULT_A = _U32(0x43B0D7E5), _U32(0x931E8875)
+_INIT_B, _MULT_B = _U32(0x8B51F9DD), _U32(0x58F38DED)
+_MIX_L, _MIX_R = _U32(0xCA01F9DD), _U32(0x4973F715)
+_POOL = 4
 
 
 def code(name: str) -> int:
     """A stable integer for a name (``hash()`` is salted per interpreter)."""
     return zlib.crc32(name.encode("utf-8"))
+
+
+def _words(value: int) -> list[int]:
+    """An integer as little-endian 32-bit words, as SeedSequence takes it (0 is one word)."""
+    out = [value & 0xFFFFFFFF]
+    value >>= 32
+    while value:
+        out.append(value & 0xFFFFFFFF)
+        value >>= 32
+    return out
+
+
+def seed_states(seed: int, keys: Sequence[tuple[int, ...]]) -> np.ndarray:
+    """``SeedSequence(seed, spawn_key=key).generate_state(4, np.uint64)`` for many keys.
+
+    The same hash as numpy's, vectorised over keys of one length whose elements are
+    each below 2**32 (tests check it word for word): seeding a stream this way costs
+    about a microsecond instead of ten.
+    """
+    run = _words(seed)
+    run += [0] * (_POOL - len(run))  # numpy pads the run entropy when there is a spawn key
+    keys = np.asarray(keys, dtype=np.uint64).reshape(len(keys), -1)
+    if (keys >> np.uint64(32)).any():
+        raise ValueError("spawn-key elements must be below 2**32")
+    entropy = [np.full(len(keys), w, dtype=_U32) for w in run]
+    entropy += [keys[:, j].astype(_U32) for j in range(keys.shape[1])]
+    const = [_INIT_A]
+
+    def hashmix(value: np.ndarray) -> np.ndarray:
+        value = value ^ const[0]
+        const[0] = _U32(int(const[0]) * int(_MULT_A) & 0xFFFFFFFF)
+        value = value * const[0]
+        return value ^ (value >> _U32(16))
+
+    def mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        r = _MIX_L * x - _MIX_R * y
+        return r ^ (r >> _U32(16))
+
+    pool = [hashmix(entropy[i]) for i in range(_POOL)]
+    for src in range(_POOL):
+        for dst in range(_POOL):
+            if src != dst:
+                pool[dst] = mix(pool[dst], hashmix(pool[src]))
+    for src in range(_POOL, len(entropy)):
+        for dst in range(_POOL):
+            pool[dst] = mix(pool[dst], hashmix(entropy[src]))
+    out = []
+    b = int(_INIT_B)
+    for i in range(2 * _POOL):
+        value = pool[i % _POOL] ^ _U32(b)
+        b = b * int(_MULT_B) & 0xFFFFFFFF
+        value = value * _U32(b)
+        out.append((value ^ (value >> _U32(16))).astype(np.uint64))
+    return np.stack([out[2 * j] | (out[2 * j + 1] << np.uint64(32)) for j in range(_POOL)], axis=1)
+
+
+class _State(ISeedSequence):
+    """A seed already hashed: what ``PCG64`` asks of a seed sequence."""
+
+    __slots__ = ("_words",)
+
+    def __init__(self, words: np.ndarray) -> None:
+        self._words = words
+
+    def generate_state(self, n_words: int, dtype=np.uint32) -> np.ndarray:
+        if n_words != _POOL or np.dtype(dtype) != np.uint64:
+            raise ValueError("only PCG64's state (4 uint64 words) is precomputed")
+        return self._words
 
 
 class Streams:
@@ -40,3 +117,14 @@ class Streams:
             seq = np.random.SeedSequence(self.seed, spawn_key=key)
             gen = self._cache[key] = np.random.Generator(np.random.PCG64(seq))
         return gen
+
+    def prepare(self, process: str, entities: Sequence[tuple[int, ...]]) -> None:
+        """Create the streams of ``process`` for many entities (of one key length) at once:
+        the same streams as one by one, seeded in bulk."""
+        c = code(process)
+        keys = [(self.replicate, c, *e) for e in entities]
+        keys = [k for k in keys if k not in self._cache]
+        if not keys:
+            return
+        for key, words in zip(keys, seed_states(self.seed, keys), strict=True):
+            self._cache[key] = np.random.Generator(np.random.PCG64(_State(words)))

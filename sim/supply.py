@@ -39,55 +39,16 @@ class Stock:
     """One facility's shelf of one supply line, with its whole delivery schedule.
 
     A line's deliveries depend on nothing else in the model, so the schedule up
-    to the horizon is drawn once at the start (the same draws, in the same order,
-    as an event-by-event process would make) and read by binary search: no SimPy
-    events at all. Day 0 falls at a uniform point of a length-biased cycle (the
-    renewal process's equilibrium), so stock-outs do not start artificially low.
+    to the horizon is drawn once at the start (:func:`draw_stocks`) and read by
+    binary search: no SimPy events at all.
     """
 
     __slots__ = ("_since", "_level", "_cum")
 
-    def __init__(
-        self,
-        params: Supply,
-        horizon: float,
-        phase: np.random.Generator,
-        lead: np.random.Generator,
-        short: np.random.Generator,
-    ) -> None:
-        p = params
-        r, m, u = p.review_period_days, p.lead_time_mean_days, p.order_up_to_days
-        # A cycle R + L, L ~ Exp(m), length-biased: L ~ Gamma(2, m) w.p. m / (R + m).
-        shape = 2.0 if phase.random() * (r + m) < m else 1.0
-        cycle = r + (phase.gamma(shape, m) if m else 0.0)
-        age = phase.uniform(0.0, cycle)
-        fill = p.shortfall_fill_fraction if phase.random() < p.shortfall_probability else 1.0
-        level = fill * u
+    def __init__(self, since: list[float], level: list[float], cum: list[float]) -> None:
         # per delivery: its day, the days of use it left on the shelf, and the stock-out
         # days accrued since day 0 before it
-        since, levels, cum = [-age], [level], [-max(0.0, age - level)]
-        # Draws in bulk (the same numbers as one at a time), enough for the expected
-        # number of deliveries and more if the horizon is not reached.
-        chunk = int((horizon + cycle) / (r + m)) + 8
-        shorts: list[float] = []
-        leads: list[float] = []
-        short_p, short_fill = p.shortfall_probability, p.shortfall_fill_fraction
-        t, k = cycle - age, 0
-        while t <= horizon:
-            if k == len(shorts):
-                shorts += short.random(chunk).tolist()
-                leads += lead.exponential(m, size=chunk).tolist() if m else [0.0] * chunk
-            fill = short_fill if shorts[k] < short_p else 1.0
-            elapsed = t - since[-1]
-            last = levels[-1]
-            cum.append(cum[-1] + max(0.0, elapsed - last))
-            on_hand = max(0.0, last - elapsed)
-            levels.append(on_hand + fill * (u - on_hand))
-            since.append(t)
-            t = t + r  # two steps, as simulated time would add them
-            t = t + leads[k]
-            k += 1
-        self._since, self._level, self._cum = since, levels, cum
+        self._since, self._level, self._cum = since, level, cum
 
     def _last(self, t: float) -> int:
         return bisect_right(self._since, t) - 1
@@ -132,6 +93,64 @@ class Stock:
                 out.append(delivery)
                 empty = False
             i += 1
+
+
+BLOCK = 64  # deliveries' random numbers are drawn this many at a time
+
+
+def draw_stocks(params: Supply, horizon: float, rngs: list[np.random.Generator]) -> list[Stock]:
+    """The delivery schedules of one supply line at many facilities, each from its stream.
+
+    Day 0 falls at a uniform point of a length-biased cycle (the renewal
+    process's equilibrium), so stock-outs do not start artificially low. Each
+    stream is read in a fixed layout, whatever the parameters: five numbers for
+    the start, then blocks of ``BLOCK`` uniforms (shortfalls) and ``BLOCK``
+    standard exponentials (lead times), one of each per delivery. Delivery *k*
+    thus always gets the same two numbers, so scenarios that differ in a supply
+    parameter keep common random numbers. The facilities' schedules are worked
+    out side by side, delivery by delivery, with the same arithmetic as one
+    facility at a time.
+    """
+    p = params
+    r, m, u = p.review_period_days, p.lead_time_mean_days, p.order_up_to_days
+    n = len(rngs)
+    start = np.empty((n, 5))
+    for i, rng in enumerate(rngs):
+        start[i, 0] = rng.random()
+        start[i, 1:3] = rng.standard_exponential(2)
+        start[i, 3] = rng.random()
+        start[i, 4] = rng.random()
+    pick, e1, e2, age_u, fill_u = start.T
+    # A cycle R + L, L ~ Exp(m), length-biased: L ~ Gamma(2, m) (a sum of two
+    # exponentials) with probability m / (R + m).
+    cycle = r + m * np.where(pick * (r + m) < m, e1 + e2, e1)
+    age = age_u * cycle
+    level = np.where(fill_u < p.shortfall_probability, p.shortfall_fill_fraction, 1.0) * u
+    since, levels, cum = [-age], [level], [-np.maximum(0.0, age - level)]
+    t = cycle - age
+    shorts = leads = np.empty((n, 0))
+    k = 0
+    while (t <= horizon).any():
+        if k == shorts.shape[1]:
+            block = [(rng.random(BLOCK), rng.standard_exponential(BLOCK)) for rng in rngs]
+            shorts = np.hstack([shorts, np.array([b[0] for b in block])])
+            leads = np.hstack([leads, np.array([b[1] for b in block])])
+        fill = np.where(shorts[:, k] < p.shortfall_probability, p.shortfall_fill_fraction, 1.0)
+        elapsed = t - since[-1]
+        last = levels[-1]
+        cum.append(cum[-1] + np.maximum(0.0, elapsed - last))
+        on_hand = np.maximum(0.0, last - elapsed)
+        levels.append(on_hand + fill * (u - on_hand))
+        since.append(t)
+        t = t + r  # two steps, as simulated time would add them
+        t = t + m * leads[:, k]
+        k += 1
+    since_, levels_, cum_ = (np.array(x).T for x in (since, levels, cum))
+    # each facility's schedule ends with its last delivery before the horizon
+    ends = (since_ <= horizon).sum(axis=1)
+    ends[:] = np.maximum(ends, 1)
+    return [Stock(since_[i, :e].tolist(), levels_[i, :e].tolist(), cum_[i, :e].tolist())
+            for i, e in enumerate(ends.tolist())]
 
 
 def expected_stockout_share(params: Supply) -> float:

@@ -26,7 +26,7 @@ def reinforce(mentee, t: float, area: int) -> None:
     """The eager rule: one post closes a share ``r`` of one area's gap, now."""
     mentee.catch_up(t)
     factor = math.exp(-mentee.dyn.decay_per_day * (mentee._x - mentee._x_ref))
-    b = mentee.baseline[area]
+    b = mentee._b[area]
     c = competency.reinforce_one(b + mentee._gain[area] * factor, mentee.dyn.reinforcement)
     mentee._gain[area] = (c - b) / factor
 

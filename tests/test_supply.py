@@ -9,7 +9,7 @@ import pytest
 import simpy
 
 from sim.config import Supply
-from sim.supply import Stock, expected_stockout_share
+from sim.supply import BLOCK, draw_stocks, expected_stockout_share
 
 
 def _params(**kw) -> Supply:
@@ -18,49 +18,54 @@ def _params(**kw) -> Supply:
     return Supply(**{**base, **kw})
 
 
-class _Phase:
-    """A phase stream that starts the shelf exactly at a full delivery."""
+class _Zeros:
+    """A stream of zeros: the shelf starts at a full delivery, never short, never late."""
 
-    def random(self):
-        return 0.5
+    def random(self, size=None):
+        return 0.0 if size is None else np.zeros(size)
 
-    def uniform(self, a, b):
-        return 0.0
+    def standard_exponential(self, size):
+        return np.zeros(size)
 
 
 def test_deterministic_cycle_stockout_days():
     # 20 days of stock, a delivery every 30 days, no delay: 10 of every 30 days out
     params = _params()
-    rng = np.random.default_rng(0)
-    stock = Stock(params, 400, _Phase(), rng, rng)
+    stock = draw_stocks(params, 400, [_Zeros()])[0]
     assert stock.stockout_days_until(299) == pytest.approx(99)  # out since day 280
     assert stock.stockout_days_until(301) == pytest.approx(100)  # delivered on day 300
     assert stock.in_stock(300.5) and not stock.in_stock(299.5)
     assert expected_stockout_share(params) == pytest.approx(1 / 3)
 
 
-def _reference(params: Supply, horizon: float, streams) -> list[float]:
-    """The schedule simulated event by event in SimPy: the reference for the precomputed one."""
-    phase, lead, short = streams
+def _reference(params: Supply, horizon: float, rng: np.random.Generator) -> list[float]:
+    """The schedule simulated event by event in SimPy, reading the stream in the
+    documented layout: the reference for the precomputed one."""
     p, env = params, simpy.Environment()
     r, m, u = p.review_period_days, p.lead_time_mean_days, p.order_up_to_days
     state = {}
 
+    def deliveries():  # (uniform, standard exponential) per delivery, in blocks
+        while True:
+            shorts, leads = rng.random(BLOCK), rng.standard_exponential(BLOCK)
+            yield from zip(shorts.tolist(), leads.tolist(), strict=True)
+
     def process():
-        shape = 2.0 if phase.random() * (r + m) < m else 1.0
-        cycle = r + (phase.gamma(shape, m) if m else 0.0)
-        age = phase.uniform(0.0, cycle)
-        fill = p.shortfall_fill_fraction if phase.random() < p.shortfall_probability else 1.0
+        pick = rng.random()
+        e1, e2 = rng.standard_exponential(2)
+        cycle = r + m * (e1 + e2 if pick * (r + m) < m else e1)
+        age = rng.random() * cycle
+        fill = p.shortfall_fill_fraction if rng.random() < p.shortfall_probability else 1.0
         state.update(level=fill * u, since=-age, cum=-max(0.0, age - fill * u))
         yield env.timeout(cycle - age)
-        while True:
-            f = p.shortfall_fill_fraction if short.random() < p.shortfall_probability else 1.0
+        for short, lead in deliveries():
+            f = p.shortfall_fill_fraction if short < p.shortfall_probability else 1.0
             t = env.now
             state["cum"] += max(0.0, t - state["since"] - state["level"])
             on_hand = max(0.0, state["level"] - (t - state["since"]))
             state.update(level=on_hand + f * (u - on_hand), since=t)
             yield env.timeout(r)
-            yield env.timeout(lead.exponential(m) if m else 0.0)
+            yield env.timeout(m * lead)
 
     env.process(process())
     out = []
@@ -80,8 +85,8 @@ def _reference(params: Supply, horizon: float, streams) -> list[float]:
 def test_precomputed_schedule_equals_the_event_by_event_process(kw):
     params, horizon = _params(**kw), 720.0
     for seed in range(5):
-        stock = Stock(params, horizon, *[np.random.default_rng([seed, k]) for k in range(3)])
-        expected = _reference(params, horizon, [np.random.default_rng([seed, k]) for k in range(3)])
+        stock = draw_stocks(params, horizon, [np.random.default_rng(seed)])[0]
+        expected = _reference(params, horizon, np.random.default_rng(seed))
         times = np.linspace(0.5, horizon - 0.5, 97)
         assert [stock.stockout_days_until(t) for t in times] == expected  # bit for bit
 
@@ -104,9 +109,39 @@ def test_starts_in_the_long_run_state():
     n, horizon = 4000, 30.0
     out = 0.0
     for i in range(n):
-        stock = Stock(params, horizon, *[np.random.default_rng([i, k]) for k in range(3)])
+        stock = draw_stocks(params, horizon, [np.random.default_rng(i)])[0]
         out += stock.stockout_days_until(horizon)
     share = out / (n * horizon)
     p = expected_stockout_share(params)
     # Each facility's first month is one (correlated) draw; bound its sd by sqrt(p(1-p)).
     assert abs(share - p) < 4 * math.sqrt(p * (1 - p) / n)
+
+
+def test_deliveries_keep_their_random_numbers_across_supply_scenarios():
+    """Common random numbers: a scenario with more shortfalls has the same delivery days,
+    and one with longer lead times the same lead times scaled."""
+    horizon = 720.0
+    base = _params(lead_time_mean_days=5, order_up_to_days=40, shortfall_probability=0.1,
+                   shortfall_fill_fraction=0.5)
+    scarce = base.model_copy(update={"shortfall_probability": 0.6})
+    slow = base.model_copy(update={"lead_time_mean_days": 10})
+    for seed in range(5):
+        a, b, c = (draw_stocks(p, horizon, [np.random.default_rng(seed)])[0]
+                   for p in (base, scarce, slow))
+        assert a._since == b._since
+        assert a._level != b._level  # the shortfalls differ
+        lead_a = np.diff(a._since[1:]) - 30
+        lead_c = np.diff(c._since[1:]) - 30
+        n = min(len(lead_a), len(lead_c))
+        np.testing.assert_allclose(lead_c[:n], 2 * lead_a[:n], atol=1e-9)
+
+
+def test_schedules_drawn_side_by_side_equal_those_drawn_one_at_a_time():
+    params = _params(lead_time_mean_days=9, order_up_to_days=45, shortfall_probability=0.3,
+                     shortfall_fill_fraction=0.4)
+    horizon = 3000.0  # more deliveries than one block of random numbers
+    together = draw_stocks(params, horizon, [np.random.default_rng(s) for s in range(30)])
+    for s, stock in enumerate(together):
+        alone = draw_stocks(params, horizon, [np.random.default_rng(s)])[0]
+        assert (stock._since, stock._level, stock._cum) == (alone._since, alone._level, alone._cum)
+        assert stock._since[-1] <= horizon and len(stock._since) > BLOCK

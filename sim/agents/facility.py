@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 class Facility:
     """A health facility with one MCH nurse post in the programme."""
 
+    __slots__ = ("id", "key", "subcounty", "ownership", "setting", "nurses", "sessions_per_week",
+                 "stocks", "vaccines", "practice_intensity", "mentee", "mentor", "learning",
+                 "in_programme", "_env", "left", "returned")
+
     def __init__(self, env: simpy.Environment, site: Site, stocks: dict[str, Stock],
                  in_programme: bool = True) -> None:
         self.id = site.id

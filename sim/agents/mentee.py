@@ -70,6 +70,10 @@ class Mentee:
     operations, instead of decaying all eight areas every time.
     """
 
+    __slots__ = ("id", "facility", "baseline", "_gain", "_top", "_x", "_x_ref", "engagement",
+                 "weights", "dyn", "t", "_b", "_stockout_mark", "group", "slopes", "_seen", "_epoch",
+                 "spell_start", "spell_visits", "next_due", "proficient_months", "promoted")
+
     def __init__(
         self,
         mid: int,
@@ -83,7 +87,8 @@ class Mentee:
         self.id = mid
         self.facility = facility
         self.baseline = baseline
-        self._gain = np.zeros_like(baseline)  # gains above baseline at exposure _x_ref
+        self._b = baseline.tolist()
+        self._gain = [0.0] * len(self._b)  # gains above baseline at exposure _x_ref
         self._top = (competency.MAX_SCORE - baseline).tolist()  # room to grow per area
         self._x = 0.0  # unprotected exposure, days, accumulated since she took the post
         self._x_ref = 0.0
@@ -104,14 +109,18 @@ class Mentee:
         self.proficient_months = 0  # consecutive month-end readings at the graduation level
         self.promoted = None  # a SimPy event, fired if she graduates into a mentor
 
+    def scores(self) -> list[float]:
+        """Competency per area at ``self.t``, continuous in [0, 4] (see :func:`competency.decay`)."""
+        f = math.exp(-self.dyn.decay_per_day * (self._x - self._x_ref))
+        return [b + g * f for b, g in zip(self._b, self._gain, strict=True)]
+
     @property
     def c(self) -> np.ndarray:
-        """Competency per area at ``self.t``, continuous in [0, 4]."""
-        return competency.decay(self.baseline, self._gain, self.dyn.decay_per_day,
-                                self._x - self._x_ref)
+        """Competency per area at ``self.t``, as an array."""
+        return np.array(self.scores())
 
-    def _set(self, c: np.ndarray) -> None:
-        self._gain = c - self.baseline
+    def _set(self, c: list[float]) -> None:
+        self._gain = [x - b for x, b in zip(c, self._b, strict=True)]
         self._x_ref = self._x
 
     def catch_up(self, t: float) -> None:
@@ -119,13 +128,13 @@ class Mentee:
         what her group's posts in that interval did."""
         group = self.group
         if group is not None:
-            group.advance(t)
-            if self._epoch != group.epoch or self._seen != group.counts:
-                self._read_posts(t, group)
+            group.advance(t)  # before reading self.t: drawing posts may settle her
         elapsed = t - self.t
+        out = self.facility.vaccines.stockout_days_until(t) if elapsed > 0 else self._stockout_mark
+        if group is not None and (self._epoch != group.epoch or self._seen != group.counts):
+            self._read_posts(t, group, out - self._stockout_mark)
         if elapsed <= 0:
             return
-        out = self.facility.vaccines.stockout_days_until(t)
         practice = (elapsed - (out - self._stockout_mark)) * self.facility.practice_intensity
         active = elapsed if group is not None else 0.0  # she joined at a settlement
         d = self.dyn
@@ -135,17 +144,18 @@ class Mentee:
         self.t = t
         self._stockout_mark = out
 
-    def _read_posts(self, t: float, group: WhatsAppGroup) -> None:
+    def _read_posts(self, t: float, group: WhatsAppGroup, stocked_out: float) -> None:
         """Apply the posts she has not read yet (see :class:`~sim.agents.network.WhatsAppGroup`).
 
         Her exposure is piecewise linear between ``self.t`` and ``t``, its slope
-        changing where the vaccine shelf empties or is refilled.
+        changing where the vaccine shelf empties or is refilled (none of that if
+        there were no ``stocked_out`` days in between, the usual case).
         """
         k = self.dyn.decay_per_day
         if k * (self._x - self._x_ref) > _REFOLD:
-            self._set(self.c)
+            self._set(self.scores())
         slope_in, slope_out = self.slopes
-        empty, flips = self.facility.vaccines.flips(self.t, t)
+        empty, flips = (False, ()) if stocked_out == 0.0 else self.facility.vaccines.flips(self.t, t)
         pieces = []
         u, x = self.t, self._x - self._x_ref
         for end in (*flips, t):
@@ -153,9 +163,7 @@ class Mentee:
             pieces.append((end, slope, math.exp(k * (x - slope * (u - group.origin)))))
             x += slope * (end - u)
             u, empty = end, not empty
-        gain = self._gain.tolist()
-        group.read(gain, self._top, self._seen, self._epoch, pieces)
-        self._gain = np.array(gain)
+        group.read(self._gain, self._top, self._seen, self._epoch, pieces)
         self._seen = list(group.counts)
         self._epoch = group.epoch
 
@@ -182,12 +190,12 @@ class Mentee:
         """A mentoring visit: hands-on training on the agenda's top areas."""
         self.catch_up(t)
         d = self.dyn
-        c = self.c.tolist()
+        c = self.scores()
         areas = competency.agenda(c, self.weights, d.areas_per_visit)
         sd = d.noise_sd
         noise = rng.normal(-0.5 * sd * sd, sd, size=len(areas)).tolist()
         effort = [math.exp(z) for z in noise]  # mean 1
-        self._set(np.array(competency.learn(c, areas, d.learning_rate, effort)))
+        self._set(competency.learn(c, areas, d.learning_rate, effort))
         self.spell_visits += 1
         # Keep to the plan (one visit per interval) but never crowd a late visit.
         self.next_due = max(self.next_due + interval, t + min_gap)
@@ -195,7 +203,7 @@ class Mentee:
     def train(self, t: float, gain: np.ndarray) -> None:
         """A classroom course: an immediate gain in every area, capped at 4."""
         self.catch_up(t)
-        self._set(np.minimum(self.c + gain, competency.MAX_SCORE))
+        self._set(np.minimum(self.c + gain, competency.MAX_SCORE).tolist())
 
 
 def competencies(mentees: list[Mentee]) -> np.ndarray:

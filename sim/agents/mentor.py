@@ -12,13 +12,15 @@ her caseload waits unvisited until a replacement (oriented afresh) arrives.
 
 A mentor's process does not wake on release days when nobody is due: it
 sleeps until the first release day on which someone will be, and a nurse
-enrolling in her caseload wakes her early. The absence draws of the release
-days she slept through are still taken, so every slot's stream, and every
-result, is the same as if she had woken each release day.
+enrolling in her caseload wakes her early. Whether she is held at her own
+facility is drawn for each of her release days when she takes up the post,
+from a stream of her own (the slot and her tenure in it), so skipped days change
+nothing and a predecessor's tenure does not shift her draws.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from bisect import bisect_left
 from typing import TYPE_CHECKING
@@ -81,7 +83,8 @@ class Mentor:
         self.wake = math.inf  # the release day she plans to wake on
         self.days: list[float] = []  # her release days before the horizon
         self._ends: list[float] = []  # each day plus its window: who is due by then is visited
-        self._next = 0  # index of the first release day whose absence draw is not yet taken
+        self.absent: list[bool] = []  # whether she is held at her own facility that day
+        self._next = 0  # index of the first release day not yet past
 
     def next_release_day(self, t: float) -> float:
         """The first release day at or after ``t``."""
@@ -91,9 +94,9 @@ class Mentor:
                 return float(day + k)
         raise AssertionError("a mentor has at least one release weekday")
 
-    def plan(self, horizon: float) -> None:
-        """Lay out her release days from now to the horizon, and each one's window:
-        half the gap to the following release day."""
+    def plan(self, horizon: float, absent: np.random.Generator, p_absent: float) -> None:
+        """Lay out her release days from now to the horizon, each one's window (half
+        the gap to the following release day) and whether she is absent that day."""
         first = self.next_release_day(self.start)
         offsets = sorted((w - self._first_weekday - int(first)) % 7 for w in self.release_weekdays)
         weeks = int((horizon - first) // 7) + 2
@@ -101,23 +104,18 @@ class Mentor:
         n = int(np.searchsorted(days, horizon))  # days[n] is the first at or after the horizon
         self.days = days[:n].tolist()
         self._ends = (days[:n] + np.diff(days[: n + 1]) / 2).tolist()
+        self.absent = (absent.random(n) < p_absent).tolist()
 
-    def first_due(self, due: float, now: float) -> float:
-        """The first release day, from now on, whose window reaches ``due``; inf if none."""
+    def first_due(self, due: float, now: float) -> int:
+        """Index of the first release day, from now on, whose window reaches ``due``
+        (past the last day if none)."""
         i = max(self._next, bisect_left(self.days, now))
-        i = bisect_left(self._ends, due, lo=i)
-        return self.days[i] if i < len(self.days) else math.inf
-
-    def skip_to(self, day: float, absent: np.random.Generator) -> None:
-        """Take the absence draws of the release days before ``day`` she slept through."""
-        i = bisect_left(self.days, day, lo=self._next)
-        if i > self._next:
-            absent.random(i - self._next)
-        self._next = i
+        return bisect_left(self._ends, due, lo=i)
 
     def nudge(self, now: float) -> None:
         """A nurse enrolled in her caseload, due now: wake earlier if she must."""
-        day = self.first_due(now, now)
+        i = self.first_due(now, now)
+        day = self.days[i] if i < len(self.days) else math.inf
         if day < self.wake and self.process is not None:
             self.wake = day
             self.process.interrupt()
@@ -130,28 +128,28 @@ def draw_weekdays(rng: np.random.Generator, home_days: int, release_days: int) -
     return tuple(sorted(rng.choice(free, size=release_days, replace=False).tolist()))
 
 
-def visiting(model: Model, mentor: Mentor):
+def visiting(model: Model, mentor: Mentor, tenure: int):
     """SimPy process: the mentor's rounds on release days, until she leaves."""
     env = model.env
-    absent = model.streams("mentor.absence", *mentor.key)
-    p_absent = model.config.mentor.absence_probability
-    mentor.plan(model.horizon)
     cfg = model.config.mentor
+    mentor.plan(model.horizon, model.streams("mentor.absence", *mentor.key, tenure),
+                cfg.absence_probability)
     mentor.hours = [cfg.visit_hours + getattr(cfg.travel_hours, f.setting) for f in mentor.caseload]
+    days = mentor.days
     while True:
         due = min((f.mentee.next_due for f in mentor.caseload if f.mentee is not None),
                   default=math.inf)
-        day = mentor.wake = mentor.first_due(due, env.now)
+        i = mentor.first_due(due, env.now)
+        day = mentor.wake = days[i] if i < len(days) else math.inf
         try:
             yield env.event() if day == math.inf else late_timeout(env, day - env.now)
         except simpy.Interrupt:  # a nurse enrolled: plan again
             continue
         if not mentor.active:
             return
-        mentor.skip_to(day, absent)
-        mentor._next += 1
-        if absent.random() >= p_absent:
-            visit_round(model, mentor, day, window=mentor._ends[mentor._next - 1] - day)
+        mentor._next = i + 1
+        if not mentor.absent[i]:
+            visit_round(model, mentor, day, window=mentor._ends[i] - day)
 
 
 def visit_round(model: Model, mentor: Mentor, day: float, window: float) -> None:
@@ -183,15 +181,13 @@ def mentor_post(
     cfg = model.config.mentor.attrition
     leave_rng = model.streams("mentor.attrition", *key)
     replace_rng = model.streams("mentor.replacement", *key)
-    absent = model.streams("mentor.absence", *key)  # shared with the slot's rounds
-    while True:
+    for tenure in itertools.count():
         mentor = model.new_mentor(slot, key, subcounty, caseload, origin)
         origin = "recruit"
-        mentor.process = env.process(visiting(model, mentor))
+        mentor.process = env.process(visiting(model, mentor, tenure))
         if cfg.hazard_per_year == 0:
             return
         yield env.timeout(leave_rng.exponential(365.0 / cfg.hazard_per_year))
-        mentor.skip_to(env.now, absent)
         model.mentor_leaves(mentor, "attrition")
         if cfg.replacement_days_mean > 0:
             yield env.timeout(replace_rng.exponential(cfg.replacement_days_mean))
