@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -141,12 +143,29 @@ def run_batch(experiment: Experiment, out: str | Path, jobs: int = 1,
                 store.write(scenario, rep, run_task(experiment, scenario, rep))
                 bar.update()
         else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
+            with ProcessPoolExecutor(max_workers=jobs, initializer=_exit_with_parent,
+                                     initargs=(os.getpid(),)) as pool:
                 futures = {pool.submit(run_task, experiment, s, r): (s, r) for s, r in todo}
                 for fut in as_completed(futures):
                     store.write(*futures[fut], fut.result())
                     bar.update()
     return store.out
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Pool worker start-up: exit when the batch that started it is gone.
+
+    A worker blocks on the task queue, and the siblings it was forked with hold
+    the queue's other end open, so a batch killed outright (SIGKILL, the
+    out-of-memory killer) would leave its workers waiting for ever.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _run_dask(store: Store, todo: list[tuple[str, int]], experiment: Experiment,

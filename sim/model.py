@@ -32,8 +32,10 @@ from sim.supply import draw_stocks
 
 N_AREAS = len(AREAS)
 _FACILITY_STREAMS = ("mentee.baseline", "mentee.engagement", "mentee.learning", "mentee.turnover",
-                     "mentee.vacancy", "facility.furlough", "facility.furlough_return")
+                     "mentee.vacancy")
+_SHOCK_STREAMS = ("facility.furlough", "facility.furlough_return")
 _SLOT_STREAMS = ("mentor.weekdays", "mentor.attrition", "mentor.replacement")
+_LARGE = 2000  # facilities: a model this big leaves garbage worth collecting before the next
 
 
 @dataclass
@@ -71,15 +73,20 @@ class FacilityState:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def _gc_paused(collect_first: bool = False) -> Iterator[None]:
     """Pause the cyclic garbage collector.
 
     A model holds hundreds of thousands of long-lived objects (agents, streams,
     schedules) and makes few reference cycles; the collector would rescan them
     all every few thousand allocations, which at national scale cost a third of
-    the run. Reference counting still frees almost everything.
+    the run. Reference counting still frees almost everything. A finished model
+    is one big cycle, though, so a new one first collects what a large last one
+    left (else a worker running national replications one after another holds
+    two at once); a small one's garbage is not worth a full collection.
     """
     enabled = gc.isenabled()
+    if enabled and collect_first:
+        gc.collect()
     gc.disable()
     try:
         yield
@@ -90,6 +97,8 @@ def _gc_paused() -> Iterator[None]:
 
 class Model:
     """One replicate of a scenario."""
+
+    _large_garbage = False  # whether the last model built was large (see _gc_paused)
 
     def __init__(self, config: Config, seed: int, replicate: int = 0) -> None:
         self.config = config
@@ -116,8 +125,9 @@ class Model:
         self.facilities: list[list[Facility]] = []  # per subcounty
         self.mentors: list[list[Mentor]] = [[] for _ in config.subcounties]
         self.groups = [Network(self, s) for s in range(len(config.subcounties))]
-        with _gc_paused():
+        with _gc_paused(collect_first=Model._large_garbage):
             self._build()
+        Model._large_garbage = sum(map(len, self.facilities)) >= _LARGE
 
     # --- construction -------------------------------------------------------------
 
@@ -126,8 +136,12 @@ class Model:
         layout = scenarios.sites(cfg)
         loads = scenarios.caseloads(cfg, layout) if cfg.mentor.enabled else []
         # Seed the per-facility and per-slot streams in bulk (the same streams as one by one).
-        for process in (*(f"supply.{line}" for line in cfg.supply), *_FACILITY_STREAMS):
+        for process in _FACILITY_STREAMS:
             self.streams.prepare(process, [site.key for site in layout])
+        shocked = [site.key for site in layout  # only these draw furlough shocks
+                   if cfg.subcounties[site.subcounty].furlough_hazard_per_year[site.ownership] > 0]
+        for process in _SHOCK_STREAMS:
+            self.streams.prepare(process, shocked)
         for process in _SLOT_STREAMS:
             self.streams.prepare(process, [load.key for load in loads])
         self.streams.prepare("mentor.absence", [(*load.key, 0) for load in loads])
@@ -135,7 +149,7 @@ class Model:
         self.joined = [scenarios.phase_of(cfg, s) is None for s in range(len(cfg.subcounties))]
         by_id: list[Facility] = []
         stocks = {line: draw_stocks(params, self.horizon,
-                                    [self.streams(f"supply.{line}", *site.key) for site in layout])
+                                    self.streams.once(f"supply.{line}", [s.key for s in layout]))
                   for line, params in cfg.supply.items()}
         for i, site in enumerate(layout):
             fac = Facility(env, site, {line: s[i] for line, s in stocks.items()},

@@ -120,11 +120,18 @@ class Streams:
 
     def prepare(self, process: str, entities: Sequence[tuple[int, ...]]) -> None:
         """Create the streams of ``process`` for many entities (of one key length) at once:
-        the same streams as one by one, seeded in bulk."""
+        the same streams as one by one, seeded in bulk, kept for later calls."""
+        c = code(process)
+        todo = [e for e in entities if (self.replicate, c, *e) not in self._cache]
+        for e, gen in zip(todo, self.once(process, todo), strict=True):
+            self._cache[(self.replicate, c, *e)] = gen
+
+    def once(self, process: str, entities: Sequence[tuple[int, ...]]) -> list[np.random.Generator]:
+        """The streams of ``process`` for many entities, seeded in bulk and not kept: for a
+        process that draws everything at once (a delivery schedule)."""
+        if not entities:
+            return []
         c = code(process)
         keys = [(self.replicate, c, *e) for e in entities]
-        keys = [k for k in keys if k not in self._cache]
-        if not keys:
-            return
-        for key, words in zip(keys, seed_states(self.seed, keys), strict=True):
-            self._cache[key] = np.random.Generator(np.random.PCG64(_State(words)))
+        return [np.random.Generator(np.random.PCG64(_State(words)))
+                for words in seed_states(self.seed, keys)]

@@ -43,15 +43,21 @@ class Stock:
     binary search: no SimPy events at all.
     """
 
-    __slots__ = ("_since", "_level", "_cum")
+    __slots__ = ("_since", "_level", "_cum", "_hint")
 
     def __init__(self, since: list[float], level: list[float], cum: list[float]) -> None:
         # per delivery: its day, the days of use it left on the shelf, and the stock-out
         # days accrued since day 0 before it
         self._since, self._level, self._cum = since, level, cum
+        self._hint = 0  # the delivery last looked up: the model mostly asks in time order
 
     def _last(self, t: float) -> int:
-        return bisect_right(self._since, t) - 1
+        """Index of the last delivery at or before ``t``."""
+        since, i = self._since, self._hint
+        if since[i] <= t and (i + 1 == len(since) or t < since[i + 1]):
+            return i
+        i = self._hint = bisect_right(since, t) - 1
+        return i
 
     def stockout_days_until(self, t: float) -> float:
         """Cumulative facility-days in stock-out from day 0 to ``t``."""

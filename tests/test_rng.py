@@ -31,3 +31,10 @@ def test_prepared_streams_are_the_streams_made_one_by_one():
         a = bulk("supply.vaccines", *e).random(5)
         b = single("supply.vaccines", *e).random(5)
         np.testing.assert_array_equal(a, b)
+
+
+def test_streams_drawn_once_are_the_cached_streams():
+    streams = Streams(7, 0)
+    entities = [(1, k) for k in range(10)]
+    for e, gen in zip(entities, streams.once("supply.cards", entities), strict=True):
+        np.testing.assert_array_equal(gen.random(3), Streams(7, 0)("supply.cards", *e).random(3))
