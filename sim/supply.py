@@ -26,12 +26,15 @@ deliveries, and :meth:`Stock.stockout_days_until` reads it.
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sim.config import Supply
 
 
@@ -45,7 +48,7 @@ class Stock:
 
     __slots__ = ("_since", "_level", "_cum", "_hint")
 
-    def __init__(self, since: list[float], level: list[float], cum: list[float]) -> None:
+    def __init__(self, since: Sequence[float], level: Sequence[float], cum: Sequence[float]) -> None:
         # per delivery: its day, the days of use it left on the shelf, and the stock-out
         # days accrued since day 0 before it
         self._since, self._level, self._cum = since, level, cum
@@ -155,8 +158,16 @@ def draw_stocks(params: Supply, horizon: float, rngs: list[np.random.Generator])
     # each facility's schedule ends with its last delivery before the horizon
     ends = (since_ <= horizon).sum(axis=1)
     ends[:] = np.maximum(ends, 1)
-    return [Stock(since_[i, :e].tolist(), levels_[i, :e].tolist(), cum_[i, :e].tolist())
+    return [Stock(_doubles(since_[i, :e]), _doubles(levels_[i, :e]), _doubles(cum_[i, :e]))
             for i, e in enumerate(ends.tolist())]
+
+
+def _doubles(values: np.ndarray) -> array:
+    """A compact sequence of floats: one buffer, not a Python object per number, which
+    matters for millions of deliveries (and for the garbage collector)."""
+    out = array("d")
+    out.frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+    return out
 
 
 def expected_stockout_share(params: Supply) -> float:

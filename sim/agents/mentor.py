@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from array import array
 from bisect import bisect_left
 from typing import TYPE_CHECKING
 
@@ -81,8 +82,8 @@ class Mentor:
         self.active = True
         self.process: simpy.Process | None = None  # her round of visits, while she sleeps
         self.wake = math.inf  # the release day she plans to wake on
-        self.days: list[float] = []  # her release days before the horizon
-        self._ends: list[float] = []  # each day plus its window: who is due by then is visited
+        self.days = array("d")  # her release days before the horizon
+        self._ends = array("d")  # each day plus its window: who is due by then is visited
         self.absent: list[bool] = []  # whether she is held at her own facility that day
         self._next = 0  # index of the first release day not yet past
 
@@ -102,8 +103,8 @@ class Mentor:
         weeks = int((horizon - first) // 7) + 2
         days = (first + 7 * np.arange(weeks)[:, None] + np.asarray(offsets)[None, :]).ravel()
         n = int(np.searchsorted(days, horizon))  # days[n] is the first at or after the horizon
-        self.days = days[:n].tolist()
-        self._ends = (days[:n] + np.diff(days[: n + 1]) / 2).tolist()
+        self.days = array("d", days[:n].tobytes())
+        self._ends = array("d", (days[:n] + np.diff(days[: n + 1]) / 2).tobytes())
         self.absent = (absent.random(n) < p_absent).tolist()
 
     def first_due(self, due: float, now: float) -> int:
@@ -156,9 +157,11 @@ def visit_round(model: Model, mentor: Mentor, day: float, window: float) -> None
     """One release day: due mentees, most overdue first, within hours and visit cap."""
     cfg = model.config.mentor
     by = day + window
-    due = [(f.mentee.next_due, f.mentee.id, f.mentee, hours)
-           for f, hours in zip(mentor.caseload, mentor.hours, strict=True)
-           if f.mentee is not None and f.mentee.next_due <= by]
+    due = []
+    for f, hours in zip(mentor.caseload, mentor.hours, strict=True):
+        m = f.mentee
+        if m is not None and m.next_due <= by:
+            due.append((m.next_due, m.id, m, hours))
     due.sort(key=lambda d: d[:2])
     hours, done = 0.0, 0
     for _, _, mentee, need in due:

@@ -127,6 +127,8 @@ class WhatsAppGroup:
         if self.scale[area] > _RESTART_SCALE:  # many posts in one epoch: restart it
             self._restart(t)
         self.counts[area] += 1
+        if self.counts[area] == len(net.keep_powers):
+            net.keep_powers.append(net.keep_powers[-1] * (1.0 - net.reinforcement))
         scale = self.scale[area] = self.scale[area] * net.inv_keep
         self.times[area].append(t)
         dt = t - self.origin
@@ -178,33 +180,32 @@ class WhatsAppGroup:
         """
         if epoch != self.epoch:  # settled at the restart: everything in this epoch is new
             seen = [0] * N_AREAS
-        keep = 1.0 - self.network.reinforcement
         r = self.network.reinforcement
-        counts, scale = self.counts, self.scale
+        keep = self.network.keep_powers  # (1 - r) ** i; 1 / scale is keep[count]
+        counts = self.counts
         if len(pieces) == 1:  # the usual case: no stock-out flip since she last settled
             _, slope, coef = pieces[0]
             sums = self.sums[slope]
-            for a in range(N_AREAS):
-                lo, n = seen[a], counts[a]
+            rc = r * coef
+            for a, lo in enumerate(seen):
+                n = counts[a]
                 if lo != n:
                     s = sums[a]
-                    gain[a] = keep ** (n - lo) * gain[a] + r * top[a] * (coef * (s[n] - s[lo])) / scale[a]
+                    gain[a] = keep[n - lo] * gain[a] + rc * top[a] * (s[n] - s[lo]) * keep[n]
             return
         last = len(pieces) - 1
-        for a in range(N_AREAS):
-            lo = seen[a]
-            n = self.counts[a]
-            if lo == n:
+        for a, first in enumerate(seen):
+            n = counts[a]
+            if first == n:
                 continue
-            first = lo
-            total = 0.0
+            lo, total = first, 0.0
             for j, (end, slope, coef) in enumerate(pieces):
                 hi = n if j == last else bisect_right(self.times[a], end, lo, n)
                 if hi > lo:
                     s = self.sums[slope][a]
                     total += coef * (s[hi] - s[lo])
                     lo = hi
-            gain[a] = keep ** (n - first) * gain[a] + r * top[a] * total / self.scale[a]
+            gain[a] = keep[n - first] * gain[a] + r * top[a] * total * keep[n]
 
 
 class Network:
@@ -228,6 +229,7 @@ class Network:
         self.k = model.dynamics.decay_per_day
         self.reinforcement = cfg.reinforcement
         self.inv_keep = 1.0 / (1.0 - cfg.reinforcement)
+        self.keep_powers = [1.0]  # (1 - r) ** i, as far as any group's posts per area go
         self.slopes: list[float] = []  # members' exposure slopes, set when a group opens
         self._where: dict[Member, WhatsAppGroup] = {}
         self._waiting: dict[Member, Mentee | None] = {}  # insertion order is queue order
