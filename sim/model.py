@@ -11,6 +11,7 @@ function of (config, seed, replicate).
 from __future__ import annotations
 
 import gc
+from functools import partial
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from sim.agents.mentor import Mentor, draw_weekdays, mentor_post
 from sim.agents.network import Network
 from sim.config import AREAS, Config
 from sim.costs import Ledger
-from sim.rng import Streams
+from sim.rng import Batched, Streams
 from sim.supply import draw_stocks
 
 N_AREAS = len(AREAS)
@@ -251,7 +252,9 @@ class Model:
         cfg = self.config
         f = mentee.facility
         if f.learning is None:
-            f.learning = self.streams("mentee.learning", *f.key)
+            sd = cfg.mentee.learning.noise_sd
+            f.learning = Batched(partial(self.streams("mentee.learning", *f.key).normal,
+                                         -0.5 * sd * sd, sd))
         mentee.visit(day, f.learning, cfg.mentor.target_interval_days,
                      cfg.mentor.min_days_between_visits)
         self.record.visits.append((day, f.subcounty, f.id, mentee.id, mentor.id))

@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import numpy as np
     import simpy
 
     from sim.agents.mentee import Mentee
     from sim.agents.mentor import Mentor
+    from sim.rng import Batched
     from sim.model import Model
     from sim.scenarios import Site
     from sim.supply import Stock
@@ -45,7 +45,7 @@ class Facility:
         self.practice_intensity = min(1.0, site.sessions_per_week / site.nurses / 5.0)
         self.mentee: Mentee | None = None  # the enrolled mentee, if any
         self.mentor: Mentor | None = None  # the mentor whose caseload it is in, if any
-        self.learning: np.random.Generator | None = None  # its nurses' visit stream, once used
+        self.learning: Batched | None = None  # its nurses' visit noise, once used
         self.in_programme = in_programme  # False until a scale-up phase brings it in
         self._env = env
         self.left = env.event()  # fires when a shock takes the facility out

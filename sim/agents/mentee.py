@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sim.agents.network import WhatsAppGroup
     from sim.config import Config
     from sim.model import Model
+    from sim.rng import Batched
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,6 @@ class Dynamics:
     """Competency parameters in per-day units, read once from the config."""
 
     learning_rate: float
-    noise_sd: float
     areas_per_visit: int
     decay_per_day: float
     practice_protection: float
@@ -41,7 +41,6 @@ class Dynamics:
         m = cfg.mentee
         return cls(
             learning_rate=m.learning.rate,
-            noise_sd=m.learning.noise_sd,
             areas_per_visit=m.learning.areas_per_visit,
             decay_per_day=m.decay.rate_per_year / 365.0,
             practice_protection=m.decay.practice_protection,
@@ -186,15 +185,16 @@ class Mentee:
         self.spell_visits = 0
         self.next_due = t
 
-    def visit(self, t: float, rng: np.random.Generator, interval: float, min_gap: float) -> None:
-        """A mentoring visit: hands-on training on the agenda's top areas."""
+    def visit(self, t: float, noise: Batched, interval: float, min_gap: float) -> None:
+        """A mentoring visit: hands-on training on the agenda's top areas.
+
+        ``noise`` gives normal draws with mean ``-sd**2 / 2``: each area's effort is
+        their exponential, lognormal with mean 1."""
         self.catch_up(t)
         d = self.dyn
         c = self.scores()
         areas = competency.agenda(c, self.weights, d.areas_per_visit)
-        sd = d.noise_sd
-        noise = rng.normal(-0.5 * sd * sd, sd, size=len(areas)).tolist()
-        effort = [math.exp(z) for z in noise]  # mean 1
+        effort = [math.exp(noise.next()) for _ in areas]
         self._set(competency.learn(c, areas, d.learning_rate, effort))
         self.spell_visits += 1
         # Keep to the plan (one visit per interval) but never crowd a late visit.

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sim.config import AREAS
-from sim.rng import code
+from sim.rng import Batched, code
 
 if TYPE_CHECKING:
     from sim.agents.mentee import Mentee
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 Member = tuple[str, int]  # ("mentee" | "mentor", id)
 N_AREAS = len(AREAS)
 _RESTART_SCALE = 1e150  # (1 - r) ** -n beyond this restarts the epoch early
-_BATCH = 64  # random draws taken at a time
 
 
 class WhatsAppGroup:
@@ -63,12 +62,10 @@ class WhatsAppGroup:
         self.active: dict[int, Mentee] = {}
         self.mentors: set[int] = set()
         model = network.model
-        self._post_rng = model.streams("whatsapp.posts", network.key, index)
-        self._area_rng = model.streams("whatsapp.area", network.key, index)
-        # draws are taken in batches: the same numbers, in the same order, as one by one
-        self._gaps: list[float] = []  # standard exponential
-        self._areas: list[int] = []
-        self._drawn = 0  # how many of each batch are used
+        posts = model.streams("whatsapp.posts", network.key, index)
+        areas = model.streams("whatsapp.area", network.key, index)
+        self._gaps = Batched(posts.standard_exponential)
+        self._areas = Batched(lambda size: areas.integers(N_AREAS, size=size))
         self._next_post = math.inf
         self._redraw_at: float | None = model.env.now  # a pending rate change
         self.epoch = 0
@@ -105,11 +102,7 @@ class WhatsAppGroup:
             self._next_post = start + self._gap() if self._rate() > 0 else math.inf
         while self._next_post <= t:
             tp = self._next_post
-            if self._drawn == len(self._areas):
-                self._areas = self._area_rng.integers(N_AREAS, size=_BATCH).tolist()
-                self._drawn = 0
-            area = self._areas[self._drawn]
-            self._drawn += 1
+            area = self._areas.next()
             self._next_post = tp + self._gap()
             self._post(tp, area)
 
@@ -118,9 +111,7 @@ class WhatsAppGroup:
 
     def _gap(self) -> float:
         """Time to the next post at the current (positive) rate."""
-        if not self._gaps:
-            self._gaps = self._post_rng.standard_exponential(_BATCH).tolist()[::-1]
-        return 1.0 / self._rate() * self._gaps.pop()
+        return 1.0 / self._rate() * self._gaps.next()
 
     def _post(self, t: float, area: int) -> None:
         net = self.network
