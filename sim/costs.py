@@ -7,6 +7,8 @@ costs by month, payer or category without re-running the model.
 
 from __future__ import annotations
 
+from array import array
+
 CATEGORIES: tuple[str, ...] = (
     "transport",
     "lunch",
@@ -23,14 +25,15 @@ CATEGORIES: tuple[str, ...] = (
 
 
 class Ledger:
-    """Append-only list of cost events."""
+    """Append-only list of cost events, column by column (numbers as compact arrays: a
+    national run posts over a million entries)."""
 
     def __init__(self) -> None:
-        self.day: list[float] = []
+        self.day = array("d")
         self.category: list[str] = []
         self.who: list[str] = []
-        self.subcounty: list[int] = []
-        self.ksh: list[float] = []
+        self.subcounty = array("l")
+        self.ksh = array("d")
 
     def post(self, day: float, category: str, who: str, subcounty: int, ksh: float) -> None:
         if ksh:

@@ -302,8 +302,8 @@ class Model:
             for mentor in self.mentors[s]:
                 if mentor.active:
                     self.ledger.post(t, "mentor_airtime", mentor.who, s, c.mentor_airtime_per_month)
-            for mid in self.groups[s].mentees:
-                self.ledger.post(t, "mentee_airtime", f"mentee:{mid}", s, c.mentee_airtime_per_month)
+            for mentee in self.groups[s].mentees:
+                self.ledger.post(t, "mentee_airtime", mentee.who, s, c.mentee_airtime_per_month)
 
     def _read_month(self, month: int) -> None:
         t = self.env.now

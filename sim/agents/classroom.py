@@ -53,7 +53,7 @@ def _charge(model: Model, course: Classroom, cohort: list, day: float) -> None:
     where = subcounties[0]  # the venue is booked by the first trainee's subcounty
     for mentee in cohort:
         f = mentee.facility
-        who = f"mentee:{mentee.id}"
+        who = mentee.who
         post(day, "course_per_diem", who, f.subcounty, course.per_diem_per_day * days)
         post(day, "course_travel", who, f.subcounty, course.travel_per_trainee)
         if f.nurses == 1:

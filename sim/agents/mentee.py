@@ -69,7 +69,7 @@ class Mentee:
     operations, instead of decaying all eight areas every time.
     """
 
-    __slots__ = ("id", "facility", "baseline", "_gain", "_top", "_x", "_x_ref", "engagement",
+    __slots__ = ("id", "who", "facility", "baseline", "_gain", "_top", "_x", "_x_ref", "engagement",
                  "weights", "dyn", "t", "_b", "_stockout_mark", "group", "slopes", "_seen", "_epoch",
                  "spell_start", "spell_visits", "next_due", "proficient_months", "promoted")
 
@@ -84,6 +84,7 @@ class Mentee:
         t: float,
     ) -> None:
         self.id = mid
+        self.who = f"mentee:{mid}"  # as the cost ledger names her
         self.facility = facility
         self.baseline = baseline
         self._b = baseline.tolist()

@@ -226,9 +226,9 @@ class Network:
         self._waiting: dict[Member, Mentee | None] = {}  # insertion order is queue order
 
     @property
-    def mentees(self) -> list[int]:
-        """Ids of the mentees in any of the subcounty's groups."""
-        return [mid for g in self.groups for mid in g.mentees]
+    def mentees(self) -> list[Mentee]:
+        """The mentees in any of the subcounty's groups."""
+        return [m for g in self.groups for m in g.mentees.values()]
 
     @property
     def size(self) -> int:
