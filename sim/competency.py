@@ -31,11 +31,6 @@ def learn(c: Sequence[float], areas: Sequence[int], rate: float,
     return out
 
 
-def reinforce_one(c: float, gain: float) -> float:
-    """A WhatsApp post on an area closes a share ``gain`` of that area's gap to 4."""
-    return c + gain * (MAX_SCORE - c)
-
-
 def decay_exposure(
     elapsed: float,
     practice_days: float,

@@ -47,11 +47,6 @@ def test_exposure_subtracts_protected_days():
     assert comp.decay_exposure(30, 0, 10, 0.5, 0.3) == pytest.approx(27)
 
 
-def test_reinforce_closes_a_share_of_the_gap():
-    assert comp.reinforce_one(2.0, 0.25) == pytest.approx(2.5)
-    assert comp.reinforce_one(4.0, 0.25) == 4.0
-
-
 def test_agenda_weighs_gaps_by_priority():
     weights = comp.priority_weights([2, 0, 1], 3, 0.5)
     np.testing.assert_allclose(weights, [0.5, 0.25, 1.0])

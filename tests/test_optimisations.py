@@ -23,11 +23,13 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 def reinforce(mentee, t: float, area: int) -> None:
-    """The eager rule: one post closes a share ``r`` of one area's gap, now."""
+    """The rule as the README states it, applied eagerly: a post closes a share ``r`` of one
+    area's gap to 4, now."""
     mentee.catch_up(t)
     factor = math.exp(-mentee.dyn.decay_per_day * (mentee._x - mentee._x_ref))
     b = mentee._b[area]
-    c = competency.reinforce_one(b + mentee._gain[area] * factor, mentee.dyn.reinforcement)
+    c = b + mentee._gain[area] * factor
+    c += mentee.group.network.reinforcement * (competency.MAX_SCORE - c)
     mentee._gain[area] = (c - b) / factor
 
 

@@ -34,7 +34,6 @@ class Dynamics:
     decay_per_day: float
     practice_protection: float
     whatsapp_protection: float
-    reinforcement: float
 
     @classmethod
     def from_config(cls, cfg: Config) -> Dynamics:
@@ -45,7 +44,6 @@ class Dynamics:
             decay_per_day=m.decay.rate_per_year / 365.0,
             practice_protection=m.decay.practice_protection,
             whatsapp_protection=m.decay.whatsapp_protection,
-            reinforcement=cfg.whatsapp.reinforcement,
         )
 
     def slopes(self, intensity: float) -> tuple[float, float]:
