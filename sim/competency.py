@@ -62,7 +62,7 @@ def decay(floor: np.ndarray, gained: np.ndarray, rate_per_day: float,
 def agenda(c: Sequence[float], weights: Sequence[float], n: int) -> list[int]:
     """The ``n`` areas a visit works on: the largest gaps, weighted by priority
     (ties to the lower-numbered area)."""
-    score = [w * (x - MAX_SCORE) for w, x in zip(weights, c, strict=True)]
+    score = [w * (x - MAX_SCORE) for w, x in zip(weights, c)]  # noqa: B905 (hot; equal lengths)
     return sorted(range(len(score)), key=score.__getitem__)[:n]
 
 

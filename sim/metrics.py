@@ -8,7 +8,7 @@ touches the simulation.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -78,16 +78,29 @@ def mentors(config: Config, records: Sequence[Record]) -> pd.DataFrame:
     return df.sort_values(["replicate", "mentor_id"], ignore_index=True)
 
 
-def _per_month(config: Config, records: Sequence[Record], events: str, name: str) -> pd.Series:
-    """Count a record's (day, subcounty, ...) events per replicate, subcounty and month."""
-    names = [s.name for s in config.subcounties]
+def _per_month(config: Config, records: Sequence[Record], name: str,
+               events: Callable[[Record], tuple[Sequence[float], Sequence[int]]]) -> pd.Series:
+    """Count events, given as (days, subcounties) per record, per replicate, subcounty and month."""
+    names = np.array([s.name for s in config.subcounties], dtype=object)
     starts = np.asarray(config.month_starts())
-    df = pd.DataFrame(
-        [(rec.replicate, names[e[1]], e[0]) for rec in records for e in getattr(rec, events)],
-        columns=["replicate", "subcounty", "day"],
-    )
-    df["month"] = np.searchsorted(starts, df["day"].to_numpy(), side="right")
+    parts = []
+    for rec in records:
+        days, subs = events(rec)
+        parts.append(pd.DataFrame({
+            "replicate": rec.replicate,
+            "subcounty": names[np.asarray(subs, dtype=int)],
+            "month": np.searchsorted(starts, np.asarray(days, dtype=float), side="right"),
+        }))
+    df = pd.concat(parts, ignore_index=True)
     return df.groupby(["replicate", "subcounty", "month"]).size().rename(name)
+
+
+def _visits(rec: Record) -> tuple[list[float], list[int]]:
+    return [v[0] for v in rec.visits], [v[1] for v in rec.visits]
+
+
+def _posts(rec: Record) -> tuple[Sequence[float], Sequence[int]]:
+    return rec.post_day, rec.post_subcounty
 
 
 def timeseries(config: Config, records: Sequence[Record], ledger: pd.DataFrame) -> pd.DataFrame:
@@ -115,8 +128,8 @@ def timeseries(config: Config, records: Sequence[Record], ledger: pd.DataFrame) 
     df.insert(4, "month_end", [dates[m] for m in df["month"]])
 
     key = ["replicate", "subcounty", "month"]
-    for events, name in (("visits", "visits"), ("posts", "whatsapp_posts")):
-        df = df.join(_per_month(config, records, events, name), on=key)
+    for name, events in (("visits", _visits), ("whatsapp_posts", _posts)):
+        df = df.join(_per_month(config, records, name, events), on=key)
         df[name] = df[name].fillna(0).astype("int64")
 
     cost = (ledger.pivot_table(index=key, columns="category", values="ksh", aggfunc="sum",

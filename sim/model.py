@@ -11,6 +11,7 @@ function of (config, seed, replicate).
 from __future__ import annotations
 
 import gc
+from array import array
 from functools import partial
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,8 +56,10 @@ class Record:
     months: list[tuple] = field(default_factory=list)
     # one row per mentor spell: (subcounty, slot, mentor, caseload, start, end, exit reason)
     mentors: list[tuple] = field(default_factory=list)
-    # one row per WhatsApp post: (day, subcounty)
-    posts: list[tuple[float, int]] = field(default_factory=list)
+    # one entry per WhatsApp post (hundreds of thousands at national scale, so compact
+    # arrays): its day and its subcounty
+    post_day: array = field(default_factory=lambda: array("d"))
+    post_subcounty: array = field(default_factory=lambda: array("l"))
     # one row per facility on the day-0 baseline and at the horizon (endline), for surveys
     states: list[FacilityState] = field(default_factory=list)
 
@@ -120,7 +123,7 @@ class Model:
                 [AREAS.index(a) for a in sub.priorities],
                 N_AREAS,
                 config.mentee.learning.priority_weight_decay,
-            )
+            ).tolist()
             for sub in config.subcounties
         ]
         self.facilities: list[list[Facility]] = []  # per subcounty

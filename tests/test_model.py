@@ -123,5 +123,5 @@ def test_full_groups_split(make_config):
     members = ts["active_mentees"] + ts["active_mentors"]
     assert (ts["whatsapp_members"] == members).all()
     assert (ts["whatsapp_groups"] >= -(-members // cap)).all()
-    posts = pd.DataFrame(rec.posts, columns=["day", "subcounty"])
+    posts = pd.DataFrame({"day": rec.post_day, "subcounty": rec.post_subcounty})
     assert len(posts) > 0

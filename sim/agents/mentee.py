@@ -77,7 +77,7 @@ class Mentee:
         facility: Facility,
         baseline: np.ndarray,
         engagement: float,
-        weights: np.ndarray,
+        weights: list[float],
         dynamics: Dynamics,
         t: float,
     ) -> None:
@@ -93,7 +93,7 @@ class Mentee:
         # Uniform draw; she is an active group member if it is below active_probability,
         # so raising that probability only ever adds members (common random numbers).
         self.engagement = engagement
-        self.weights = weights.tolist()  # agenda priority weight per area
+        self.weights = weights  # agenda priority weight per area (shared in a subcounty)
         self.dyn = dynamics
         self.t = t  # time up to which exposure is settled
         self._stockout_mark = 0.0
@@ -110,7 +110,8 @@ class Mentee:
     def scores(self) -> list[float]:
         """Competency per area at ``self.t``, continuous in [0, 4] (see :func:`competency.decay`)."""
         f = math.exp(-self.dyn.decay_per_day * (self._x - self._x_ref))
-        return [b + g * f for b, g in zip(self._b, self._gain, strict=True)]
+        # zip without strict=: this runs at every visit, and the lengths are equal by construction
+        return [b + g * f for b, g in zip(self._b, self._gain)]  # noqa: B905
 
     @property
     def c(self) -> np.ndarray:
@@ -118,7 +119,7 @@ class Mentee:
         return np.array(self.scores())
 
     def _set(self, c: list[float]) -> None:
-        self._gain = [x - b for x, b in zip(c, self._b, strict=True)]
+        self._gain = [x - b for x, b in zip(c, self._b)]  # noqa: B905 (hot; equal lengths)
         self._x_ref = self._x
 
     def catch_up(self, t: float) -> None:
