@@ -90,7 +90,7 @@ def measure(name: str, reps: int) -> dict:
         wall = time.perf_counter() - start
         scheduled = next(model.env._eid)
         years = sum(s[4] - s[3] for s in rec.spells) / 365.0
-        rows.append((wall, scheduled, scheduled + len(rec.post_day), years))
+        rows.append((wall, scheduled, scheduled + len(rec.posts), years))
         del model, rec
     wall, scheduled, simulated, years = (statistics.median(col) for col in zip(*rows, strict=True))
     return {

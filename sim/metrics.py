@@ -8,7 +8,7 @@ touches the simulation.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -68,7 +68,7 @@ def mentors(config: Config, records: Sequence[Record]) -> pd.DataFrame:
     names = [s.name for s in config.subcounties]
     rows = []
     for rec in records:
-        made = pd.Series([v[4] for v in rec.visits], dtype="int64").value_counts()
+        made = pd.Series(np.asarray(rec.visits.column("mentor"), dtype="int64")).value_counts()
         for sub, slot, mid, caseload, start, end, reason, origin in rec.mentors:
             rows.append((rec.replicate, names[sub], slot, mid, caseload, start, end, reason,
                          origin, int(made.get(mid, 0))))
@@ -78,29 +78,20 @@ def mentors(config: Config, records: Sequence[Record]) -> pd.DataFrame:
     return df.sort_values(["replicate", "mentor_id"], ignore_index=True)
 
 
-def _per_month(config: Config, records: Sequence[Record], name: str,
-               events: Callable[[Record], tuple[Sequence[float], Sequence[int]]]) -> pd.Series:
-    """Count events, given as (days, subcounties) per record, per replicate, subcounty and month."""
+def _per_month(config: Config, records: Sequence[Record], name: str, events: str) -> pd.Series:
+    """Count a record's events (a log with day and subcounty) per replicate, subcounty and month."""
     names = np.array([s.name for s in config.subcounties], dtype=object)
     starts = np.asarray(config.month_starts())
     parts = []
     for rec in records:
-        days, subs = events(rec)
+        log = getattr(rec, events)
         parts.append(pd.DataFrame({
             "replicate": rec.replicate,
-            "subcounty": names[np.asarray(subs, dtype=int)],
-            "month": np.searchsorted(starts, np.asarray(days, dtype=float), side="right"),
+            "subcounty": names[np.asarray(log.column("subcounty"), dtype=int)],
+            "month": np.searchsorted(starts, np.asarray(log.column("day")), side="right"),
         }))
     df = pd.concat(parts, ignore_index=True)
     return df.groupby(["replicate", "subcounty", "month"]).size().rename(name)
-
-
-def _visits(rec: Record) -> tuple[list[float], list[int]]:
-    return [v[0] for v in rec.visits], [v[1] for v in rec.visits]
-
-
-def _posts(rec: Record) -> tuple[Sequence[float], Sequence[int]]:
-    return rec.post_day, rec.post_subcounty
 
 
 def timeseries(config: Config, records: Sequence[Record], ledger: pd.DataFrame) -> pd.DataFrame:
@@ -128,7 +119,7 @@ def timeseries(config: Config, records: Sequence[Record], ledger: pd.DataFrame) 
     df.insert(4, "month_end", [dates[m] for m in df["month"]])
 
     key = ["replicate", "subcounty", "month"]
-    for name, events in (("visits", _visits), ("whatsapp_posts", _posts)):
+    for name, events in (("visits", "visits"), ("whatsapp_posts", "posts")):
         df = df.join(_per_month(config, records, name, events), on=key)
         df[name] = df[name].fillna(0).astype("int64")
 

@@ -40,6 +40,34 @@ _SLOT_STREAMS = ("mentor.weekdays", "mentor.attrition", "mentor.replacement")
 _LARGE = 2000  # facilities: a model this big leaves garbage worth collecting before the next
 
 
+class Events:
+    """A log of numeric rows kept column by column in compact arrays.
+
+    A national run logs hundreds of thousands of visits and posts; as tuples of
+    Python numbers each would be several objects to allocate and collect.
+    Iterating gives the rows as tuples.
+    """
+
+    __slots__ = ("names", "_columns")
+
+    def __init__(self, **columns: str) -> None:
+        self.names = tuple(columns)
+        self._columns = tuple(array(code) for code in columns.values())  # array typecodes
+
+    def append(self, *row: float) -> None:
+        for column, value in zip(self._columns, row):  # noqa: B905 (hot; one value a column)
+            column.append(value)
+
+    def column(self, name: str) -> array:
+        return self._columns[self.names.index(name)]
+
+    def __len__(self) -> int:
+        return len(self._columns[0])
+
+    def __iter__(self) -> Iterator[tuple]:
+        return zip(*self._columns, strict=True)
+
+
 @dataclass
 class Record:
     """What one replicate recorded; :mod:`sim.metrics` turns it into tables."""
@@ -48,18 +76,15 @@ class Record:
     ledger: Ledger = field(default_factory=Ledger)
     # one row per mentee spell
     spells: list[tuple] = field(default_factory=list)
-    # one row per visit: (day, subcounty, facility, mentee, mentor)
-    visits: list[tuple[float, int, int, int, int]] = field(default_factory=list)
+    visits: Events = field(default_factory=lambda: Events(
+        day="d", subcounty="l", facility="l", mentee="l", mentor="l"))
     # one row per (month, subcounty), read at the end of the month (month 0: day 0):
     # (month, subcounty, mentees, proficient mentees, mentors, WhatsApp groups, their members,
     # stock-out days, per-area mean score)
     months: list[tuple] = field(default_factory=list)
     # one row per mentor spell: (subcounty, slot, mentor, caseload, start, end, exit reason)
     mentors: list[tuple] = field(default_factory=list)
-    # one entry per WhatsApp post (hundreds of thousands at national scale, so compact
-    # arrays): its day and its subcounty
-    post_day: array = field(default_factory=lambda: array("d"))
-    post_subcounty: array = field(default_factory=lambda: array("l"))
+    posts: Events = field(default_factory=lambda: Events(day="d", subcounty="l"))  # WhatsApp
     # one row per facility on the day-0 baseline and at the horizon (endline), for surveys
     states: list[FacilityState] = field(default_factory=list)
 
@@ -260,7 +285,7 @@ class Model:
                                          -0.5 * sd * sd, sd))
         mentee.visit(day, f.learning, cfg.mentor.target_interval_days,
                      cfg.mentor.min_days_between_visits)
-        self.record.visits.append((day, f.subcounty, f.id, mentee.id, mentor.id))
+        self.record.visits.append(day, f.subcounty, f.id, mentee.id, mentor.id)
         self.ledger.post(day, "transport", mentor.who, f.subcounty, cfg.costs.transport_per_visit)
         self.ledger.post(day, "lunch", mentor.who, f.subcounty, cfg.costs.lunch_per_visit)
 

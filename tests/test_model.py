@@ -28,7 +28,7 @@ def test_visits_fall_inside_spells_and_on_release_days(make_config):
             [s[:7] for s in rec.spells],
             columns=["sub", "fac", "mentee", "start", "end", "reason", "visits"],
         )
-        visits = pd.DataFrame(rec.visits, columns=["day", "sub", "fac", "mentee", "mentor"])
+        visits = pd.DataFrame(list(rec.visits), columns=["day", "sub", "fac", "mentee", "mentor"])
         # every visit belongs to exactly one enrolment spell of that mentee at that facility
         counted = pd.Series(0, index=spells.index)
         for v in visits.itertuples():
@@ -123,5 +123,5 @@ def test_full_groups_split(make_config):
     members = ts["active_mentees"] + ts["active_mentors"]
     assert (ts["whatsapp_members"] == members).all()
     assert (ts["whatsapp_groups"] >= -(-members // cap)).all()
-    posts = pd.DataFrame({"day": rec.post_day, "subcounty": rec.post_subcounty})
+    posts = pd.DataFrame(list(rec.posts), columns=list(rec.posts.names))
     assert len(posts) > 0

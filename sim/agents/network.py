@@ -126,9 +126,7 @@ class WhatsAppGroup:
         for slope, sums in self.sums.items():
             s = sums[area]
             s.append(s[-1] + scale * math.exp(net.k * slope * dt))
-        record = net.model.record
-        record.post_day.append(t)
-        record.post_subcounty.append(net.subcounty)
+        net.model.record.posts.append(t, net.subcounty)
 
     def _changed(self) -> None:
         self._redraw_at = self.network.model.env.now
