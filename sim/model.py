@@ -271,7 +271,7 @@ class Model:
         f = mentee.facility
         self.record.spells.append(
             (f.subcounty, f.id, mentee.id, mentee.spell_start, t, reason, mentee.spell_visits,
-             mentee.baseline.copy(), mentee.c.copy())
+             np.array(mentee.baseline), mentee.c)
         )
         f.mentee = None
         self.groups[f.subcounty].leave(mentee)

@@ -27,7 +27,7 @@ def reinforce(mentee, t: float, area: int) -> None:
     area's gap to 4, now."""
     mentee.catch_up(t)
     factor = math.exp(-mentee.dyn.decay_per_day * (mentee._x - mentee._x_ref))
-    b = mentee._b[area]
+    b = mentee.baseline[area]
     c = b + mentee._gain[area] * factor
     c += mentee.group.network.reinforcement * (competency.MAX_SCORE - c)
     mentee._gain[area] = (c - b) / factor

@@ -67,8 +67,8 @@ class Mentee:
     operations, instead of decaying all eight areas every time.
     """
 
-    __slots__ = ("id", "who", "facility", "baseline", "_gain", "_top", "_x", "_x_ref", "engagement",
-                 "weights", "dyn", "t", "_b", "_stockout_mark", "group", "slopes", "_seen", "_epoch",
+    __slots__ = ("id", "who", "facility", "baseline", "_gain", "_x", "_x_ref", "engagement",
+                 "weights", "dyn", "t", "_stockout_mark", "group", "slopes", "_seen", "_epoch",
                  "spell_start", "spell_visits", "next_due", "proficient_months", "promoted")
 
     def __init__(
@@ -84,10 +84,8 @@ class Mentee:
         self.id = mid
         self.who = f"mentee:{mid}"  # as the cost ledger names her
         self.facility = facility
-        self.baseline = baseline
-        self._b = baseline.tolist()
-        self._gain = [0.0] * len(self._b)  # gains above baseline at exposure _x_ref
-        self._top = (competency.MAX_SCORE - baseline).tolist()  # room to grow per area
+        self.baseline = baseline.tolist()
+        self._gain = [0.0] * len(self.baseline)  # gains above baseline at exposure _x_ref
         self._x = 0.0  # unprotected exposure, days, accumulated since she took the post
         self._x_ref = 0.0
         # Uniform draw; she is an active group member if it is below active_probability,
@@ -111,7 +109,7 @@ class Mentee:
         """Competency per area at ``self.t``, continuous in [0, 4] (see :func:`competency.decay`)."""
         f = math.exp(-self.dyn.decay_per_day * (self._x - self._x_ref))
         # zip without strict=: this runs at every visit, and the lengths are equal by construction
-        return [b + g * f for b, g in zip(self._b, self._gain)]  # noqa: B905
+        return [b + g * f for b, g in zip(self.baseline, self._gain)]  # noqa: B905
 
     @property
     def c(self) -> np.ndarray:
@@ -119,7 +117,7 @@ class Mentee:
         return np.array(self.scores())
 
     def _set(self, c: list[float]) -> None:
-        self._gain = [x - b for x, b in zip(c, self._b)]  # noqa: B905 (hot; equal lengths)
+        self._gain = [x - b for x, b in zip(c, self.baseline)]  # noqa: B905 (hot; equal lengths)
         self._x_ref = self._x
 
     def catch_up(self, t: float) -> None:
@@ -162,7 +160,7 @@ class Mentee:
             pieces.append((end, slope, math.exp(k * (x - slope * (u - group.origin)))))
             x += slope * (end - u)
             u, empty = end, not empty
-        group.read(self._gain, self._top, self._seen, self._epoch, pieces)
+        group.read(self._gain, self.baseline, self._seen, self._epoch, pieces)
         self._seen = list(group.counts)
         self._epoch = group.epoch
 

@@ -23,6 +23,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from sim.competency import MAX_SCORE
 from sim.config import AREAS
 from sim.rng import Batched, code
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 Member = tuple[str, int]  # ("mentee" | "mentor", id)
 N_AREAS = len(AREAS)
-_RESTART_SCALE = 1e150  # (1 - r) ** -n beyond this restarts the epoch early
+_RESTART_KEEP = 1e-150  # (1 - r) ** n below this restarts the epoch early
 
 
 class WhatsAppGroup:
@@ -79,7 +80,6 @@ class WhatsAppGroup:
         self.epoch += 1
         self.origin = t
         self.counts = [0] * N_AREAS  # posts per area this epoch
-        self.scale = [1.0] * N_AREAS  # (1 - r) ** -counts
         self.times: list[list[float]] = [[] for _ in range(N_AREAS)]
         self.sums = {s: [[0.0] for _ in range(N_AREAS)] for s in self.network.slopes}
 
@@ -115,12 +115,13 @@ class WhatsAppGroup:
 
     def _post(self, t: float, area: int) -> None:
         net = self.network
-        if self.scale[area] > _RESTART_SCALE:  # many posts in one epoch: restart it
+        keep = net.keep_powers
+        if keep[self.counts[area]] < _RESTART_KEEP:  # many posts in one epoch: restart it
             self._restart(t)
-        self.counts[area] += 1
-        if self.counts[area] == len(net.keep_powers):
-            net.keep_powers.append(net.keep_powers[-1] * (1.0 - net.reinforcement))
-        scale = self.scale[area] = self.scale[area] * net.inv_keep
+        n = self.counts[area] = self.counts[area] + 1
+        if n == len(keep):
+            keep.append(keep[-1] * (1.0 - net.reinforcement))
+        scale = 1.0 / keep[n]  # (1 - r) ** -n
         self.times[area].append(t)
         dt = t - self.origin
         for slope, sums in self.sums.items():
@@ -158,21 +159,21 @@ class WhatsAppGroup:
                 mentee.leave_group()
         self._changed()
 
-    def read(self, gain: list[float], top: list[float], seen: list[int], epoch: int,
+    def read(self, gain: list[float], baseline: list[float], seen: list[int], epoch: int,
              pieces: list[tuple[float, float, float]]) -> None:
         """Apply the posts since a member's last settlement to her folded ``gain``.
 
-        ``top`` is her room to grow per area (4 minus her baseline); ``seen`` the
-        posts per area she had read in epoch ``epoch``. ``pieces`` split the
-        interval where her decay rate changes: each is (its end, its slope,
-        ``exp(k (x_u - x_ref - s (u - origin)))`` at its start ``u``); the last
-        ends now. Per area the gain becomes ``(1 - r)^n gain + r top S / scale``
-        where ``S`` sums ``scale_j exp(k (x_j - x_ref))`` over the ``n`` new posts.
+        ``seen`` is the posts per area she had read in epoch ``epoch``. ``pieces``
+        split the interval where her decay rate changes: each is (its end, its
+        slope, ``exp(k (x_u - x_ref - s (u - origin)))`` at its start ``u``); the
+        last ends now. Per area, with ``N`` the epoch's posts so far and ``n`` the
+        new ones, the gain becomes ``(1 - r)^n gain + r (4 - b) (1 - r)^N S`` where
+        ``S`` sums ``(1 - r)^-j exp(k (x_j - x_ref))`` over the new posts ``j``.
         """
         if epoch != self.epoch:  # settled at the restart: everything in this epoch is new
             seen = [0] * N_AREAS
         r = self.network.reinforcement
-        keep = self.network.keep_powers  # (1 - r) ** i; 1 / scale is keep[count]
+        keep = self.network.keep_powers  # (1 - r) ** i
         counts = self.counts
         if len(pieces) == 1:  # the usual case: no stock-out flip since she last settled
             _, slope, coef = pieces[0]
@@ -182,7 +183,8 @@ class WhatsAppGroup:
                 n = counts[a]
                 if lo != n:
                     s = sums[a]
-                    gain[a] = keep[n - lo] * gain[a] + rc * top[a] * (s[n] - s[lo]) * keep[n]
+                    gain[a] = (keep[n - lo] * gain[a]
+                               + rc * (MAX_SCORE - baseline[a]) * (s[n] - s[lo]) * keep[n])
             return
         last = len(pieces) - 1
         for a, first in enumerate(seen):
@@ -196,7 +198,7 @@ class WhatsAppGroup:
                     s = self.sums[slope][a]
                     total += coef * (s[hi] - s[lo])
                     lo = hi
-            gain[a] = keep[n - first] * gain[a] + r * top[a] * total * keep[n]
+            gain[a] = keep[n - first] * gain[a] + r * (MAX_SCORE - baseline[a]) * total * keep[n]
 
 
 class Network:
@@ -219,7 +221,6 @@ class Network:
         self.key = code(model.config.subcounties[subcounty].name)
         self.k = model.dynamics.decay_per_day
         self.reinforcement = cfg.reinforcement
-        self.inv_keep = 1.0 / (1.0 - cfg.reinforcement)
         self.keep_powers = [1.0]  # (1 - r) ** i, as far as any group's posts per area go
         self.slopes: list[float] = []  # members' exposure slopes, set when a group opens
         self._where: dict[Member, WhatsAppGroup] = {}
