@@ -6,10 +6,10 @@ Not part of the test suite. Run from the repository root:
     python benchmarks/bench_run.py --quick    # fewer replications
 
 Each scenario runs in its own child process (one core), so its peak memory is
-its own. Per scenario the table gives the wall time of one replication (build
-and run, median over replications run back to back, as a batch worker runs
-them: from the second on this includes collecting the previous one's garbage;
-the first, in a fresh process, is also given), the mentee-years it simulates
+its own. Per scenario the table gives the wall time of one replication
+(``sim.model.simulate``: build, run and free the model; the median over
+replications run back to back, as a batch worker runs them, and the first, in a
+fresh process), the mentee-years it simulates
 and the cost of one mentee-year, its events per second, and its peak resident
 memory.
 The child also measures raw SimPy on the same core just before (1,000
@@ -77,7 +77,7 @@ def load(config: str, factor: int):
 
 def measure(name: str, reps: int) -> dict:
     """One scenario, in this process."""
-    from sim.model import Model
+    from sim.model import simulate
 
     config, factor, _, _ = SCENARIOS[name]
     cfg = load(config, factor)
@@ -85,13 +85,11 @@ def measure(name: str, reps: int) -> dict:
     rows = []
     for r in range(reps):
         start = time.perf_counter()
-        model = Model(cfg, seed=0, replicate=r)
-        rec = model.run()
+        rec = simulate(cfg, seed=0, replicate=r)
         wall = time.perf_counter() - start
-        scheduled = next(model.env._eid)
         years = sum(s[4] - s[3] for s in rec.spells) / 365.0
-        rows.append((wall, scheduled, scheduled + len(rec.posts), years))
-        del model, rec
+        rows.append((wall, rec.events, rec.events + len(rec.posts), years))
+        del rec
     wall, scheduled, simulated, years = (statistics.median(col) for col in zip(*rows, strict=True))
     return {
         "first_s": rows[0][0],

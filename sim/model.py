@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 from array import array
 from functools import partial
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -37,7 +37,6 @@ _FACILITY_STREAMS = ("mentee.baseline", "mentee.engagement", "mentee.learning", 
                      "mentee.vacancy")
 _SHOCK_STREAMS = ("facility.furlough", "facility.furlough_return")
 _SLOT_STREAMS = ("mentor.weekdays", "mentor.attrition", "mentor.replacement")
-_LARGE = 2000  # facilities: a model this big leaves garbage worth collecting before the next
 
 
 class Events:
@@ -87,6 +86,7 @@ class Record:
     posts: Events = field(default_factory=lambda: Events(day="d", subcounty="l"))  # WhatsApp
     # one row per facility on the day-0 baseline and at the horizon (endline), for surveys
     states: list[FacilityState] = field(default_factory=list)
+    events: int = 0  # events SimPy scheduled (for benchmarks)
 
 
 @dataclass(frozen=True)
@@ -102,20 +102,16 @@ class FacilityState:
 
 
 @contextmanager
-def _gc_paused(collect_first: bool = False) -> Iterator[None]:
+def _gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector.
 
     A model holds hundreds of thousands of long-lived objects (agents, streams,
-    schedules) and makes few reference cycles; the collector would rescan them
-    all every few thousand allocations, which at national scale cost a third of
-    the run. Reference counting still frees almost everything. A finished model
-    is one big cycle, though, so a new one first collects what a large last one
-    left (else a worker running national replications one after another holds
-    two at once); a small one's garbage is not worth a full collection.
+    schedules) and makes few new reference cycles while it runs; the collector
+    would rescan them all every few thousand allocations, which at national
+    scale cost a third of the run. Reference counting still frees almost
+    everything (and :meth:`Model.dismantle` the model itself).
     """
     enabled = gc.isenabled()
-    if enabled and collect_first:
-        gc.collect()
     gc.disable()
     try:
         yield
@@ -126,8 +122,6 @@ def _gc_paused(collect_first: bool = False) -> Iterator[None]:
 
 class Model:
     """One replicate of a scenario."""
-
-    _large_garbage = False  # whether the last model built was large (see _gc_paused)
 
     def __init__(self, config: Config, seed: int, replicate: int = 0) -> None:
         self.config = config
@@ -154,9 +148,9 @@ class Model:
         self.facilities: list[list[Facility]] = []  # per subcounty
         self.mentors: list[list[Mentor]] = [[] for _ in config.subcounties]
         self.groups = [Network(self, s) for s in range(len(config.subcounties))]
-        with _gc_paused(collect_first=Model._large_garbage):
+        self._processes: list[simpy.Process] = []  # every process started, for dismantle()
+        with _gc_paused():
             self._build()
-        Model._large_garbage = sum(map(len, self.facilities)) >= _LARGE
 
     # --- construction -------------------------------------------------------------
 
@@ -183,8 +177,8 @@ class Model:
         for i, site in enumerate(layout):
             fac = Facility(env, site, {line: s[i] for line, s in stocks.items()},
                            in_programme=self.joined[site.subcounty])
-            env.process(nurse_post(self, fac))
-            env.process(economic_shocks(self, fac))
+            self.process(nurse_post(self, fac))
+            self.process(economic_shocks(self, fac))
             self.facilities[site.subcounty].append(fac)
             by_id.append(fac)
         # cumulative vaccine stock-out facility-days per subcounty at each month's reading
@@ -202,24 +196,30 @@ class Model:
             if joined:
                 self._start_mentors(s)
         if cfg.scaleup is not None:
-            env.process(scaleup.phases(self))
+            self.process(scaleup.phases(self))
         for s, group in enumerate(self.groups):
-            env.process(
+            self.process(
                 group.run(
                     lambda s=s: [f.mentee for f in self.facilities[s] if f.mentee is not None],
                     lambda s=s: [m for m in self.mentors[s] if m.active],
                 )
             )
         if cfg.classroom is not None and cfg.classroom.enabled:
-            env.process(courses(self, cfg.classroom))
-        self._calendar = env.process(self._run_calendar())
+            self.process(courses(self, cfg.classroom))
+        self._calendar = self.process(self._run_calendar())
+
+    def process(self, generator: Generator) -> simpy.Process:
+        """Start a SimPy process of this model."""
+        proc = self.env.process(generator)
+        self._processes.append(proc)
+        return proc
 
     # --- shared state changes -----------------------------------------------------
 
     def _start_mentors(self, subcounty: int, graduates: bool = False) -> None:
         for slot in self._slots[subcounty]:
             origin = "graduate" if graduates and self._promote_graduate() else "recruit"
-            self.env.process(mentor_post(self, *slot, origin))
+            self.process(mentor_post(self, *slot, origin))
 
     def _promote_graduate(self) -> bool:
         """Take the longest-waiting graduate still enrolled: her mentee spell ends."""
@@ -397,9 +397,48 @@ class Model:
         """Run to the horizon and return the record."""
         with _gc_paused():
             self.env.run(until=self._calendar)
+        self.record.events = next(self.env._eid)  # SimPy numbers the events it schedules
         return self.record
+
+    def dismantle(self) -> None:
+        """Break the model's reference cycles, so that reference counting alone frees it.
+
+        A model is a web of cycles: facilities and their nurses and mentors point
+        at each other, groups at their members, and every waiting process at the
+        event whose callbacks point back at it. Left to the cyclic collector,
+        freeing a national model means traversing its 800,000 objects (0.7 s,
+        a tenth of a replication). The record stays valid; the model cannot run on.
+        """
+        self.env._queue.clear()  # SimPy's event queue: (time, priority, id, event)
+        for proc in self._processes:
+            if proc._target is not None:  # the event it waits on
+                _let_go(proc._target)
+            proc.callbacks = None
+            proc._generator.close()  # frees its frame (and the model it refers to)
+        self._processes.clear()
+        for facs in self.facilities:
+            for f in facs:
+                _let_go(f.left)  # a past wait's condition may still hang on these
+                _let_go(f.returned)
+                f.mentee = f.mentor = None
+        for net in self.groups:
+            net.dismantle()
+        self.facilities, self.mentors, self.graduates, self.groups = [], [], [], []
+        self._slots, self._calendar = [], None
+
+
+def _let_go(event: simpy.Event) -> None:
+    """Drop an event's callbacks, and those of the events it is a condition on (``a | b``
+    nests: ``a | b | c`` is a condition on ``a | b`` and ``c``)."""
+    for inner in getattr(event, "_events", ()):
+        _let_go(inner)
+    event.callbacks = None
 
 
 def simulate(config: Config, seed: int, replicate: int = 0) -> Record:
     """Run one replicate: a pure function of (config, seed, replicate)."""
-    return Model(config, seed, replicate).run()
+    model = Model(config, seed, replicate)
+    with _gc_paused():  # the run's objects go before the collector sees them
+        record = model.run()
+        model.dismantle()
+    return record

@@ -64,8 +64,10 @@ class Stock:
 
     def stockout_days_until(self, t: float) -> float:
         """Cumulative facility-days in stock-out from day 0 to ``t``."""
-        i = self._last(t)
-        return self._cum[i] + max(0.0, t - self._since[i] - self._level[i])
+        since, i = self._since, self._hint
+        if not (since[i] <= t and (i + 1 == len(since) or t < since[i + 1])):
+            i = self._hint = bisect_right(since, t) - 1  # _last, inlined: a hot path
+        return self._cum[i] + max(0.0, t - since[i] - self._level[i])
 
     def stockout_days_at(self, times: np.ndarray) -> np.ndarray:
         """:meth:`stockout_days_until` at many times at once."""

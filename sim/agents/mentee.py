@@ -97,7 +97,9 @@ class Mentee:
         self._stockout_mark = 0.0
         self.group: WhatsAppGroup | None = None  # her group while an active member
         self.slopes = (1.0, 1.0)  # exposure per day in her group: in stock, in a stock-out
-        self._seen: list[int] = []  # the group's posts per area she has read
+        # the group's posts per area she has read: its counts when she read them, which the
+        # group replaces (never changes) at each post, so `is` tells whether there are new ones
+        self._seen: tuple[int, ...] = ()
         self._epoch = 0
         self.spell_start = t
         self.spell_visits = 0
@@ -127,17 +129,17 @@ class Mentee:
         if group is not None:
             group.advance(t)  # before reading self.t: drawing posts may settle her
         elapsed = t - self.t
-        out = self.facility.vaccines.stockout_days_until(t) if elapsed > 0 else self._stockout_mark
-        if group is not None and (self._epoch != group.epoch or self._seen != group.counts):
-            self._read_posts(t, group, out - self._stockout_mark)
+        mark = self._stockout_mark
+        out = self.facility.vaccines.stockout_days_until(t) if elapsed > 0 else mark
+        if group is not None and (self._seen is not group.counts):
+            self._read_posts(t, group, out - mark)
         if elapsed <= 0:
             return
-        practice = (elapsed - (out - self._stockout_mark)) * self.facility.practice_intensity
-        active = elapsed if group is not None else 0.0  # she joined at a settlement
         d = self.dyn
-        self._x += competency.decay_exposure(
-            elapsed, practice, active, d.practice_protection, d.whatsapp_protection
-        )
+        # competency.decay_exposure, inlined: this runs at every visit and monthly reading
+        practice = (elapsed - (out - mark)) * self.facility.practice_intensity
+        self._x += (elapsed - d.practice_protection * practice
+                    - d.whatsapp_protection * (elapsed if group is not None else 0.0))
         self.t = t
         self._stockout_mark = out
 
@@ -151,24 +153,31 @@ class Mentee:
         k = self.dyn.decay_per_day
         if k * (self._x - self._x_ref) > _REFOLD:
             self._set(self.scores())
+        seen = self._seen if self._epoch == group.epoch else None
         slope_in, slope_out = self.slopes
         empty, flips = (False, ()) if stocked_out == 0.0 else self.facility.vaccines.flips(self.t, t)
-        pieces = []
-        u, x = self.t, self._x - self._x_ref
-        for end in (*flips, t):
+        x = self._x - self._x_ref
+        if not flips:
             slope = slope_out if empty else slope_in
-            pieces.append((end, slope, math.exp(k * (x - slope * (u - group.origin)))))
-            x += slope * (end - u)
-            u, empty = end, not empty
-        group.read(self._gain, self.baseline, self._seen, self._epoch, pieces)
-        self._seen = list(group.counts)
+            group.read_since(self._gain, self.baseline, seen, slope,
+                             math.exp(k * (x - slope * (self.t - group.origin))))
+        else:
+            pieces = []
+            u = self.t
+            for end in (*flips, t):
+                slope = slope_out if empty else slope_in
+                pieces.append((end, slope, math.exp(k * (x - slope * (u - group.origin)))))
+                x += slope * (end - u)
+                u, empty = end, not empty
+            group.read(self._gain, self.baseline, seen, pieces)
+        self._seen = group.counts
         self._epoch = group.epoch
 
     def join_group(self, group: WhatsAppGroup) -> None:
         """Become an active member of ``group`` (she is settled to now)."""
         self.group = group
         self.slopes = self.dyn.slopes(self.facility.practice_intensity)
-        self._seen = list(group.counts)
+        self._seen = group.counts
         self._epoch = group.epoch
 
     def leave_group(self) -> None:
@@ -233,7 +242,7 @@ def nurse_post(model: Model, facility: Facility):
         model.enrol(nurse)
         quits = (env.timeout(leave_rng.exponential(365.0 / cfg.hazard_per_year))
                  if cfg.hazard_per_year > 0 else env.event())
-        fired = yield quits | facility.left | nurse.promoted
+        fired = yield env.any_of((quits, facility.left, nurse.promoted))
         turned_over = quits in fired
         if nurse.promoted in fired and not turned_over:
             # She now mentors others and keeps her post; it falls vacant when she leaves.

@@ -137,41 +137,59 @@ def visiting(model: Model, mentor: Mentor, tenure: int):
                 cfg.absence_probability)
     mentor.hours = [cfg.visit_hours + getattr(cfg.travel_hours, f.setting) for f in mentor.caseload]
     days = mentor.days
+    # The earliest next visit due in her caseload. Only a visit or an enrolment changes a
+    # nurse's due day; her round accounts for both (an enrolment interrupts her if she
+    # must wake earlier). A nurse who leaves may leave it early: she wakes to find nobody due.
+    due = earliest_due(mentor)
     while True:
-        due = min((f.mentee.next_due for f in mentor.caseload if f.mentee is not None),
-                  default=math.inf)
         i = mentor.first_due(due, env.now)
         day = mentor.wake = days[i] if i < len(days) else math.inf
         try:
             yield env.event() if day == math.inf else late_timeout(env, day - env.now)
         except simpy.Interrupt:  # a nurse enrolled: plan again
+            due = earliest_due(mentor)
             continue
         if not mentor.active:
             return
         mentor._next = i + 1
-        if not mentor.absent[i]:
-            visit_round(model, mentor, day, window=mentor._ends[i] - day)
+        if mentor.absent[i]:
+            due = earliest_due(mentor)
+        else:
+            due = visit_round(model, mentor, day, window=mentor._ends[i] - day)
 
 
-def visit_round(model: Model, mentor: Mentor, day: float, window: float) -> None:
-    """One release day: due mentees, most overdue first, within hours and visit cap."""
+def earliest_due(mentor: Mentor) -> float:
+    """The earliest day a nurse of her caseload is due a visit (inf if none is enrolled)."""
+    return min((f.mentee.next_due for f in mentor.caseload if f.mentee is not None),
+               default=math.inf)
+
+
+def visit_round(model: Model, mentor: Mentor, day: float, window: float) -> float:
+    """One release day: due mentees, most overdue first, within hours and visit cap.
+    Returns the earliest day one of her nurses is due after it."""
     cfg = model.config.mentor
     by = day + window
     due = []
-    for f, hours in zip(mentor.caseload, mentor.hours, strict=True):
+    later = math.inf
+    # zip without strict=: this runs at every round, and the lengths are equal by construction
+    for f, hours in zip(mentor.caseload, mentor.hours):  # noqa: B905
         m = f.mentee
-        if m is not None and m.next_due <= by:
-            due.append((m.next_due, m.id, m, hours))
-    due.sort(key=lambda d: d[:2])
+        if m is not None:
+            if m.next_due <= by:
+                due.append((m.next_due, m.id, m, hours))
+            elif m.next_due < later:
+                later = m.next_due
+    if len(due) > 1:
+        due.sort(key=lambda d: d[:2])
     hours, done = 0.0, 0
     for _, _, mentee, need in due:
-        if hours + need > cfg.workday_hours:
-            continue
-        model.visit(mentor, mentee, day)
-        hours += need
-        done += 1
-        if done == cfg.max_visits_per_day:
-            break
+        if done < cfg.max_visits_per_day and hours + need <= cfg.workday_hours:
+            model.visit(mentor, mentee, day)
+            hours += need
+            done += 1
+        if mentee.next_due < later:
+            later = mentee.next_due
+    return later
 
 
 def mentor_post(
@@ -187,7 +205,7 @@ def mentor_post(
     for tenure in itertools.count():
         mentor = model.new_mentor(slot, key, subcounty, caseload, origin)
         origin = "recruit"
-        mentor.process = env.process(visiting(model, mentor, tenure))
+        mentor.process = model.process(visiting(model, mentor, tenure))
         if cfg.hazard_per_year == 0:
             return
         yield env.timeout(leave_rng.exponential(365.0 / cfg.hazard_per_year))

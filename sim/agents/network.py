@@ -79,9 +79,12 @@ class WhatsAppGroup:
     def _start_epoch(self, t: float) -> None:
         self.epoch += 1
         self.origin = t
-        self.counts = [0] * N_AREAS  # posts per area this epoch
+        # posts per area this epoch, replaced (not changed) at each post: see Mentee._seen
+        self.counts: tuple[int, ...] = tuple([0] * N_AREAS)
         self.times: list[list[float]] = [[] for _ in range(N_AREAS)]
         self.sums = {s: [[0.0] for _ in range(N_AREAS)] for s in self.network.slopes}
+        k = self.network.k
+        self._growth = [(k * s, sums) for s, sums in self.sums.items()]  # k s, for _post
 
     def new_epoch(self, t: float) -> None:
         """Settle every active member to ``t`` and restart the prefix sums there."""
@@ -118,16 +121,19 @@ class WhatsAppGroup:
         keep = net.keep_powers
         if keep[self.counts[area]] < _RESTART_KEEP:  # many posts in one epoch: restart it
             self._restart(t)
-        n = self.counts[area] = self.counts[area] + 1
+        counts = list(self.counts)
+        n = counts[area] = counts[area] + 1
+        self.counts = tuple(counts)
         if n == len(keep):
             keep.append(keep[-1] * (1.0 - net.reinforcement))
         scale = 1.0 / keep[n]  # (1 - r) ** -n
         self.times[area].append(t)
         dt = t - self.origin
-        for slope, sums in self.sums.items():
+        for ks, sums in self._growth:
             s = sums[area]
-            s.append(s[-1] + scale * math.exp(net.k * slope * dt))
-        net.model.record.posts.append(t, net.subcounty)
+            s.append(s[-1] + scale * math.exp(ks * dt))
+        net.post_days.append(t)  # the record's post log, column by column
+        net.post_subcounties.append(net.subcounty)
 
     def _changed(self) -> None:
         self._redraw_at = self.network.model.env.now
@@ -159,36 +165,37 @@ class WhatsAppGroup:
                 mentee.leave_group()
         self._changed()
 
-    def read(self, gain: list[float], baseline: list[float], seen: list[int], epoch: int,
-             pieces: list[tuple[float, float, float]]) -> None:
-        """Apply the posts since a member's last settlement to her folded ``gain``.
+    def read_since(self, gain: list[float], baseline: list[float], seen: tuple[int, ...] | None,
+                   slope: float, coef: float) -> None:
+        """Apply the posts since a member's last settlement to her folded ``gain``, her
+        exposure having grown at one ``slope`` since then.
 
-        ``seen`` is the posts per area she had read in epoch ``epoch``. ``pieces``
-        split the interval where her decay rate changes: each is (its end, its
-        slope, ``exp(k (x_u - x_ref - s (u - origin)))`` at its start ``u``); the
-        last ends now. Per area, with ``N`` the epoch's posts so far and ``n`` the
-        new ones, the gain becomes ``(1 - r)^n gain + r (4 - b) (1 - r)^N S`` where
-        ``S`` sums ``(1 - r)^-j exp(k (x_j - x_ref))`` over the new posts ``j``.
+        ``seen`` is the posts per area she had read this epoch (None: she last settled
+        in an earlier one, so every post of this epoch is new); ``coef`` is
+        ``exp(k (x_u - x_ref - slope (u - origin)))`` at her last settlement ``u``.
+        Per area, with ``N`` the epoch's posts so far and ``n`` the new ones, the gain
+        becomes ``(1 - r)^n gain + r (4 - b) (1 - r)^N S`` where ``S`` sums
+        ``(1 - r)^-j exp(k (x_j - x_ref))`` over the new posts ``j``.
         """
-        if epoch != self.epoch:  # settled at the restart: everything in this epoch is new
-            seen = [0] * N_AREAS
-        r = self.network.reinforcement
         keep = self.network.keep_powers  # (1 - r) ** i
-        counts = self.counts
-        if len(pieces) == 1:  # the usual case: no stock-out flip since she last settled
-            _, slope, coef = pieces[0]
-            sums = self.sums[slope]
-            rc = r * coef
-            for a, lo in enumerate(seen):
-                n = counts[a]
-                if lo != n:
-                    s = sums[a]
-                    gain[a] = (keep[n - lo] * gain[a]
-                               + rc * (MAX_SCORE - baseline[a]) * (s[n] - s[lo]) * keep[n])
-            return
+        rc = self.network.reinforcement * coef
+        sums = self.sums[slope]
+        for a, n in enumerate(self.counts):
+            lo = 0 if seen is None else seen[a]
+            if lo != n:
+                s = sums[a]
+                gain[a] = keep[n - lo] * gain[a] + rc * (MAX_SCORE - baseline[a]) * (s[n] - s[lo]) * keep[n]
+
+    def read(self, gain: list[float], baseline: list[float], seen: tuple[int, ...] | None,
+             pieces: list[tuple[float, float, float]]) -> None:
+        """:meth:`read_since` for an interval that ``pieces`` split where her exposure's
+        slope changed: each is (its end, its slope, its ``coef`` at its start); the last
+        ends now."""
+        r = self.network.reinforcement
+        keep = self.network.keep_powers
         last = len(pieces) - 1
-        for a, first in enumerate(seen):
-            n = counts[a]
+        for a, n in enumerate(self.counts):
+            first = 0 if seen is None else seen[a]
             if first == n:
                 continue
             lo, total = first, 0.0
@@ -221,6 +228,8 @@ class Network:
         self.key = code(model.config.subcounties[subcounty].name)
         self.k = model.dynamics.decay_per_day
         self.reinforcement = cfg.reinforcement
+        self.post_days = model.record.posts.column("day")
+        self.post_subcounties = model.record.posts.column("subcounty")
         self.keep_powers = [1.0]  # (1 - r) ** i, as far as any group's posts per area go
         self.slopes: list[float] = []  # members' exposure slopes, set when a group opens
         self._where: dict[Member, WhatsAppGroup] = {}
@@ -248,6 +257,13 @@ class Network:
         """Restart every group's prefix sums at ``t`` (the monthly reading settled everyone)."""
         for group in self.groups:
             group.new_epoch(t)
+
+    def dismantle(self) -> None:
+        """Let go of every group and member (see :meth:`sim.model.Model.dismantle`)."""
+        for group in self.groups:
+            group.mentees.clear()
+            group.active.clear()
+        self.groups, self._where, self._waiting = [], {}, {}
 
     def _place(self, member: Member, mentee: Mentee | None) -> None:
         group = next((g for g in self.groups if g.size < self.cap), None)
