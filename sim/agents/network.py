@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 Member = tuple[str, int]  # ("mentee" | "mentor", id)
 N_AREAS = len(AREAS)
 _RESTART_KEEP = 1e-150  # (1 - r) ** n below this restarts the epoch early
+_NONE_SEEN = (0,) * N_AREAS  # what a member who last settled in an earlier epoch has read
 
 
 class WhatsAppGroup:
@@ -180,10 +181,9 @@ class WhatsAppGroup:
         keep = self.network.keep_powers  # (1 - r) ** i
         rc = self.network.reinforcement * coef
         sums = self.sums[slope]
-        for a, n in enumerate(self.counts):
-            lo = 0 if seen is None else seen[a]
+        # zip without strict=: eight areas each, by construction, and this is the hot path
+        for a, (n, lo, s) in enumerate(zip(self.counts, seen or _NONE_SEEN, sums)):  # noqa: B905
             if lo != n:
-                s = sums[a]
                 gain[a] = keep[n - lo] * gain[a] + rc * (MAX_SCORE - baseline[a]) * (s[n] - s[lo]) * keep[n]
 
     def read(self, gain: list[float], baseline: list[float], seen: tuple[int, ...] | None,
