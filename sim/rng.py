@@ -92,17 +92,24 @@ class Batched:
     stream is read at every visit or post.
     """
 
-    __slots__ = ("_draw", "_left")
+    __slots__ = ("_draw", "_batch", "_i")
     SIZE = 64
 
     def __init__(self, draw: Callable[[int], np.ndarray]) -> None:
         self._draw = draw  # draw(size) -> array
-        self._left: list = []  # this batch's unused draws, last first
+        # this batch, kept as one numpy array rather than SIZE Python numbers: at national
+        # scale thousands of streams hold a batch each, and scattered float objects cost
+        # cache misses
+        self._batch = np.empty(0)
+        self._i = self.SIZE
 
     def next(self) -> float:
-        if not self._left:
-            self._left = self._draw(self.SIZE).tolist()[::-1]
-        return self._left.pop()
+        i = self._i
+        if i == self.SIZE:
+            self._batch = self._draw(self.SIZE)
+            i = 0
+        self._i = i + 1
+        return self._batch.item(i)
 
 
 class _State(ISeedSequence):

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.rng import Streams, seed_states
+from sim.rng import Batched, Streams, seed_states
 
 U32 = st.integers(min_value=0, max_value=2**32 - 1)
 
@@ -38,3 +38,16 @@ def test_streams_drawn_once_are_the_cached_streams():
     entities = [(1, k) for k in range(10)]
     for e, gen in zip(entities, streams.once("supply.cards", entities), strict=True):
         np.testing.assert_array_equal(gen.random(3), Streams(7, 0)("supply.cards", *e).random(3))
+
+
+def test_batched_draws_are_the_single_draws():
+    # across several batch boundaries, for floats and for integers
+    batched, single = np.random.default_rng(5), np.random.default_rng(5)
+    normal = Batched(lambda size: batched.normal(0.3, 2.0, size))
+    got = [normal.next() for _ in range(3 * Batched.SIZE + 7)]
+    assert got == [single.normal(0.3, 2.0) for _ in range(len(got))]
+    assert all(type(x) is float for x in got)
+    batched, single = np.random.default_rng(6), np.random.default_rng(6)
+    areas = Batched(lambda size: batched.integers(8, size=size))
+    got = [areas.next() for _ in range(2 * Batched.SIZE + 1)]
+    assert got == [int(single.integers(8)) for _ in range(len(got))]

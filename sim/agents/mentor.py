@@ -56,6 +56,10 @@ def late_timeout(env: simpy.Environment, delay: float) -> simpy.Event:
 class Mentor:
     """One mentor in a caseload slot; a replacement takes the same slot."""
 
+    __slots__ = ("id", "who", "slot", "key", "start", "origin", "subcounty", "caseload", "hours",
+                 "release_weekdays", "_first_weekday", "active", "process", "wake", "days",
+                 "_ends", "absent", "_next")
+
     def __init__(
         self,
         mid: int,
