@@ -8,13 +8,14 @@ Not part of the test suite. Run from the repository root:
 Each scenario runs in its own child process (one core), so its peak memory is
 its own. Per scenario the table gives the wall time of one replication
 (``sim.model.simulate``: build, run and free the model; the median over
-replications run back to back, as a batch worker runs them, and the first, in a
-fresh process), the mentee-years it simulates
-and the cost of one mentee-year, its events per second, and its peak resident
-memory.
-The child also measures raw SimPy on the same core just before (1,000
-processes each yielding ``env.timeout(1)`` 1,000 times), so the model's event
-rate reads as a share of what SimPy itself manages.
+replications run back to back, as a batch worker runs them, and the first),
+the mentee-years it simulates and the cost of one mentee-year, its events per
+second, and its peak resident memory.
+The child first measures, on the same core, raw SimPy (1,000 processes each
+yielding ``env.timeout(1)`` 1,000 times) and the pilot's cost per mentee-year,
+so that the event rate reads as a share of what SimPy itself manages and the
+cost per mentee-year as a multiple of the pilot's, each against a reference
+taken minutes apart: this shared machine's speed drifts over a run.
 
 Two event counts are reported. *Scheduled* events went through SimPy's queue.
 *Simulated* events add the WhatsApp posts, which the model draws lazily
@@ -75,13 +76,10 @@ def load(config: str, factor: int):
     return sim.load(path, overrides)
 
 
-def measure(name: str, reps: int) -> dict:
-    """One scenario, in this process."""
+def replications(cfg, reps: int) -> list[tuple[float, int, int, float]]:
+    """(wall, scheduled events, simulated events, mentee-years) of each of ``reps`` replications."""
     from sim.model import simulate
 
-    config, factor, _, _ = SCENARIOS[name]
-    cfg = load(config, factor)
-    raw = raw_simpy_events_per_second()
     rows = []
     for r in range(reps):
         start = time.perf_counter()
@@ -90,6 +88,18 @@ def measure(name: str, reps: int) -> dict:
         years = sum(s[4] - s[3] for s in rec.spells) / 365.0
         rows.append((wall, rec.events, rec.events + len(rec.posts), years))
         del rec
+    return rows
+
+
+def measure(name: str, reps: int) -> dict:
+    """One scenario, in this process, after the raw SimPy rate and the pilot's cost per
+    mentee-year (so that both ratios compare runs made minutes apart on the same core)."""
+    config, factor, _, _ = SCENARIOS[name]
+    cfg = load(config, factor)
+    raw = raw_simpy_events_per_second()
+    pilot = replications(load("pilot.yaml", 1), SCENARIOS["pilot"][3])
+    pilot_us = 1e6 * statistics.median(w / y for w, _, _, y in pilot)
+    rows = replications(cfg, reps)
     wall, scheduled, simulated, years = (statistics.median(col) for col in zip(*rows, strict=True))
     return {
         "first_s": rows[0][0],
@@ -100,6 +110,7 @@ def measure(name: str, reps: int) -> dict:
         "wall_s": wall,
         "mentee_years": years,
         "us_per_mentee_year": 1e6 * wall / years,
+        "pilot_us_per_mentee_year": pilot_us,
         "mentee_years_per_s": years / wall,
         "scheduled_per_s": scheduled / wall,
         "simulated_per_s": simulated / wall,
@@ -113,14 +124,13 @@ def table(results: list[dict]) -> str:
             "| mentee-years/s | scheduled events/s (% of raw SimPy) "
             "| simulated events/s (% of raw) | peak RSS |")
     lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    pilot = next((r for r in results if r["scenario"] == "pilot"), None)
     for r in results:
         def fmt(x: float) -> str:
             return f"{1000 * x:.0f} ms" if x < 1 else f"{x:.1f} s"
 
         wall = f"{fmt(r['wall_s'])} ({fmt(r['first_s'])})"
-        rel = (f" ({r['us_per_mentee_year'] / pilot['us_per_mentee_year']:.2f}x pilot)"
-               if pilot and r is not pilot else "")
+        rel = (f" ({r['us_per_mentee_year'] / r['pilot_us_per_mentee_year']:.2f}x pilot)"
+               if r["scenario"] != "pilot" else "")
         lines.append(
             f"| {r['scenario']} | {r['facilities']:,} | {r['months']} | {wall} "
             f"| {r['mentee_years']:,.0f} | {r['us_per_mentee_year']:,.0f}{rel} "
