@@ -135,11 +135,12 @@ class Mentee:
             self._read_posts(t, group, out - mark)
         if elapsed <= 0:
             return
-        d = self.dyn
-        # competency.decay_exposure, inlined: this runs at every visit and monthly reading
         practice = (elapsed - (out - mark)) * self.facility.practice_intensity
-        self._x += (elapsed - d.practice_protection * practice
-                    - d.whatsapp_protection * (elapsed if group is not None else 0.0))
+        active = elapsed if group is not None else 0.0  # she joined at a settlement
+        d = self.dyn
+        self._x += competency.decay_exposure(
+            elapsed, practice, active, d.practice_protection, d.whatsapp_protection
+        )
         self.t = t
         self._stockout_mark = out
 
