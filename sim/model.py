@@ -439,8 +439,8 @@ def _let_go(event: simpy.Event) -> None:
 
 def simulate(config: Config, seed: int, replicate: int = 0) -> Record:
     """Run one replicate: a pure function of (config, seed, replicate)."""
-    model = Model(config, seed, replicate)
-    with _gc_paused():  # the run's objects go before the collector sees them
+    with _gc_paused():  # the model's objects go before the collector ever sees them
+        model = Model(config, seed, replicate)
         record = model.run()
         model.dismantle()
     return record
