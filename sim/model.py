@@ -134,8 +134,6 @@ class Model:
         self.dynamics = Dynamics.from_config(config)
         self._graduation = config.scaleup.graduation if config.scaleup else None
         self._first_weekday = config.start_date.weekday()
-        self._visit_gaps = (config.mentor.target_interval_days, config.mentor.min_days_between_visits)
-        self._visit_costs = (config.costs.transport_per_visit, config.costs.lunch_per_visit)
         self._baseline_mean = np.array([config.mentee.baseline.mean[a] for a in AREAS])
         self._next_mentee = 0
         self._next_mentor = 0
@@ -285,11 +283,11 @@ class Model:
             sd = cfg.mentee.learning.noise_sd
             f.learning = Batched(partial(self.streams("mentee.learning", *f.key).normal,
                                          -0.5 * sd * sd, sd))
-        mentee.visit(day, f.learning, *self._visit_gaps)
+        mentee.visit(day, f.learning, cfg.mentor.target_interval_days,
+                     cfg.mentor.min_days_between_visits)
         self.record.visits.append(day, f.subcounty, f.id, mentee.id, mentor.id)
-        transport, lunch = self._visit_costs
-        self.ledger.post(day, "transport", mentor.who, f.subcounty, transport)
-        self.ledger.post(day, "lunch", mentor.who, f.subcounty, lunch)
+        self.ledger.post(day, "transport", mentor.who, f.subcounty, cfg.costs.transport_per_visit)
+        self.ledger.post(day, "lunch", mentor.who, f.subcounty, cfg.costs.lunch_per_visit)
 
     def new_mentor(
         self, slot: int, key: tuple[int, ...], subcounty: int, caseload: list[Facility],

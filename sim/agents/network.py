@@ -84,8 +84,6 @@ class WhatsAppGroup:
         self.counts: tuple[int, ...] = tuple([0] * N_AREAS)
         self.times: list[list[float]] = [[] for _ in range(N_AREAS)]
         self.sums = {s: [[0.0] for _ in range(N_AREAS)] for s in self.network.slopes}
-        k = self.network.k
-        self._growth = [(k * s, sums) for s, sums in self.sums.items()]  # k s, for _post
 
     def new_epoch(self, t: float) -> None:
         """Settle every active member to ``t`` and restart the prefix sums there."""
@@ -130,9 +128,9 @@ class WhatsAppGroup:
         scale = 1.0 / keep[n]  # (1 - r) ** -n
         self.times[area].append(t)
         dt = t - self.origin
-        for ks, sums in self._growth:
+        for slope, sums in self.sums.items():
             s = sums[area]
-            s.append(s[-1] + scale * math.exp(ks * dt))
+            s.append(s[-1] + scale * math.exp(net.k * slope * dt))
         net.post_days.append(t)  # the record's post log, column by column
         net.post_subcounties.append(net.subcounty)
 
