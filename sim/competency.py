@@ -1,15 +1,13 @@
 """Competency maths: learning at a visit, decay between visits, checklist scoring.
 
-Pure functions of per-area competency, kept continuous in [0, 4]: a visit's
-maths on one nurse's eight floats (plain Python is faster than numpy at that
-size), decay and scoring on arrays. The SimPy processes decide *when* these
+Pure functions of per-area competency, kept continuous in [0, 4], on arrays
+with one row per nurse: a day's visits are trained together, and monthly
+readings score every nurse at once. The SimPy processes decide *when* these
 apply; this module decides *how much*.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 
 import numpy as np
 
@@ -17,17 +15,17 @@ MAX_SCORE = 4.0
 PROFICIENT = 3  # checklist level: performs without support
 
 
-def learn(c: Sequence[float], areas: Sequence[int], rate: float,
-          effort: Sequence[float]) -> list[float]:
-    """Competency after training on ``areas``.
+def learn(c: np.ndarray, areas: np.ndarray, remaining: np.ndarray) -> np.ndarray:
+    """Competency after a visit's training, one row per nurse.
 
-    Each trained area closes a share ``1 - exp(-rate * effort)`` of its gap to 4,
-    so returns diminish near proficiency and the score can never leave [0, 4].
-    ``effort`` is the visit's multiplicative noise (mean about 1), one per area.
+    Each nurse trains on her row of ``areas``; each trained area keeps the share
+    ``remaining`` of its gap to 4, which is ``exp(-rate * effort)`` for the
+    visit's learning rate and multiplicative noise ``effort`` (mean about 1), so
+    returns diminish near proficiency and the score can never leave [0, 4].
     """
-    out = [float(x) for x in c]
-    for a, e in zip(areas, effort, strict=True):
-        out[a] = MAX_SCORE - (MAX_SCORE - out[a]) * math.exp(-rate * e)
+    out = c.copy()
+    rows = np.arange(len(c))[:, None]
+    out[rows, areas] = MAX_SCORE - (MAX_SCORE - out[rows, areas]) * remaining
     return out
 
 
@@ -59,11 +57,10 @@ def decay(floor: np.ndarray, gained: np.ndarray, rate_per_day: float,
     return floor + gained * np.exp(-rate_per_day * exposure_days)
 
 
-def agenda(c: Sequence[float], weights: Sequence[float], n: int) -> list[int]:
-    """The ``n`` areas a visit works on: the largest gaps, weighted by priority
-    (ties to the lower-numbered area)."""
-    score = [w * (x - MAX_SCORE) for w, x in zip(weights, c)]  # noqa: B905 (hot; equal lengths)
-    return sorted(range(len(score)), key=score.__getitem__)[:n]
+def agenda(c: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """The ``n`` areas each nurse's visit works on, one row per nurse: the largest
+    gaps, weighted by priority (ties to the lower-numbered area)."""
+    return np.argsort(weights * (c - MAX_SCORE), axis=1, kind="stable")[:, :n]
 
 
 def priority_weights(order: list[int], n_areas: int, decay_per_rank: float) -> np.ndarray:

@@ -42,3 +42,12 @@ class Ledger:
             self.who.append(who)
             self.subcounty.append(subcounty)
             self.ksh.append(ksh)
+
+    def extend(self, day: list[float], category: list[str], who: list[str], subcounty: list[int],
+               ksh: list[float]) -> None:
+        """Post many entries at once, column by column (none of them zero)."""
+        self.day.extend(day)
+        self.category.extend(category)
+        self.who.extend(who)
+        self.subcounty.extend(subcounty)
+        self.ksh.extend(ksh)

@@ -24,8 +24,8 @@ from sim import competency, scenarios
 from sim.scenarios import scaleup
 from sim.agents.classroom import courses
 from sim.agents.facility import Facility, economic_shocks
-from sim.agents.mentee import Dynamics, Mentee, competencies, nurse_post
-from sim.agents.mentor import Mentor, draw_weekdays, mentor_post
+from sim.agents.mentee import Dynamics, Mentee, competencies, nurse_post, visit_all
+from sim.agents.mentor import DAY_END, Mentor, draw_weekdays, late_timeout, mentor_post
 from sim.agents.network import Network
 from sim.config import AREAS, Config
 from sim.costs import Ledger
@@ -54,8 +54,13 @@ class Events:
         self._columns = tuple(array(code) for code in columns.values())  # array typecodes
 
     def append(self, *row: float) -> None:
-        for column, value in zip(self._columns, row):  # noqa: B905 (hot; one value a column)
+        for column, value in zip(self._columns, row, strict=True):
             column.append(value)
+
+    def extend(self, *columns: list) -> None:
+        """Append many rows, given column by column."""
+        for column, values in zip(self._columns, columns, strict=True):
+            column.extend(values)
 
     def column(self, name: str) -> array:
         return self._columns[self.names.index(name)]
@@ -149,6 +154,7 @@ class Model:
         self.mentors: list[list[Mentor]] = [[] for _ in config.subcounties]
         self.groups = [Network(self, s) for s in range(len(config.subcounties))]
         self._processes: list[simpy.Process] = []  # every process started, for dismantle()
+        self._today: list[tuple[Mentor, Mentee]] = []  # visits made today, not yet trained
         with _gc_paused():
             self._build()
 
@@ -277,17 +283,42 @@ class Model:
         self.groups[f.subcounty].leave(mentee)
 
     def visit(self, mentor: Mentor, mentee: Mentee, day: float) -> None:
+        """A mentor visits a nurse today (``day`` is now). Her next visit is planned at
+        once; the training is given with the day's other visits after every round of
+        the day (:meth:`_visit_day`): nothing else happens in between, and visits to
+        different nurses do not depend on each other's order."""
+        m = self.config.mentor
+        mentee.plan_visit(day, m.target_interval_days, m.min_days_between_visits)
+        if not self._today:
+            late_timeout(self.env, 0.0, DAY_END).callbacks.append(self._visit_day)
+        self._today.append((mentor, mentee))
+
+    def _visit_day(self, _: simpy.Event) -> None:
         cfg = self.config
-        f = mentee.facility
-        if f.learning is None:
-            sd = cfg.mentee.learning.noise_sd
-            f.learning = Batched(partial(self.streams("mentee.learning", *f.key).normal,
-                                         -0.5 * sd * sd, sd))
-        mentee.visit(day, f.learning, cfg.mentor.target_interval_days,
-                     cfg.mentor.min_days_between_visits)
-        self.record.visits.append(day, f.subcounty, f.id, mentee.id, mentor.id)
-        self.ledger.post(day, "transport", mentor.who, f.subcounty, cfg.costs.transport_per_visit)
-        self.ledger.post(day, "lunch", mentor.who, f.subcounty, cfg.costs.lunch_per_visit)
+        visits, self._today = self._today, []
+        day = self.env.now
+        noise = []
+        for _, mentee in visits:
+            f = mentee.facility
+            if f.learning is None:
+                sd = cfg.mentee.learning.noise_sd
+                f.learning = Batched(partial(self.streams("mentee.learning", *f.key).normal,
+                                             -0.5 * sd * sd, sd))
+            noise.append(f.learning)
+        visit_all([mentee for _, mentee in visits], noise, day)
+        subs = [mentee.facility.subcounty for _, mentee in visits]
+        self.record.visits.extend(
+            [day] * len(visits), subs, [mentee.facility.id for _, mentee in visits],
+            [mentee.id for _, mentee in visits], [mentor.id for mentor, _ in visits])
+        each = [(c, ksh) for c, ksh in (("transport", cfg.costs.transport_per_visit),
+                                        ("lunch", cfg.costs.lunch_per_visit)) if ksh]
+        self.ledger.extend(
+            day=[day] * (len(visits) * len(each)),
+            category=[c for _ in visits for c, _ in each],
+            who=[mentor.who for mentor, _ in visits for _ in each],
+            subcounty=[sub for sub in subs for _ in each],
+            ksh=[ksh for _ in visits for _, ksh in each],
+        )
 
     def new_mentor(
         self, slot: int, key: tuple[int, ...], subcounty: int, caseload: list[Facility],

@@ -17,6 +17,7 @@ import pytest
 
 import sim
 from sim import competency
+from sim import model as model_module
 from sim.agents import network
 from sim.model import Model, simulate
 
@@ -100,7 +101,7 @@ def test_lazy_whatsapp_matches_eager_when_epochs_restart_early(monkeypatch):
 
 def test_lazy_whatsapp_matches_eager_when_folded_gains_are_refolded(monkeypatch):
     # no mentors, fast decay, two years: exposure since the last fold grows large enough
-    # that the gains are refolded (the only other use of _set is a visit or a course)
+    # that the gains are refolded (the only other use of _set is a classroom course)
     cfg = sim.load(CONFIGS / "pilot.yaml", [
         "mentor.enabled=false", "mentee.decay.rate_per_year=20", "months=24"])
     assert cfg.classroom is None or not cfg.classroom.enabled
@@ -135,3 +136,27 @@ def test_a_finished_replicate_is_freed_without_the_cyclic_collector(make_config)
     assert any(s[5] == "graduated" for s in record.spells)
     # SimPy's Environment binds methods to itself: that cycle (a few objects) remains
     assert left < 20
+
+
+def test_a_days_visits_trained_together_equal_them_trained_one_at_a_time(monkeypatch):
+    # the reference: each visit trained alone, in the order the rounds made them
+    cfg = sim.load(CONFIGS / "scaleup_machakos_county.yaml", ["months=24"])
+    together = Model(cfg, 6).run()
+    batches = []
+    train = model_module.visit_all
+
+    def one_at_a_time(mentees, noise, t):
+        batches.append(len(mentees))
+        for m, z in zip(mentees, noise, strict=True):
+            train([m], [z], t)
+
+    monkeypatch.setattr(model_module, "visit_all", one_at_a_time)
+    alone = Model(cfg, 6).run()
+    assert max(batches) > 5  # days with many visits
+    assert list(together.visits) == list(alone.visits)
+    for a, b in zip(together.spells, alone.spells, strict=True):
+        assert a[:7] == b[:7]
+        np.testing.assert_array_equal(a[8], b[8])
+    for a, b in zip(together.months, alone.months, strict=True):
+        assert a[:8] == b[:8]
+        np.testing.assert_array_equal(a[8], b[8])

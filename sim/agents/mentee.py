@@ -110,8 +110,7 @@ class Mentee:
     def scores(self) -> list[float]:
         """Competency per area at ``self.t``, continuous in [0, 4] (see :func:`competency.decay`)."""
         f = math.exp(-self.dyn.decay_per_day * (self._x - self._x_ref))
-        # zip without strict=: this runs at every visit, and the lengths are equal by construction
-        return [b + g * f for b, g in zip(self.baseline, self._gain)]  # noqa: B905
+        return [b + g * f for b, g in zip(self.baseline, self._gain, strict=True)]
 
     @property
     def c(self) -> np.ndarray:
@@ -119,7 +118,7 @@ class Mentee:
         return np.array(self.scores())
 
     def _set(self, c: list[float]) -> None:
-        self._gain = [x - b for x, b in zip(c, self.baseline)]  # noqa: B905 (hot; equal lengths)
+        self._gain = [x - b for x, b in zip(c, self.baseline, strict=True)]
         self._x_ref = self._x
 
     def catch_up(self, t: float) -> None:
@@ -193,17 +192,8 @@ class Mentee:
         self.spell_visits = 0
         self.next_due = t
 
-    def visit(self, t: float, noise: Batched, interval: float, min_gap: float) -> None:
-        """A mentoring visit: hands-on training on the agenda's top areas.
-
-        ``noise`` gives normal draws with mean ``-sd**2 / 2``: each area's effort is
-        their exponential, lognormal with mean 1."""
-        self.catch_up(t)
-        d = self.dyn
-        c = self.scores()
-        areas = competency.agenda(c, self.weights, d.areas_per_visit)
-        effort = [math.exp(noise.next()) for _ in areas]
-        self._set(competency.learn(c, areas, d.learning_rate, effort))
+    def plan_visit(self, t: float, interval: float, min_gap: float) -> None:
+        """A mentor visits her at ``t`` (the training itself: :func:`visit_all`)."""
         self.spell_visits += 1
         # Keep to the plan (one visit per interval) but never crowd a late visit.
         self.next_due = max(self.next_due + interval, t + min_gap)
@@ -212,6 +202,32 @@ class Mentee:
         """A classroom course: an immediate gain in every area, capped at 4."""
         self.catch_up(t)
         self._set(np.minimum(self.c + gain, competency.MAX_SCORE).tolist())
+
+
+def visit_all(mentees: list[Mentee], noise: list[Batched], t: float) -> None:
+    """Mentoring visits at ``t`` to several nurses (each once): hands-on training on
+    each one's agenda, the top areas by weighted gap.
+
+    The visits of a day are independent of each other, so they are trained as one
+    array operation (:func:`competency.agenda`, :func:`competency.learn`); the
+    exponentials are taken one by one with ``math.exp``, as a nurse's settlement
+    does, so the results are those of training each nurse alone. ``noise[i]`` gives
+    normal draws with mean ``-sd**2 / 2``: each area's effort is their exponential,
+    lognormal with mean 1.
+    """
+    for mentee in mentees:
+        mentee.catch_up(t)
+    d = mentees[0].dyn
+    k, rate, n = d.decay_per_day, d.learning_rate, d.areas_per_visit
+    base = np.array([m.baseline for m in mentees])
+    folded = np.array([[math.exp(-k * (m._x - m._x_ref))] for m in mentees])
+    c = base + np.array([m._gain for m in mentees]) * folded
+    areas = competency.agenda(c, np.array([m.weights for m in mentees]), n)
+    remaining = np.array([[math.exp(-rate * math.exp(z.next())) for _ in range(n)] for z in noise])
+    gains = (competency.learn(c, areas, remaining) - base).tolist()
+    for mentee, gain in zip(mentees, gains, strict=True):
+        mentee._gain = gain
+        mentee._x_ref = mentee._x
 
 
 def competencies(mentees: list[Mentee]) -> np.ndarray:

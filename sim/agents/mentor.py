@@ -35,9 +35,10 @@ if TYPE_CHECKING:
 
 WORKDAYS = 5  # Monday to Friday
 LATE = 2  # a priority after SimPy's URGENT (0) and NORMAL (1): release-day rounds come last
+DAY_END = 3  # after the rounds: the day's visits are trained together (Model._visit_day)
 
 
-def late_timeout(env: simpy.Environment, delay: float) -> simpy.Event:
+def late_timeout(env: simpy.Environment, delay: float, priority: int = LATE) -> simpy.Event:
     """A timeout processed after every other event of its instant.
 
     A mentor plans her next round up to weeks ahead, so a plain timeout would
@@ -49,7 +50,7 @@ def late_timeout(env: simpy.Environment, delay: float) -> simpy.Event:
     """
     event = simpy.Event(env)
     event._ok, event._value = True, None
-    env.schedule(event, LATE, delay)
+    env.schedule(event, priority, delay)
     return event
 
 
