@@ -111,6 +111,14 @@ class Batched:
         self._i = i + 1
         return self._batch.item(i)
 
+    def take(self, n: int) -> list[float]:
+        """The next ``n`` draws."""
+        i = self._i
+        if i + n > self.SIZE:
+            return [self.next() for _ in range(n)]
+        self._i = i + n
+        return self._batch[i:i + n].tolist()
+
 
 class _State(ISeedSequence):
     """A seed already hashed: what ``PCG64`` asks of a seed sequence."""

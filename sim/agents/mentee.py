@@ -223,7 +223,7 @@ def visit_all(mentees: list[Mentee], noise: list[Batched], t: float) -> None:
     folded = np.array([[math.exp(-k * (m._x - m._x_ref))] for m in mentees])
     c = base + np.array([m._gain for m in mentees]) * folded
     areas = competency.agenda(c, np.array([m.weights for m in mentees]), n)
-    remaining = np.array([[math.exp(-rate * math.exp(z.next())) for _ in range(n)] for z in noise])
+    remaining = np.array([[math.exp(-rate * math.exp(e)) for e in z.take(n)] for z in noise])
     gains = (competency.learn(c, areas, remaining) - base).tolist()
     for mentee, gain in zip(mentees, gains, strict=True):
         mentee._gain = gain

@@ -102,11 +102,13 @@ class WhatsAppGroup:
             start, self._redraw_at = self._redraw_at, None
             # memoryless: a pending post is redrawn at the new rate
             self._next_post = start + self._gap() if self._rate() > 0 else math.inf
-        while self._next_post <= t:
-            tp = self._next_post
-            area = self._areas.next()
-            self._next_post = tp + self._gap()
-            self._post(tp, area)
+        if self._next_post <= t:
+            mean_gap = 1.0 / self._rate()  # the rate holds while posts are drawn
+            while self._next_post <= t:
+                tp = self._next_post
+                area = self._areas.next()
+                self._next_post = tp + mean_gap * self._gaps.next()
+                self._post(tp, area)
 
     def _rate(self) -> float:
         return self.network.rate_per_member * (len(self.active) + len(self.mentors))
