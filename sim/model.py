@@ -293,7 +293,9 @@ class Model:
             late_timeout(self.env, 0.0, DAY_END).callbacks.append(self._visit_day)
         self._today.append((mentor, mentee))
 
-    def _visit_day(self, _: simpy.Event) -> None:
+    def _visit_day(self, event: simpy.Event) -> None:
+        """The day's visits: train them together, then log them and their transport and
+        lunch (amounts of zero are not recorded)."""
         cfg = self.config
         visits, self._today = self._today, []
         day = self.env.now
