@@ -101,7 +101,8 @@ class WhatsAppGroup:
         if self._redraw_at is not None and t > self._redraw_at:
             start, self._redraw_at = self._redraw_at, None
             # memoryless: a pending post is redrawn at the new rate
-            self._next_post = start + self._gap() if self._rate() > 0 else math.inf
+            rate = self._rate()
+            self._next_post = start + 1.0 / rate * self._gaps.next() if rate > 0 else math.inf
         if self._next_post <= t:
             mean_gap = 1.0 / self._rate()  # the rate holds while posts are drawn
             while self._next_post <= t:
@@ -112,10 +113,6 @@ class WhatsAppGroup:
 
     def _rate(self) -> float:
         return self.network.rate_per_member * (len(self.active) + len(self.mentors))
-
-    def _gap(self) -> float:
-        """Time to the next post at the current (positive) rate."""
-        return 1.0 / self._rate() * self._gaps.next()
 
     def _post(self, t: float, area: int) -> None:
         net = self.network
@@ -133,8 +130,7 @@ class WhatsAppGroup:
         for slope, sums in self.sums.items():
             s = sums[area]
             s.append(s[-1] + scale * math.exp(net.k * slope * dt))
-        net.post_days.append(t)  # the record's post log, column by column
-        net.post_subcounties.append(net.subcounty)
+        net.model.record.posts.append(t, net.subcounty)
 
     def _changed(self) -> None:
         self._redraw_at = self.network.model.env.now
@@ -228,8 +224,6 @@ class Network:
         self.key = code(model.config.subcounties[subcounty].name)
         self.k = model.dynamics.decay_per_day
         self.reinforcement = cfg.reinforcement
-        self.post_days = model.record.posts.column("day")
-        self.post_subcounties = model.record.posts.column("subcounty")
         self.keep_powers = [1.0]  # (1 - r) ** i, as far as any group's posts per area go
         self.slopes: list[float] = []  # members' exposure slopes, set when a group opens
         self._where: dict[Member, WhatsAppGroup] = {}
