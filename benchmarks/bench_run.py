@@ -39,14 +39,16 @@ import simpy
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# name: (config, facilities multiplier, replications, quick replications)
+# name: (config, facilities multiplier, other overrides, replications, quick replications)
 SCENARIOS = {
-    "pilot": ("pilot.yaml", 1, 50, 10),
-    "pilot x10": ("pilot.yaml", 10, 10, 3),
-    "pilot x100": ("pilot.yaml", 100, 2, 1),
-    "pilot x225": ("pilot.yaml", 225, 2, 1),  # 9,000 facilities: the national size
-    "county": ("scaleup_machakos_county.yaml", 1, 3, 1),
-    "national": ("kenya_national.yaml", 1, 3, 1),
+    "pilot": ("pilot.yaml", 1, (), 50, 10),
+    "pilot x10": ("pilot.yaml", 10, (), 10, 3),
+    "pilot x100": ("pilot.yaml", 100, (), 2, 1),
+    "pilot x225": ("pilot.yaml", 225, (), 2, 1),  # 9,000 facilities: the national size
+    "county": ("scaleup_machakos_county.yaml", 1, (), 3, 1),
+    "national": ("kenya_national.yaml", 1, (), 3, 1),  # counties join in yearly phases
+    # every county from month 1: 9,000 nurses mentored for five years, the full load
+    "national, all at once": ("kenya_national.yaml", 1, ("scaleup=null",), 2, 1),
 }
 
 
@@ -64,16 +66,16 @@ def raw_simpy_events_per_second() -> float:
     return next(env._eid) / (time.perf_counter() - start)  # scheduled = processed
 
 
-def load(config: str, factor: int):
+def load(config: str, factor: int, overrides: tuple[str, ...] = ()):
     import sim
 
     path = ROOT / "configs" / config
-    cfg = sim.load(path)
+    cfg = sim.load(path, list(overrides))
     if factor == 1:
         return cfg
-    overrides = [f"subcounties.{sub.name}.facilities.{o}={sub.facilities[o] * factor}"
-                 for sub in cfg.subcounties for o in ("public", "faith_based", "private")]
-    return sim.load(path, overrides)
+    scaled = [f"subcounties.{sub.name}.facilities.{o}={sub.facilities[o] * factor}"
+              for sub in cfg.subcounties for o in ("public", "faith_based", "private")]
+    return sim.load(path, [*overrides, *scaled])
 
 
 def replications(cfg, reps: int) -> list[tuple[float, int, int, float]]:
@@ -94,10 +96,10 @@ def replications(cfg, reps: int) -> list[tuple[float, int, int, float]]:
 def measure(name: str, reps: int) -> dict:
     """One scenario, in this process, after the raw SimPy rate and the pilot's cost per
     mentee-year (so that both ratios compare runs made minutes apart on the same core)."""
-    config, factor, _, _ = SCENARIOS[name]
-    cfg = load(config, factor)
+    config, factor, overrides, _, _ = SCENARIOS[name]
+    cfg = load(config, factor, overrides)
     raw = raw_simpy_events_per_second()
-    pilot = replications(load("pilot.yaml", 1), SCENARIOS["pilot"][3])
+    pilot = replications(load("pilot.yaml", 1), SCENARIOS["pilot"][4])
     pilot_us = 1e6 * statistics.median(w / y for w, _, _, y in pilot)
     rows = replications(cfg, reps)
     wall, scheduled, simulated, years = (statistics.median(col) for col in zip(*rows, strict=True))
@@ -169,7 +171,7 @@ def main() -> None:
         return
     results = []
     for name in args.only or SCENARIOS:
-        reps = SCENARIOS[name][3 if args.quick else 2]
+        reps = SCENARIOS[name][4 if args.quick else 3]
         out = subprocess.run([sys.executable, __file__, "--child", name, "--reps", str(reps)],
                              check=True, capture_output=True, text=True)
         results.append(json.loads(out.stdout))

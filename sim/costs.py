@@ -43,6 +43,17 @@ class Ledger:
             self.subcounty.append(subcounty)
             self.ksh.append(ksh)
 
+    def post_each(self, day: float, category: str, who: list[str], subcounty: int,
+                  ksh: float) -> None:
+        """Post the same amount for each of ``who`` (nothing if it is zero)."""
+        if ksh and who:
+            n = len(who)
+            self.day.extend([day] * n)
+            self.category.extend([category] * n)
+            self.who.extend(who)
+            self.subcounty.extend([subcounty] * n)
+            self.ksh.extend([ksh] * n)
+
     def extend(self, day: list[float], category: list[str], who: list[str], subcounty: list[int],
                ksh: list[float]) -> None:
         """Post many entries at once, column by column (none of them zero)."""

@@ -360,11 +360,10 @@ class Model:
             if not self.joined[s]:
                 continue
             self.ledger.post(t, "coordination", f"subcounty:{sub.name}", s, c.coordination_per_subcounty_month)
-            for mentor in self.mentors[s]:
-                if mentor.active:
-                    self.ledger.post(t, "mentor_airtime", mentor.who, s, c.mentor_airtime_per_month)
-            for mentee in self.groups[s].mentees:
-                self.ledger.post(t, "mentee_airtime", mentee.who, s, c.mentee_airtime_per_month)
+            self.ledger.post_each(t, "mentor_airtime", [m.who for m in self.mentors[s] if m.active], s,
+                                  c.mentor_airtime_per_month)
+            self.ledger.post_each(t, "mentee_airtime", [m.who for m in self.groups[s].mentees], s,
+                                  c.mentee_airtime_per_month)
 
     def _read_month(self, month: int) -> None:
         t = self.env.now

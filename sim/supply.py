@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from sim.config import Supply
 
 
+_MARGIN = 1e-6  # days: a safe distance from a run-out time (day numbers round at ~1e-12)
+
+
 class Stock:
     """One facility's shelf of one supply line, with its whole delivery schedule.
 
@@ -68,6 +71,21 @@ class Stock:
         if not (since[i] <= t and (i + 1 == len(since) or t < since[i + 1])):
             i = self._hint = bisect_right(since, t) - 1  # _last, inlined: a hot path
         return self._cum[i] + max(0.0, t - since[i] - self._level[i])
+
+    def stocked_until(self, t: float) -> float:
+        """A time until which no stock-out days accrue after ``t`` (``t`` itself if the
+        shelf is empty then): up to it, :meth:`stockout_days_until` keeps its value at
+        ``t``, so a nurse's settlement need not look it up. It is where the shelf next
+        runs dry, less a margin far above rounding, so that the lookup it saves would
+        have returned exactly the same number."""
+        since, level, cum = self._since, self._level, self._cum
+        i = self._last(t)
+        if t - since[i] - level[i] >= 0.0:
+            return t
+        n = len(since)
+        while i + 1 < n and cum[i + 1] == cum[i]:  # restocked before it ran dry
+            i += 1
+        return since[i] + level[i] - _MARGIN
 
     def stockout_days_at(self, times: np.ndarray) -> np.ndarray:
         """:meth:`stockout_days_until` at many times at once."""

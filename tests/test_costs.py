@@ -15,6 +15,10 @@ def test_ledger_skips_zero_amounts_and_totals():
     led.post(3.0, "lunch", "mentor:0", 0, 500.0)
     assert led.category == ["transport", "lunch"]
     assert sum(led.ksh) == 1500.0
+    led.post_each(30.0, "mentee_airtime", ["mentee:1", "mentee:2"], 1, 200.0)
+    led.post_each(30.0, "mentor_airtime", ["mentor:0"], 0, 0.0)
+    assert led.who[2:] == ["mentee:1", "mentee:2"] and list(led.subcounty[2:]) == [1, 1]
+    assert sum(led.ksh) == 1900.0 and len(led.day) == 4
 
 
 def test_total_cost_by_hand_to_the_shilling(quiet_config):

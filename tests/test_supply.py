@@ -145,3 +145,27 @@ def test_schedules_drawn_side_by_side_equal_those_drawn_one_at_a_time():
         alone = draw_stocks(params, horizon, [np.random.default_rng(s)])[0]
         assert (stock._since, stock._level, stock._cum) == (alone._since, alone._level, alone._cum)
         assert stock._since[-1] <= horizon and len(stock._since) > BLOCK
+
+
+@pytest.mark.parametrize("kw", [
+    {"lead_time_mean_days": 5, "order_up_to_days": 40, "shortfall_probability": 0.15,
+     "shortfall_fill_fraction": 0.5},
+    {"lead_time_mean_days": 12, "order_up_to_days": 60, "shortfall_probability": 0.5,
+     "shortfall_fill_fraction": 0.1},
+])
+def test_stocked_until_is_where_the_shelf_next_runs_dry(kw):
+    """Nurses skip the stock-out lookup up to ``stocked_until``: the count must not move
+    before it (bit for bit), and the shelf must run dry just after it (the bound is tight)."""
+    horizon = 1500.0
+    stocks = draw_stocks(_params(**kw), horizon, [np.random.default_rng(s) for s in range(20)])
+    rng = np.random.default_rng(99)
+    for stock in stocks:
+        for t in np.sort(rng.uniform(0, horizon, 60)).tolist():
+            until, out = stock.stocked_until(t), stock.stockout_days_until(t)
+            if until == t:
+                assert not stock.in_stock(t + 1e-9)
+                continue
+            assert t < until
+            for u in (*rng.uniform(t, until, 5).tolist(), until):
+                assert stock.stockout_days_until(u) == out
+            assert stock.stockout_days_until(until + 1e-4) > out

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -68,7 +69,7 @@ class Mentee:
     """
 
     __slots__ = ("id", "who", "facility", "baseline", "_gain", "_x", "_x_ref", "engagement",
-                 "weights", "dyn", "t", "_stockout_mark", "group", "slopes", "_seen", "_epoch",
+                 "weights", "dyn", "t", "_stockout_mark", "_stocked_until", "group", "slopes", "_seen", "_epoch",
                  "spell_start", "spell_visits", "next_due", "proficient_months", "promoted")
 
     def __init__(
@@ -94,7 +95,8 @@ class Mentee:
         self.weights = weights  # agenda priority weight per area (shared in a subcounty)
         self.dyn = dynamics
         self.t = t  # time up to which exposure is settled
-        self._stockout_mark = 0.0
+        self._stockout_mark = 0.0  # her facility's stock-out days (from day 0) at self.t
+        self._stocked_until = -math.inf  # until when the mark stays as it is
         self.group: WhatsAppGroup | None = None  # her group while an active member
         self.slopes = (1.0, 1.0)  # exposure per day in her group: in stock, in a stock-out
         # the group's posts per area she has read: its counts when she read them, which the
@@ -129,7 +131,12 @@ class Mentee:
             group.advance(t)  # before reading self.t: drawing posts may settle her
         elapsed = t - self.t
         mark = self._stockout_mark
-        out = self.facility.vaccines.stockout_days_until(t) if elapsed > 0 else mark
+        if elapsed > 0 and t > self._stocked_until:
+            vaccines = self.facility.vaccines
+            out = vaccines.stockout_days_until(t)
+            self._stocked_until = vaccines.stocked_until(t)
+        else:  # the shelf has not run dry since: no lookup (most settlements)
+            out = mark
         if group is not None and (self._seen is not group.counts):
             self._read_posts(t, group, out - mark)
         if elapsed <= 0:
@@ -187,7 +194,9 @@ class Mentee:
         """Enrol: time away (a furlough) decays skills with no practice to slow it."""
         self._x += t - self.t
         self.t = t
-        self._stockout_mark = self.facility.vaccines.stockout_days_until(t)
+        vaccines = self.facility.vaccines
+        self._stockout_mark = vaccines.stockout_days_until(t)
+        self._stocked_until = vaccines.stocked_until(t)
         self.spell_start = t
         self.spell_visits = 0
         self.next_due = t
@@ -219,12 +228,12 @@ def visit_all(mentees: list[Mentee], noise: list[Batched], t: float) -> None:
         mentee.catch_up(t)
     d = mentees[0].dyn
     k, rate, n = d.decay_per_day, d.learning_rate, d.areas_per_visit
-    base = np.array([m.baseline for m in mentees])
-    folded = np.array([[math.exp(-k * (m._x - m._x_ref))] for m in mentees])
-    c = base + np.array([m._gain for m in mentees]) * folded
-    areas = competency.agenda(c, np.array([m.weights for m in mentees]), n)
-    remaining = np.array([[math.exp(-rate * math.exp(e)) for e in z.take(n)] for z in noise])
-    gains = (competency.learn(c, areas, remaining) - base).tolist()
+    base = _rows([m.baseline for m in mentees])
+    folded = np.array([math.exp(-k * (m._x - m._x_ref)) for m in mentees])[:, None]
+    c = base + _rows([m._gain for m in mentees]) * folded
+    areas = competency.agenda(c, _rows([m.weights for m in mentees]), n)
+    remaining = np.array([math.exp(-rate * math.exp(e)) for z in noise for e in z.take(n)])
+    gains = (competency.learn(c, areas, remaining.reshape(-1, n)) - base).tolist()
     for mentee, gain in zip(mentees, gains, strict=True):
         mentee._gain = gain
         mentee._x_ref = mentee._x
@@ -234,9 +243,16 @@ def competencies(mentees: list[Mentee]) -> np.ndarray:
     """Competency of settled mentees at once, one row each (for monthly readings)."""
     first = mentees[0]
     return competency.decay(
-        np.array([m.baseline for m in mentees]), np.array([m._gain for m in mentees]),
-        first.dyn.decay_per_day, np.array([[m._x - m._x_ref] for m in mentees]),
+        _rows([m.baseline for m in mentees]), _rows([m._gain for m in mentees]),
+        first.dyn.decay_per_day, np.array([m._x - m._x_ref for m in mentees])[:, None],
     )
+
+
+def _rows(lists: list[list[float]]) -> np.ndarray:
+    """Equal-length lists of floats as the rows of an array (np.array, which checks
+    every element's type, takes half as long again for a day's or a month's nurses)."""
+    return np.fromiter(chain.from_iterable(lists), np.float64,
+                       count=len(lists) * len(lists[0])).reshape(len(lists), -1)
 
 
 def nurse_post(model: Model, facility: Facility):

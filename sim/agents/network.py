@@ -83,7 +83,11 @@ class WhatsAppGroup:
         # posts per area this epoch, replaced (not changed) at each post: see Mentee._seen
         self.counts: tuple[int, ...] = tuple([0] * N_AREAS)
         self.times: list[list[float]] = [[] for _ in range(N_AREAS)]
-        self.sums = {s: [[0.0] for _ in range(N_AREAS)] for s in self.network.slopes}
+        net = self.network
+        self.sums = {s: [[0.0] for _ in range(N_AREAS)] for s in net.slopes}
+        # what a post on each area extends: (k * slope, that slope's sums for the area)
+        self._extends = [[(net.k * s, sums[a]) for s, sums in self.sums.items()]
+                         for a in range(N_AREAS)]
 
     def new_epoch(self, t: float) -> None:
         """Settle every active member to ``t`` and restart the prefix sums there."""
@@ -91,8 +95,10 @@ class WhatsAppGroup:
         self._restart(t)
 
     def _restart(self, t: float) -> None:
+        counts = self.counts
         for mentee in self.active.values():
-            mentee.catch_up(t)
+            if mentee.t != t or mentee._seen is not counts:  # the monthly reading settled most
+                mentee.catch_up(t)
         self._start_epoch(t)
 
     def advance(self, t: float) -> None:
@@ -127,9 +133,8 @@ class WhatsAppGroup:
         scale = 1.0 / keep[n]  # (1 - r) ** -n
         self.times[area].append(t)
         dt = t - self.origin
-        for slope, sums in self.sums.items():
-            s = sums[area]
-            s.append(s[-1] + scale * math.exp(net.k * slope * dt))
+        for ks, s in self._extends[area]:
+            s.append(s[-1] + scale * math.exp(ks * dt))
         net.model.record.posts.append(t, net.subcounty)
 
     def _changed(self) -> None:
