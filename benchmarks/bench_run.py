@@ -18,9 +18,11 @@ cost per mentee-year as a multiple of the pilot's, each against a reference
 taken minutes apart: this shared machine's speed drifts over a run.
 
 Two event counts are reported. *Scheduled* events went through SimPy's queue.
-*Simulated* events add the WhatsApp posts, which the model draws lazily
-without the scheduler (see ``sim/agents/network.py``): each is a point event of
-the model, handled without a queue entry.
+*Simulated* events add the events the model handles in calendars of its own:
+the mentors' rounds (one SimPy event runs all of a day's, see
+``sim/agents/mentor.py``) and the WhatsApp posts, which groups draw lazily
+(``sim/agents/network.py``). Each is a point event of the model handled in
+time order, without a queue entry of its own.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def replications(cfg, reps: int) -> list[tuple[float, int, int, float]]:
         rec = simulate(cfg, seed=0, replicate=r)
         wall = time.perf_counter() - start
         years = sum(s[4] - s[3] for s in rec.spells) / 365.0
-        rows.append((wall, rec.events, rec.events + len(rec.posts), years))
+        rows.append((wall, rec.events, rec.events + rec.rounds + len(rec.posts), years))
         del rec
     return rows
 

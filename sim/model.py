@@ -25,7 +25,7 @@ from sim.scenarios import scaleup
 from sim.agents.classroom import courses
 from sim.agents.facility import Facility, economic_shocks
 from sim.agents.mentee import Dynamics, Mentee, competencies, nurse_post, visit_all
-from sim.agents.mentor import DAY_END, Mentor, draw_weekdays, late_timeout, mentor_post
+from sim.agents.mentor import DAY_END, Mentor, Rounds, draw_weekdays, late_timeout, mentor_post
 from sim.agents.network import Network
 from sim.config import AREAS, Config
 from sim.costs import Ledger
@@ -92,6 +92,7 @@ class Record:
     # one row per facility on the day-0 baseline and at the horizon (endline), for surveys
     states: list[FacilityState] = field(default_factory=list)
     events: int = 0  # events SimPy scheduled (for benchmarks)
+    rounds: int = 0  # mentors' rounds held, by the model's own calendar (for benchmarks)
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ class Model:
         self.facilities: list[list[Facility]] = []  # per subcounty
         self.mentors: list[list[Mentor]] = [[] for _ in config.subcounties]
         self.groups = [Network(self, s) for s in range(len(config.subcounties))]
+        self.rounds = Rounds(self)
         self._processes: list[simpy.Process] = []  # every process started, for dismantle()
         self._today: list[tuple[Mentor, Mentee]] = []  # visits made today, not yet trained
         with _gc_paused():
@@ -269,7 +271,7 @@ class Model:
         f.mentee = mentee
         self.groups[f.subcounty].join(mentee)
         if f.mentor is not None:
-            f.mentor.nudge(self.env.now)  # she is due now
+            self.rounds.nudge(f.mentor, self.env.now)  # she is due now
 
     def end_spell(self, mentee: Mentee, reason: str | None) -> None:
         t = self.env.now
@@ -430,6 +432,7 @@ class Model:
         with _gc_paused():
             self.env.run(until=self._calendar)
         self.record.events = next(self.env._eid)  # SimPy numbers the events it schedules
+        self.record.rounds = self.rounds.held
         return self.record
 
     def dismantle(self) -> None:
@@ -455,6 +458,8 @@ class Model:
                 f.mentee = f.mentor = None
         for net in self.groups:
             net.dismantle()
+        self.rounds.days.clear()
+        self.rounds = None
         self.facilities, self.mentors, self.graduates, self.groups = [], [], [], []
         self._slots, self._calendar = [], None
 

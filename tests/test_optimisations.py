@@ -18,6 +18,7 @@ import pytest
 import sim
 from sim import competency
 from sim import model as model_module
+from sim.agents import mentor as mentor_module
 from sim.agents import network
 from sim.model import Model, simulate
 
@@ -158,5 +159,50 @@ def test_a_days_visits_trained_together_equal_them_trained_one_at_a_time(monkeyp
         assert a[:7] == b[:7]
         np.testing.assert_array_equal(a[8], b[8])
     for a, b in zip(together.months, alone.months, strict=True):
+        assert a[:8] == b[:8]
+        np.testing.assert_array_equal(a[8], b[8])
+
+
+class EveryReleaseDay(mentor_module.Rounds):
+    """Reference: each mentor is a SimPy process that wakes on every one of her release
+    days and visits whoever is due; no calendar, no sleeping past days with nobody due."""
+
+    def start(self, mentor, tenure: int) -> None:
+        super().start(mentor, tenure)
+        self.model.process(self._every_day(mentor))
+
+    def _enter(self, mentor, due: float) -> None:
+        mentor.wake = -math.inf  # nudges find her awake already
+
+    def _every_day(self, mentor):
+        env, model = self.model.env, self.model
+        for i, day in enumerate(mentor.days):
+            yield mentor_module.late_timeout(env, day - env.now)
+            if not mentor.active:
+                return
+            self.held += 1
+            mentor._next = i + 1
+            if not mentor.absent[i]:
+                mentor_module.visit_round(model, mentor, day, mentor._ends[i] - day)
+
+
+def test_the_rounds_calendar_equals_mentors_waking_every_release_day(monkeypatch, make_config):
+    # churn of every kind: nurses enrolling mid-way wake their mentor early, mentors leave
+    # and are replaced, facilities are furloughed and come back
+    cfg = make_config({
+        "months": 24, "mentee.turnover.hazard_per_year": 0.5,
+        "mentor.attrition.hazard_per_year": 0.6, "facilities.furlough_return_days_mean": 60,
+    })
+    calendar = Model(cfg, 8).run()
+    monkeypatch.setattr(model_module, "Rounds", EveryReleaseDay)
+    every_day = Model(cfg, 8).run()
+    assert every_day.rounds > 1.2 * calendar.rounds  # the calendar skips days with nobody due
+    assert len(calendar.visits) > 500
+    # rounds of one day may come in another order; nothing else may differ
+    assert sorted(calendar.visits) == sorted(every_day.visits)
+    for a, b in zip(calendar.spells, every_day.spells, strict=True):
+        assert a[:7] == b[:7]
+        np.testing.assert_array_equal(a[8], b[8])
+    for a, b in zip(calendar.months, every_day.months, strict=True):
         assert a[:8] == b[:8]
         np.testing.assert_array_equal(a[8], b[8])

@@ -10,12 +10,14 @@ depends on the facility's setting) allow. Each mentee's plan is one visit per
 ``min_days_between_visits`` after it. A mentor leaves at a constant hazard;
 her caseload waits unvisited until a replacement (oriented afresh) arrives.
 
-A mentor's process does not wake on release days when nobody is due: it
-sleeps until the first release day on which someone will be, and a nurse
-enrolling in her caseload wakes her early. Whether she is held at her own
-facility is drawn for each of her release days when she takes up the post,
-from a stream of her own (the slot and her tenure in it), so skipped days change
-nothing and a predecessor's tenure does not shift her draws.
+A mentor does not wake on release days when nobody is due: she sleeps until
+the first release day on which someone will be, and a nurse enrolling in her
+caseload wakes her early. Her rounds are kept in a calendar of days
+(:class:`Rounds`) rather than as a SimPy process each: one event per day runs
+all of that day's rounds. Whether she is held at her own facility is drawn for
+each of her release days when she takes up the post, from a stream of her own
+(the slot and her tenure in it), so skipped days change nothing and a
+predecessor's tenure does not shift her draws.
 """
 
 from __future__ import annotations
@@ -58,8 +60,8 @@ class Mentor:
     """One mentor in a caseload slot; a replacement takes the same slot."""
 
     __slots__ = ("id", "who", "slot", "key", "start", "origin", "subcounty", "caseload", "hours",
-                 "release_weekdays", "_first_weekday", "active", "process", "wake", "days",
-                 "_ends", "absent", "_next")
+                 "release_weekdays", "_first_weekday", "active", "wake", "wake_index", "entry",
+                 "days", "_ends", "absent", "_next")
 
     def __init__(
         self,
@@ -85,8 +87,9 @@ class Mentor:
         self.release_weekdays = release_weekdays
         self._first_weekday = first_weekday  # weekday of simulation day 0
         self.active = True
-        self.process: simpy.Process | None = None  # her round of visits, while she sleeps
         self.wake = math.inf  # the release day she plans to wake on
+        self.wake_index = -1  # its index in self.days
+        self.entry = 0  # her entry in the rounds' calendar (earlier ones are void)
         self.days = array("d")  # her release days before the horizon
         self._ends = array("d")  # each day plus its window: who is due by then is visited
         self.absent: list[bool] = []  # whether she is held at her own facility that day
@@ -118,13 +121,6 @@ class Mentor:
         i = max(self._next, bisect_left(self.days, now))
         return bisect_left(self._ends, due, lo=i)
 
-    def nudge(self, now: float) -> None:
-        """A nurse enrolled in her caseload, due now: wake earlier if she must."""
-        i = self.first_due(now, now)
-        day = self.days[i] if i < len(self.days) else math.inf
-        if day < self.wake and self.process is not None:
-            self.wake = day
-            self.process.interrupt()
 
 
 def draw_weekdays(rng: np.random.Generator, home_days: int, release_days: int) -> tuple[int, ...]:
@@ -134,33 +130,75 @@ def draw_weekdays(rng: np.random.Generator, home_days: int, release_days: int) -
     return tuple(sorted(rng.choice(free, size=release_days, replace=False).tolist()))
 
 
-def visiting(model: Model, mentor: Mentor, tenure: int):
-    """SimPy process: the mentor's rounds on release days, until she leaves."""
-    env = model.env
-    cfg = model.config.mentor
-    mentor.plan(model.horizon, model.streams("mentor.absence", *mentor.key, tenure),
-                cfg.absence_probability)
-    mentor.hours = [cfg.visit_hours + getattr(cfg.travel_hours, f.setting) for f in mentor.caseload]
-    days = mentor.days
-    # The earliest next visit due in her caseload. Only a visit or an enrolment changes a
-    # nurse's due day; her round accounts for both (an enrolment interrupts her if she
-    # must wake earlier). A nurse who leaves may leave it early: she wakes to find nobody due.
-    due = earliest_due(mentor)
-    while True:
+class Rounds:
+    """The mentors' rounds: a calendar of release days, each with the mentors who wake on it.
+
+    A mentor is entered under the first release day on which one of her nurses
+    will be due, and after each round under the next. One SimPy event per
+    calendar day runs that day's rounds, after everything else of the day, in
+    the order they were planned, which is the order separate timeouts would give
+    them; a day with hundreds of rounds costs one event, not hundreds. A nurse
+    enrolling in her caseload may wake her earlier: she is entered again under
+    the earlier day, and the later entry is void (a mentor who has left is
+    skipped too).
+    """
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.days: dict[float, list[tuple[Mentor, int]]] = {}
+        self.entries = 0  # entries made so far; each mentor's latest is her valid one
+        self.held = 0  # rounds held (absent days included), for benchmarks
+
+    def start(self, mentor: Mentor, tenure: int) -> None:
+        """A mentor takes up her caseload: lay out her release days and her first wake."""
+        model = self.model
+        cfg = model.config.mentor
+        mentor.plan(model.horizon, model.streams("mentor.absence", *mentor.key, tenure),
+                    cfg.absence_probability)
+        mentor.hours = [cfg.visit_hours + getattr(cfg.travel_hours, f.setting)
+                        for f in mentor.caseload]
+        self._enter(mentor, earliest_due(mentor))
+
+    def nudge(self, mentor: Mentor, now: float) -> None:
+        """A nurse enrolled in her caseload, due now: wake earlier if she must."""
+        i = mentor.first_due(now, now)
+        if i < len(mentor.days) and mentor.days[i] < mentor.wake:
+            self._enter(mentor, earliest_due(mentor))
+
+    def _enter(self, mentor: Mentor, due: float) -> None:
+        """Enter her under the first release day whose window reaches ``due``. Only a
+        visit or an enrolment changes a nurse's due day, and both come here; a nurse
+        who leaves may leave the entry early: she wakes to find nobody due."""
+        env = self.model.env
         i = mentor.first_due(due, env.now)
-        day = mentor.wake = days[i] if i < len(days) else math.inf
-        try:
-            yield env.event() if day == math.inf else late_timeout(env, day - env.now)
-        except simpy.Interrupt:  # a nurse enrolled: plan again
-            due = earliest_due(mentor)
-            continue
-        if not mentor.active:
+        self.entries += 1
+        mentor.entry = self.entries
+        if i == len(mentor.days):  # nobody due before the horizon
+            mentor.wake, mentor.wake_index = math.inf, -1
             return
-        mentor._next = i + 1
-        if mentor.absent[i]:
-            due = earliest_due(mentor)
-        else:
-            due = visit_round(model, mentor, day, window=mentor._ends[i] - day)
+        day = mentor.wake = mentor.days[i]
+        mentor.wake_index = i
+        planned = self.days.get(day)
+        if planned is None:
+            planned = self.days[day] = []
+            late_timeout(env, day - env.now).callbacks.append(self._hold)
+        planned.append((mentor, self.entries))
+
+    def _hold(self, event: simpy.Event) -> None:
+        """The day's rounds, in the order they were planned."""
+        model = self.model
+        day = model.env.now
+        for mentor, entry in self.days.pop(day):
+            if entry != mentor.entry or not mentor.active:
+                continue
+            self.held += 1
+            i = mentor.wake_index
+            mentor._next = i + 1
+            if mentor.absent[i]:
+                due = earliest_due(mentor)
+            else:
+                due = visit_round(model, mentor, day, window=mentor._ends[i] - day)
+            self._enter(mentor, due)
 
 
 def earliest_due(mentor: Mentor) -> float:
@@ -210,7 +248,7 @@ def mentor_post(
     for tenure in itertools.count():
         mentor = model.new_mentor(slot, key, subcounty, caseload, origin)
         origin = "recruit"
-        mentor.process = model.process(visiting(model, mentor, tenure))
+        model.rounds.start(mentor, tenure)
         if cfg.hazard_per_year == 0:
             return
         yield env.timeout(leave_rng.exponential(365.0 / cfg.hazard_per_year))
