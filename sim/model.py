@@ -431,6 +431,9 @@ class Model:
         """Run to the horizon and return the record."""
         with _gc_paused():
             self.env.run(until=self._calendar)
+        for net in self.groups:
+            for group in net.groups:
+                group.log_posts()  # the last epoch's
         self.record.events = next(self.env._eid)  # SimPy numbers the events it schedules
         self.record.rounds = self.rounds.held
         return self.record

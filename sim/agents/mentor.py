@@ -118,7 +118,9 @@ class Mentor:
     def first_due(self, due: float, now: float) -> int:
         """Index of the first release day, from now on, whose window reaches ``due``
         (past the last day if none)."""
-        i = max(self._next, bisect_left(self.days, now))
+        i = self._next
+        if i < len(self.days) and self.days[i] < now:  # days passed asleep
+            i = bisect_left(self.days, now, lo=i)
         return bisect_left(self._ends, due, lo=i)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Callable
+from itertools import chain
 from typing import TYPE_CHECKING
 
 from sim.competency import MAX_SCORE
@@ -78,6 +79,8 @@ class WhatsAppGroup:
         return len(self.mentees) + len(self.mentors)
 
     def _start_epoch(self, t: float) -> None:
+        if self.epoch:
+            self.log_posts()
         self.epoch += 1
         self.origin = t
         # posts per area this epoch, replaced (not changed) at each post: see Mentee._seen
@@ -88,6 +91,13 @@ class WhatsAppGroup:
         # what a post on each area extends: (k * slope, that slope's sums for the area)
         self._extends = [[(net.k * s, sums[a]) for s, sums in self.sums.items()]
                          for a in range(N_AREAS)]
+
+    def log_posts(self) -> None:
+        """Log this epoch's posts in the record, in time order. Done once, when the epoch
+        ends (or the run), not as each post is drawn, which cost a tenth of a post."""
+        net = self.network
+        times = sorted(chain.from_iterable(self.times))
+        net.model.record.posts.extend(times, [net.subcounty] * len(times))
 
     def new_epoch(self, t: float) -> None:
         """Settle every active member to ``t`` and restart the prefix sums there."""
@@ -135,7 +145,6 @@ class WhatsAppGroup:
         dt = t - self.origin
         for ks, s in self._extends[area]:
             s.append(s[-1] + scale * math.exp(ks * dt))
-        net.model.record.posts.append(t, net.subcounty)
 
     def _changed(self) -> None:
         self._redraw_at = self.network.model.env.now
