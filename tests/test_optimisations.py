@@ -54,16 +54,20 @@ def run_both(cfg: sim.Config, seed: int, monkeypatch) -> tuple:
     return lazy, eager
 
 
+def assert_same_nurses(a, b, atol: float = 0.0) -> None:
+    """The same spells and monthly readings, competencies within ``atol`` (0: bit for bit)."""
+    for x, y in zip(a.spells, b.spells, strict=True):
+        assert x[:7] == y[:7]
+        np.testing.assert_allclose(x[8], y[8], rtol=0, atol=atol)
+    for x, y in zip(a.months, b.months, strict=True):
+        assert x[:8] == y[:8]
+        np.testing.assert_allclose(x[8], y[8], rtol=0, atol=atol)
+
+
 def assert_same(lazy, eager) -> None:
     assert sorted(lazy.posts) == sorted(eager.posts)
     assert list(lazy.visits) == list(eager.visits)
-    assert len(lazy.spells) == len(eager.spells)
-    for a, b in zip(lazy.spells, eager.spells, strict=True):
-        assert a[:7] == b[:7]
-        np.testing.assert_allclose(a[8], b[8], rtol=0, atol=1e-11)
-    for a, b in zip(lazy.months, eager.months, strict=True):
-        assert a[:8] == b[:8]
-        np.testing.assert_allclose(a[8], b[8], rtol=0, atol=1e-11)
+    assert_same_nurses(lazy, eager, atol=1e-11)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -155,12 +159,7 @@ def test_a_days_visits_trained_together_equal_them_trained_one_at_a_time(monkeyp
     alone = Model(cfg, 6).run()
     assert max(batches) > 5  # days with many visits
     assert list(together.visits) == list(alone.visits)
-    for a, b in zip(together.spells, alone.spells, strict=True):
-        assert a[:7] == b[:7]
-        np.testing.assert_array_equal(a[8], b[8])
-    for a, b in zip(together.months, alone.months, strict=True):
-        assert a[:8] == b[:8]
-        np.testing.assert_array_equal(a[8], b[8])
+    assert_same_nurses(together, alone)
 
 
 class EveryReleaseDay(mentor_module.Rounds):
@@ -200,9 +199,4 @@ def test_the_rounds_calendar_equals_mentors_waking_every_release_day(monkeypatch
     assert len(calendar.visits) > 500
     # rounds of one day may come in another order; nothing else may differ
     assert sorted(calendar.visits) == sorted(every_day.visits)
-    for a, b in zip(calendar.spells, every_day.spells, strict=True):
-        assert a[:7] == b[:7]
-        np.testing.assert_array_equal(a[8], b[8])
-    for a, b in zip(calendar.months, every_day.months, strict=True):
-        assert a[:8] == b[:8]
-        np.testing.assert_array_equal(a[8], b[8])
+    assert_same_nurses(calendar, every_day)
