@@ -143,14 +143,14 @@ class Model:
         self._baseline_mean = np.array([config.mentee.baseline.mean[a] for a in AREAS])
         self._next_mentee = 0
         self._next_mentor = 0
-        self._weights = [
+        self._weights = np.array([  # agenda priority weight per area, a row per subcounty
             competency.priority_weights(
                 [AREAS.index(a) for a in sub.priorities],
                 N_AREAS,
                 config.mentee.learning.priority_weight_decay,
-            ).tolist()
+            )
             for sub in config.subcounties
-        ]
+        ])
         self.facilities: list[list[Facility]] = []  # per subcounty
         self.mentors: list[list[Mentor]] = [[] for _ in config.subcounties]
         self.groups = [Network(self, s) for s in range(len(config.subcounties))]
@@ -257,7 +257,6 @@ class Model:
             facility,
             baseline,
             engagement,
-            self._weights[facility.subcounty],
             self.dynamics,
             self.env.now,
         )
@@ -309,8 +308,8 @@ class Model:
                 f.learning = Batched(partial(self.streams("mentee.learning", *f.key).normal,
                                              -0.5 * sd * sd, sd))
             noise.append(f.learning)
-        visit_all([mentee for _, mentee in visits], noise, day)
         subs = [mentee.facility.subcounty for _, mentee in visits]
+        visit_all([mentee for _, mentee in visits], self._weights[subs], noise, day)
         self.record.visits.extend(
             [day] * len(visits), subs, [mentee.facility.id for _, mentee in visits],
             [mentee.id for _, mentee in visits], [mentor.id for mentor, _ in visits])

@@ -150,10 +150,10 @@ def test_a_days_visits_trained_together_equal_them_trained_one_at_a_time(monkeyp
     batches = []
     train = model_module.visit_all
 
-    def one_at_a_time(mentees, noise, t):
+    def one_at_a_time(mentees, weights, noise, t):
         batches.append(len(mentees))
-        for m, z in zip(mentees, noise, strict=True):
-            train([m], [z], t)
+        for i, (m, z) in enumerate(zip(mentees, noise, strict=True)):
+            train([m], weights[i:i + 1], [z], t)
 
     monkeypatch.setattr(model_module, "visit_all", one_at_a_time)
     alone = Model(cfg, 6).run()

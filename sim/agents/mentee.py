@@ -69,7 +69,7 @@ class Mentee:
     """
 
     __slots__ = ("id", "who", "facility", "baseline", "_gain", "_x", "_x_ref", "engagement",
-                 "weights", "dyn", "t", "_stockout_mark", "_stocked_until", "group", "slopes", "_seen", "_epoch",
+                 "dyn", "t", "_stockout_mark", "_stocked_until", "group", "slopes", "_seen", "_epoch",
                  "spell_start", "spell_visits", "next_due", "proficient_months", "promoted")
 
     def __init__(
@@ -78,7 +78,6 @@ class Mentee:
         facility: Facility,
         baseline: np.ndarray,
         engagement: float,
-        weights: list[float],
         dynamics: Dynamics,
         t: float,
     ) -> None:
@@ -92,7 +91,6 @@ class Mentee:
         # Uniform draw; she is an active group member if it is below active_probability,
         # so raising that probability only ever adds members (common random numbers).
         self.engagement = engagement
-        self.weights = weights  # agenda priority weight per area (shared in a subcounty)
         self.dyn = dynamics
         self.t = t  # time up to which exposure is settled
         self._stockout_mark = 0.0  # her facility's stock-out days (from day 0) at self.t
@@ -213,9 +211,10 @@ class Mentee:
         self._set(np.minimum(self.c + gain, competency.MAX_SCORE).tolist())
 
 
-def visit_all(mentees: list[Mentee], noise: list[Batched], t: float) -> None:
+def visit_all(mentees: list[Mentee], weights: np.ndarray, noise: list[Batched], t: float) -> None:
     """Mentoring visits at ``t`` to several nurses (each once): hands-on training on
-    each one's agenda, the top areas by weighted gap.
+    each one's agenda, the top areas by gap weighted by her subcounty's priority
+    ``weights`` (a row each).
 
     The visits of a day are independent of each other, so they are trained as one
     array operation (:func:`competency.agenda`, :func:`competency.learn`); the
@@ -231,7 +230,7 @@ def visit_all(mentees: list[Mentee], noise: list[Batched], t: float) -> None:
     base = _rows([m.baseline for m in mentees])
     folded = np.array([math.exp(-k * (m._x - m._x_ref)) for m in mentees])[:, None]
     c = base + _rows([m._gain for m in mentees]) * folded
-    areas = competency.agenda(c, _rows([m.weights for m in mentees]), n)
+    areas = competency.agenda(c, weights, n)
     remaining = np.array([math.exp(-rate * math.exp(e)) for z in noise for e in z.take(n)])
     gains = (competency.learn(c, areas, remaining.reshape(-1, n)) - base).tolist()
     for mentee, gain in zip(mentees, gains, strict=True):
