@@ -203,18 +203,21 @@ class WhatsAppGroup:
         ends now."""
         r = self.network.reinforcement
         keep = self.network.keep_powers
-        last = len(pieces) - 1
+        *ended, (_, last_sums, last_coef) = [(end, self.sums[slope], coef) for end, slope, coef in pieces]
         for a, n in enumerate(self.counts):
             first = 0 if seen is None else seen[a]
             if first == n:
                 continue
-            lo, total = first, 0.0
-            for j, (end, slope, coef) in enumerate(pieces):
-                hi = n if j == last else bisect_right(self.times[a], end, lo, n)
+            lo, total, times = first, 0.0, self.times[a]
+            for end, sums, coef in ended:
+                hi = bisect_right(times, end, lo, n)
                 if hi > lo:
-                    s = self.sums[slope][a]
+                    s = sums[a]
                     total += coef * (s[hi] - s[lo])
                     lo = hi
+            if n > lo:  # the last piece ends now
+                s = last_sums[a]
+                total += last_coef * (s[n] - s[lo])
             gain[a] = keep[n - first] * gain[a] + r * (MAX_SCORE - baseline[a]) * total * keep[n]
 
 
