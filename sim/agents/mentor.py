@@ -124,7 +124,6 @@ class Mentor:
         return bisect_left(self._ends, due, lo=i)
 
 
-
 def draw_weekdays(rng: np.random.Generator, home_days: int, release_days: int) -> tuple[int, ...]:
     """Release weekdays chosen among the weekdays her own facility holds no session."""
     home = set(rng.choice(WORKDAYS, size=home_days, replace=False).tolist())
