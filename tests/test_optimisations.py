@@ -171,7 +171,7 @@ class EveryReleaseDay(mentor_module.Rounds):
         self.model.process(self._every_day(mentor))
 
     def _enter(self, mentor, due: float) -> None:
-        mentor.wake = -math.inf  # nudges find her awake already
+        mentor.wake = -1  # nudges find her awake already
 
     def _every_day(self, mentor):
         env, model = self.model.env, self.model

@@ -60,7 +60,7 @@ class Mentor:
     """One mentor in a caseload slot; a replacement takes the same slot."""
 
     __slots__ = ("id", "who", "slot", "key", "start", "origin", "subcounty", "caseload", "hours",
-                 "release_weekdays", "_first_weekday", "active", "wake", "wake_index", "entry",
+                 "release_weekdays", "_first_weekday", "active", "wake", "entry",
                  "days", "_ends", "absent", "_next")
 
     def __init__(
@@ -87,8 +87,7 @@ class Mentor:
         self.release_weekdays = release_weekdays
         self._first_weekday = first_weekday  # weekday of simulation day 0
         self.active = True
-        self.wake = math.inf  # the release day she plans to wake on
-        self.wake_index = -1  # its index in self.days
+        self.wake = 0  # index in self.days of the release day she will wake on (past the end: none)
         self.entry = 0  # her entry in the rounds' calendar (earlier ones are void)
         self.days = array("d")  # her release days before the horizon
         self._ends = array("d")  # each day plus its window: who is due by then is visited
@@ -162,8 +161,7 @@ class Rounds:
 
     def nudge(self, mentor: Mentor, now: float) -> None:
         """A nurse enrolled in her caseload, due now: wake earlier if she must."""
-        i = mentor.first_due(now, now)
-        if i < len(mentor.days) and mentor.days[i] < mentor.wake:
+        if mentor.first_due(now, now) < mentor.wake:
             self._enter(mentor, earliest_due(mentor))
 
     def _enter(self, mentor: Mentor, due: float) -> None:
@@ -171,14 +169,12 @@ class Rounds:
         visit or an enrolment changes a nurse's due day, and both come here; a nurse
         who leaves may leave the entry early: she wakes to find nobody due."""
         env = self.model.env
-        i = mentor.first_due(due, env.now)
+        i = mentor.wake = mentor.first_due(due, env.now)
         self.entries += 1
         mentor.entry = self.entries
         if i == len(mentor.days):  # nobody due before the horizon
-            mentor.wake, mentor.wake_index = math.inf, -1
             return
-        day = mentor.wake = mentor.days[i]
-        mentor.wake_index = i
+        day = mentor.days[i]
         planned = self.days.get(day)
         if planned is None:
             planned = self.days[day] = []
@@ -193,7 +189,7 @@ class Rounds:
             if entry != mentor.entry or not mentor.active:
                 continue
             self.held += 1
-            i = mentor.wake_index
+            i = mentor.wake
             mentor._next = i + 1
             if mentor.absent[i]:
                 due = earliest_due(mentor)
