@@ -8,6 +8,7 @@ apply; this module decides *how much*.
 
 from __future__ import annotations
 
+import math
 
 import numpy as np
 
@@ -52,9 +53,14 @@ def decay(floor: np.ndarray, gained: np.ndarray, rate_per_day: float,
 
     What a nurse knew before mentoring (her baseline, the floor) is kept up by
     routine work; what she ``gained`` above it (never negative) fades without
-    reinforcement. With one exposure per nurse as a column, rows are nurses.
+    reinforcement. With one exposure per nurse as a column, rows are nurses. The
+    exponentials are taken one by one with ``math.exp``, as for a nurse on her own:
+    numpy's vectorised ``exp`` differs from it in the last bit for some numbers, and
+    by processor, which would make results depend on the machine.
     """
-    return floor + gained * np.exp(-rate_per_day * exposure_days)
+    exposure = np.asarray(exposure_days, dtype=np.float64)
+    factor = [math.exp(-rate_per_day * e) for e in exposure.ravel().tolist()]
+    return floor + gained * np.array(factor).reshape(exposure.shape)
 
 
 def agenda(c: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:

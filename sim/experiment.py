@@ -25,6 +25,7 @@ import copy
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -85,11 +86,13 @@ class LogNormal(_Dist):
     median: float = Field(gt=0)
     sd_log: float = Field(ge=0)
 
+    # math.exp, not numpy's vectorised exp, which differs in the last bit by processor:
+    # a draw on one worker must equal the same draw on any other
     def sample(self, rng: np.random.Generator) -> float:
-        return float(self.median * np.exp(rng.normal(0.0, self.sd_log)))
+        return self.median * math.exp(rng.normal(0.0, self.sd_log))
 
     def quantile(self, q: float) -> float:
-        return float(self.median * np.exp(self.sd_log * stats.norm.ppf(q)))
+        return self.median * math.exp(self.sd_log * float(stats.norm.ppf(q)))
 
 
 class Beta(_Dist):

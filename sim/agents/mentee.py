@@ -228,8 +228,7 @@ def visit_all(mentees: list[Mentee], weights: np.ndarray, noise: list[Batched], 
     d = mentees[0].dyn
     k, rate, n = d.decay_per_day, d.learning_rate, d.areas_per_visit
     base = _rows([m.baseline for m in mentees])
-    folded = np.array([math.exp(-k * (m._x - m._x_ref)) for m in mentees])[:, None]
-    c = base + _rows([m._gain for m in mentees]) * folded
+    c = competency.decay(base, _rows([m._gain for m in mentees]), k, _exposures(mentees))
     areas = competency.agenda(c, weights, n)
     remaining = np.array([math.exp(-rate * math.exp(e)) for z in noise for e in z.take(n)])
     gains = (competency.learn(c, areas, remaining.reshape(-1, n)) - base).tolist()
@@ -240,11 +239,13 @@ def visit_all(mentees: list[Mentee], weights: np.ndarray, noise: list[Batched], 
 
 def competencies(mentees: list[Mentee]) -> np.ndarray:
     """Competency of settled mentees at once, one row each (for monthly readings)."""
-    first = mentees[0]
-    return competency.decay(
-        _rows([m.baseline for m in mentees]), _rows([m._gain for m in mentees]),
-        first.dyn.decay_per_day, np.array([m._x - m._x_ref for m in mentees])[:, None],
-    )
+    return competency.decay(_rows([m.baseline for m in mentees]), _rows([m._gain for m in mentees]),
+                            mentees[0].dyn.decay_per_day, _exposures(mentees))
+
+
+def _exposures(mentees: list[Mentee]) -> np.ndarray:
+    """Each nurse's exposure since her gains were folded, as a column."""
+    return np.array([m._x - m._x_ref for m in mentees])[:, None]
 
 
 def _rows(lists: list[list[float]]) -> np.ndarray:
