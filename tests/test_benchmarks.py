@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -17,3 +18,16 @@ def test_the_benchmark_prints_its_table():
     cells = [c.strip() for c in rows[0].strip("|").split("|")]
     assert cells[1] == "40" and cells[2] == "12"  # facilities, months
     assert cells[-1].endswith("MiB") and "%" in cells[-2]
+
+
+def test_fingerprints_find_a_run_unchanged_and_name_what_changed(tmp_path):
+    script = [sys.executable, str(BENCH.parent / "fingerprint.py")]
+    file = ["--only", "pilot", "--file", str(tmp_path / "f.json")]
+    subprocess.run([*script, "save", *file], check=True, capture_output=True, timeout=120)
+    same = subprocess.run([*script, "check", *file], capture_output=True, text=True, timeout=120)
+    assert same.returncode == 0 and "pilot: IDENTICAL" in same.stdout
+    saved = json.loads((tmp_path / "f.json").read_text())
+    saved["pilot"]["visits"] = "0" * 64  # as if the visits had changed
+    (tmp_path / "f.json").write_text(json.dumps(saved))
+    changed = subprocess.run([*script, "check", *file], capture_output=True, text=True, timeout=120)
+    assert changed.returncode == 1 and "pilot: DIFFERS in visits" in changed.stdout
