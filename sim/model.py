@@ -53,10 +53,6 @@ class Events:
         self.names = tuple(columns)
         self._columns = tuple(array(code) for code in columns.values())  # array typecodes
 
-    def append(self, *row: float) -> None:
-        for column, value in zip(self._columns, row, strict=True):
-            column.append(value)
-
     def extend(self, *columns: list) -> None:
         """Append many rows, given column by column."""
         for column, values in zip(self._columns, columns, strict=True):

@@ -43,7 +43,7 @@ class EagerGroup(network.WhatsAppGroup):
     def _post(self, t: float, area: int) -> None:
         for mentee in self.active.values():
             reinforce(mentee, t, area)
-        self.network.model.record.posts.append(t, self.network.subcounty)
+        self.network.model.record.posts.extend([t], [self.network.subcounty])
 
 
 def run_both(cfg: sim.Config, seed: int, monkeypatch) -> tuple:
