@@ -24,9 +24,9 @@ from sim import competency, scenarios
 from sim.scenarios import scaleup
 from sim.agents.classroom import courses
 from sim.agents.facility import Facility, economic_shocks
-from sim.agents.mentee import Dynamics, Mentee, competencies, nurse_post, visit_all
+from sim.agents.mentee import Dynamics, Mentee, Nurses, competencies, nurse_post, settle, visit_all
 from sim.agents.mentor import DAY_END, Mentor, Rounds, draw_weekdays, late_timeout, mentor_post
-from sim.agents.network import Network
+from sim.agents.network import Network, PostSums
 from sim.config import AREAS, Config
 from sim.costs import Ledger
 from sim.rng import Batched, Streams
@@ -149,7 +149,6 @@ class Model:
         ])
         self.facilities: list[list[Facility]] = []  # per subcounty
         self.mentors: list[list[Mentor]] = [[] for _ in config.subcounties]
-        self.groups = [Network(self, s) for s in range(len(config.subcounties))]
         self.rounds = Rounds(self)
         self._processes: list[simpy.Process] = []  # every process started, for dismantle()
         self._today: list[tuple[Mentor, Mentee]] = []  # visits made today, not yet trained
@@ -185,6 +184,10 @@ class Model:
             self.process(economic_shocks(self, fac))
             self.facilities[site.subcounty].append(fac)
             by_id.append(fac)
+        self.nurses = Nurses(by_id, self.dynamics)
+        self.groups = [Network(self, s, facs) for s, facs in enumerate(self.facilities)]
+        self.post_sums = PostSums(max(len(net.slopes) for net in self.groups),
+                                  cfg.whatsapp.reinforcement)
         # cumulative vaccine stock-out facility-days per subcounty at each month's reading
         starts = np.asarray(self.month_starts)
         self._stockouts = [
@@ -248,14 +251,7 @@ class Model:
         rng = self.streams("mentee.baseline", *facility.key)
         baseline = np.clip(rng.normal(self._baseline_mean, b.sd), 0.0, competency.MAX_SCORE)
         engagement = self.streams("mentee.engagement", *facility.key).random()
-        mentee = Mentee(
-            self._next_mentee,
-            facility,
-            baseline,
-            engagement,
-            self.dynamics,
-            self.env.now,
-        )
+        mentee = Mentee(self._next_mentee, facility, self.nurses, baseline, engagement, self.env.now)
         mentee.promoted = self.env.event()
         self._next_mentee += 1
         return mentee
@@ -366,10 +362,8 @@ class Model:
         t = self.env.now
         for s, facs in enumerate(self.facilities):
             enrolled = [f.mentee for f in facs if f.mentee is not None]
-            for mentee in enrolled:
-                mentee.catch_up(t)
             if enrolled:
-                levels = competency.checklist(competencies(enrolled))
+                levels = competency.checklist(competencies(self.nurses, settle(enrolled, t)))
                 means = levels.mean(axis=0)
                 proficient = int((levels >= competency.PROFICIENT).all(axis=1).sum())
                 if self._graduation is not None and month > 0:
@@ -395,10 +389,11 @@ class Model:
     def _record_states(self, wave: str) -> None:
         t = self.env.now
         for facs in self.facilities:
+            enrolled = [f.mentee for f in facs if f.mentee is not None]
+            if enrolled:
+                settle(enrolled, t)
             for f in facs:
                 m = f.mentee
-                if m is not None:
-                    m.catch_up(t)
                 self.record.states.append(FacilityState(
                     wave, f.id, f.key, None if m is None else m.id,
                     None if m is None else m.c.copy(),

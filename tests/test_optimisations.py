@@ -18,6 +18,7 @@ import pytest
 import sim
 from sim import competency
 from sim import model as model_module
+from sim.agents import mentee as mentee_module
 from sim.agents import mentor as mentor_module
 from sim.agents import network
 from sim.model import Model, simulate
@@ -29,11 +30,12 @@ def reinforce(mentee, t: float, area: int) -> None:
     """The rule as the README states it, applied eagerly: a post closes a share ``r`` of one
     area's gap to 4, now."""
     mentee.catch_up(t)
-    factor = math.exp(-mentee.dyn.decay_per_day * (mentee._x - mentee._x_ref))
-    b = mentee.baseline[area]
-    c = b + mentee._gain[area] * factor
-    c += mentee.group.network.reinforcement * (competency.MAX_SCORE - c)
-    mentee._gain[area] = (c - b) / factor
+    nurses, i = mentee.nurses, mentee.row
+    factor = math.exp(-mentee.dyn.decay_per_day * (nurses.x[i] - nurses.x_ref[i]))
+    b = nurses.baseline[i, area]
+    c = b + nurses.gain[i, area] * factor
+    c += mentee.group.table.reinforcement * (competency.MAX_SCORE - c)
+    nurses.gain[i, area] = (c - b) / factor
 
 
 class EagerGroup(network.WhatsAppGroup):
@@ -200,3 +202,28 @@ def test_the_rounds_calendar_equals_mentors_waking_every_release_day(monkeypatch
     # rounds of one day may come in another order; nothing else may differ
     assert sorted(calendar.visits) == sorted(every_day.visits)
     assert_same_nurses(calendar, every_day)
+
+
+def test_nurses_settled_together_equal_them_settled_one_at_a_time(monkeypatch):
+    # the reference: each nurse of a day's visits or a month's reading settled on her own
+    # (her catch_up), in turn. Split groups, frequent stock-outs (settlements across shelf
+    # flips take the one-nurse path inside the array one), churn and classroom-free decay
+    cfg = sim.load(CONFIGS / "scaleup_machakos_county.yaml", [
+        "months=24", "whatsapp.member_cap=20", "supply.vaccines.shortfall_probability=0.5",
+        "supply.vaccines.lead_time_mean_days=15", "mentee.turnover.hazard_per_year=0.5"])
+    together = Model(cfg, 9).run()
+    sizes = []
+
+    def one_by_one(mentees, t):
+        sizes.append(len(mentees))
+        for mentee in mentees:
+            mentee.catch_up(t)
+        return np.array([m.row for m in mentees], dtype=np.intp)
+
+    monkeypatch.setattr(mentee_module, "settle", one_by_one)
+    monkeypatch.setattr(model_module, "settle", one_by_one)
+    alone = Model(cfg, 9).run()
+    assert max(sizes) > 20 and len(alone.posts) > 1000  # month-end readings, busy groups
+    assert list(together.visits) == list(alone.visits)
+    assert list(together.posts) == list(alone.posts)
+    assert_same_nurses(together, alone)

@@ -3,20 +3,22 @@
 Competency is a vector over the eight technical areas, continuous in [0, 4].
 It changes only at events (a visit, a WhatsApp post, a spell's end, a monthly
 reading); between events it decays, and the decay owed is settled lazily by
-:meth:`Mentee.catch_up` from the facility's stock-out counter and the nurse's
-group membership, so no process wakes daily to age anyone's skills.
+:meth:`Mentee.catch_up` (or :func:`settle`, for a day's visits or a month's
+reading) from the facility's stock-out counter and the nurse's group
+membership, so no process wakes daily to age anyone's skills. Every nurse's
+state is a row of one set of arrays (:class:`Nurses`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from itertools import chain
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim import competency
+from sim.config import AREAS
 
 if TYPE_CHECKING:
     from sim.agents.facility import Facility
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from sim.model import Model
     from sim.rng import Batched
 
+N_AREAS = len(AREAS)
 
 @dataclass(frozen=True)
 class Dynamics:
@@ -57,144 +60,198 @@ class Dynamics:
 _REFOLD = 20.0  # refold the gains once they have decayed by exp(-20)
 
 
-class Mentee:
-    """One nurse; she may have several enrolment spells (e.g. after a furlough).
+class Nurses:
+    """Every nurse's competency state, a row per facility post (a structure of arrays).
 
-    Her competency is kept as her baseline plus her gains, with the gains'
-    decay folded into one number: decay is exponential in the unprotected
-    exposure, so the gains at any moment are ``gain * exp(-k (x - x_ref))``
-    where ``x`` is her exposure so far. Settling decay is then a scalar update
-    of ``x``, and a WhatsApp post touches one area with a few scalar
-    operations, instead of decaying all eight areas every time.
+    A facility has one MCH nurse post, and whoever holds it (or is away from it on
+    furlough) keeps its row, so rows are facility ids. Her competency is kept as
+    her baseline plus her gains, with the gains' decay folded into one number:
+    decay is exponential in the unprotected exposure, so the gains at any moment
+    are ``gain * exp(-k (x - x_ref))`` where ``x`` is her exposure so far. Settling
+    decay is then a scalar update of ``x``, and a WhatsApp post touches one area.
+
+    Arrays let a day's visits and a month's reading settle and score hundreds of
+    nurses in a few numpy operations (:func:`settle`); one nurse's events go
+    through :class:`Mentee`'s methods, which read and write single items through
+    the flat memoryviews (``_x`` and so on: a memoryview item costs what an
+    attribute does, a numpy scalar several times more).
     """
 
-    __slots__ = ("id", "who", "facility", "baseline", "_gain", "_x", "_x_ref", "engagement",
-                 "dyn", "t", "_stockout_mark", "_stocked_until", "group", "slopes", "_seen", "_epoch",
+    def __init__(self, facilities: list[Facility], dynamics: Dynamics) -> None:
+        n = len(facilities)
+        self.dyn = dynamics
+        self.baseline = np.zeros((n, N_AREAS))
+        self.gain = np.zeros((n, N_AREAS))  # gains above baseline at exposure x_ref
+        self.x = np.zeros(n)  # unprotected exposure, days, accumulated since she took the post
+        self.x_ref = np.zeros(n)
+        self.t = np.zeros(n)  # time up to which exposure is settled
+        self.mark = np.zeros(n)  # her facility's stock-out days (from day 0) at t
+        self.stocked_until = np.full(n, -math.inf)  # until when the mark stays as it is
+        self.intensity = np.array([f.practice_intensity for f in facilities])
+        self.group = np.full(n, -1, np.int64)  # her group's row in PostSums while active, else -1
+        self.slot = np.zeros((n, 2), np.int64)  # her slopes' slots in it: in stock, in a stock-out
+        self.slope = np.ones((n, 2))  # exposure per day in her group: in stock, in a stock-out
+        self.seen = np.zeros((n, N_AREAS), np.int64)  # the group's posts per area she has read
+        self.epoch = np.zeros(n, np.int64)  # the group's epoch she last read in
+        self.version = np.full(n, -1, np.int64)  # the group's version she last read at
+        self._x, self._x_ref, self._t, self._mark, self._until, self._version = (
+            a.data for a in (self.x, self.x_ref, self.t, self.mark, self.stocked_until, self.version))
+
+    def take(self, row: int, baseline: np.ndarray, t: float) -> None:
+        """A new nurse in the post: her baseline, no gains, settled at ``t``."""
+        self.baseline[row] = baseline
+        self.gain[row] = 0.0
+        self._x[row] = self._x_ref[row] = 0.0
+        self._t[row] = t
+        self._mark[row] = 0.0
+        self._until[row] = -math.inf
+        self.group[row] = -1
+        self._version[row] = -1
+
+
+class Mentee:
+    """One nurse; she may have several enrolment spells (e.g. after a furlough). Her
+    competency state is her facility's row of :class:`Nurses`."""
+
+    __slots__ = ("id", "who", "facility", "row", "nurses", "engagement", "dyn", "group",
                  "spell_start", "spell_visits", "next_due", "proficient_months", "promoted")
 
     def __init__(
         self,
         mid: int,
         facility: Facility,
+        nurses: Nurses,
         baseline: np.ndarray,
         engagement: float,
-        dynamics: Dynamics,
         t: float,
     ) -> None:
         self.id = mid
         self.who = f"mentee:{mid}"  # as the cost ledger names her
         self.facility = facility
-        self.baseline = baseline.tolist()
-        self._gain = [0.0] * len(self.baseline)  # gains above baseline at exposure _x_ref
-        self._x = 0.0  # unprotected exposure, days, accumulated since she took the post
-        self._x_ref = 0.0
+        self.row = facility.id
+        self.nurses = nurses
+        nurses.take(self.row, baseline, t)
         # Uniform draw; she is an active group member if it is below active_probability,
         # so raising that probability only ever adds members (common random numbers).
         self.engagement = engagement
-        self.dyn = dynamics
-        self.t = t  # time up to which exposure is settled
-        self._stockout_mark = 0.0  # her facility's stock-out days (from day 0) at self.t
-        self._stocked_until = -math.inf  # until when the mark stays as it is
+        self.dyn = nurses.dyn
         self.group: WhatsAppGroup | None = None  # her group while an active member
-        self.slopes = (1.0, 1.0)  # exposure per day in her group: in stock, in a stock-out
-        # the group's posts per area she has read: its counts when she read them, which the
-        # group replaces (never changes) at each post, so `is` tells whether there are new ones
-        self._seen: tuple[int, ...] = ()
-        self._epoch = 0
         self.spell_start = t
         self.spell_visits = 0
         self.next_due = t
         self.proficient_months = 0  # consecutive month-end readings at the graduation level
         self.promoted = None  # a SimPy event, fired if she graduates into a mentor
 
+    @property
+    def baseline(self) -> list[float]:
+        return self.nurses.baseline[self.row].tolist()
+
     def scores(self) -> list[float]:
-        """Competency per area at ``self.t``, continuous in [0, 4] (see :func:`competency.decay`)."""
-        f = math.exp(-self.dyn.decay_per_day * (self._x - self._x_ref))
-        return [b + g * f for b, g in zip(self.baseline, self._gain, strict=True)]
+        """Competency per area at her settled time, continuous in [0, 4] (see
+        :func:`competency.decay`)."""
+        nb, i = self.nurses, self.row
+        f = math.exp(-self.dyn.decay_per_day * (nb._x[i] - nb._x_ref[i]))
+        return [b + g * f for b, g in zip(nb.baseline[i].tolist(), nb.gain[i].tolist(), strict=True)]
 
     @property
     def c(self) -> np.ndarray:
-        """Competency per area at ``self.t``, as an array."""
+        """Competency per area at her settled time, as an array."""
         return np.array(self.scores())
 
     def _set(self, c: list[float]) -> None:
-        self._gain = [x - b for x, b in zip(c, self.baseline, strict=True)]
-        self._x_ref = self._x
+        nb, i = self.nurses, self.row
+        nb.gain[i] = [x - b for x, b in zip(c, nb.baseline[i].tolist(), strict=True)]
+        nb._x_ref[i] = nb._x[i]
 
     def catch_up(self, t: float) -> None:
-        """Settle the exposure from ``self.t`` to ``t`` while enrolled and working, and
-        what her group's posts in that interval did."""
+        """Settle the exposure from her settled time to ``t`` while enrolled and working,
+        and what her group's posts in that interval did (many nurses at once:
+        :func:`settle`)."""
         group = self.group
         if group is not None:
-            group.advance(t)  # before reading self.t: drawing posts may settle her
-        elapsed = t - self.t
-        mark = self._stockout_mark
-        if elapsed > 0 and t > self._stocked_until:
+            group.advance(t)  # before reading her time: drawing posts may settle her
+        nb, i = self.nurses, self.row
+        u = nb._t[i]
+        elapsed = t - u
+        mark = nb._mark[i]
+        if elapsed > 0 and t > nb._until[i]:
             vaccines = self.facility.vaccines
             out = vaccines.stockout_days_until(t)
-            self._stocked_until = vaccines.stocked_until(t)
+            nb._until[i] = vaccines.stocked_until(t)
         else:  # the shelf has not run dry since: no lookup (most settlements)
             out = mark
-        if group is not None and (self._seen is not group.counts):
+        if group is not None and nb._version[i] != group.version:
             self._read_posts(t, group, out - mark)
         if elapsed <= 0:
             return
         practice = (elapsed - (out - mark)) * self.facility.practice_intensity
         active = elapsed if group is not None else 0.0  # she joined at a settlement
         d = self.dyn
-        self._x += competency.decay_exposure(
+        nb._x[i] += competency.decay_exposure(
             elapsed, practice, active, d.practice_protection, d.whatsapp_protection
         )
-        self.t = t
-        self._stockout_mark = out
+        nb._t[i] = t
+        nb._mark[i] = out
 
     def _read_posts(self, t: float, group: WhatsAppGroup, stocked_out: float) -> None:
         """Apply the posts she has not read yet (see :class:`~sim.agents.network.WhatsAppGroup`).
 
-        Her exposure is piecewise linear between ``self.t`` and ``t``, its slope
-        changing where the vaccine shelf empties or is refilled (none of that if
-        there were no ``stocked_out`` days in between, the usual case).
+        Her exposure is piecewise linear between her settled time and ``t``, its
+        slope changing where the vaccine shelf empties or is refilled (none of that
+        if there were no ``stocked_out`` days in between, the usual case).
         """
+        nb, i = self.nurses, self.row
         k = self.dyn.decay_per_day
-        if k * (self._x - self._x_ref) > _REFOLD:
+        if k * (nb._x[i] - nb._x_ref[i]) > _REFOLD:
             self._set(self.scores())
-        seen = self._seen if self._epoch == group.epoch else None
-        slope_in, slope_out = self.slopes
-        empty, flips = (False, ()) if stocked_out == 0.0 else self.facility.vaccines.flips(self.t, t)
-        x = self._x - self._x_ref
+        seen = nb.seen[i].tolist() if nb.epoch[i] == group.epoch else None
+        u = nb._t[i]
+        (slot_in, slot_out), (slope_in, slope_out) = nb.slot[i].tolist(), nb.slope[i].tolist()
+        empty, flips = (False, ()) if stocked_out == 0.0 else self.facility.vaccines.flips(u, t)
+        x = nb._x[i] - nb._x_ref[i]
+        gain = nb.gain[i].tolist()
         if not flips:
             slope = slope_out if empty else slope_in
-            group.read_since(self._gain, self.baseline, seen, slope,
-                             math.exp(k * (x - slope * (self.t - group.origin))))
+            group.read_since(gain, nb.baseline[i].tolist(), seen, slot_out if empty else slot_in,
+                             math.exp(k * (x - slope * (u - group.origin))))
         else:
             pieces = []
-            u = self.t
             for end in (*flips, t):
                 slope = slope_out if empty else slope_in
-                pieces.append((end, slope, math.exp(k * (x - slope * (u - group.origin)))))
+                pieces.append((end, slot_out if empty else slot_in,
+                               math.exp(k * (x - slope * (u - group.origin)))))
                 x += slope * (end - u)
                 u, empty = end, not empty
-            group.read(self._gain, self.baseline, seen, pieces)
-        self._seen = group.counts
-        self._epoch = group.epoch
+            group.read(gain, nb.baseline[i].tolist(), seen, pieces)
+        nb.gain[i] = gain
+        nb.seen[i] = group.counts()
+        nb.epoch[i] = group.epoch
+        nb._version[i] = group.version
 
     def join_group(self, group: WhatsAppGroup) -> None:
         """Become an active member of ``group`` (she is settled to now)."""
+        nb, i = self.nurses, self.row
         self.group = group
-        self.slopes = self.dyn.slopes(self.facility.practice_intensity)
-        self._seen = group.counts
-        self._epoch = group.epoch
+        slopes = self.dyn.slopes(self.facility.practice_intensity)
+        nb.group[i] = group.row
+        nb.slope[i] = slopes
+        nb.slot[i] = [group.network.slopes.index(s) for s in slopes]
+        nb.seen[i] = group.counts()
+        nb.epoch[i] = group.epoch
+        nb._version[i] = group.version
 
     def leave_group(self) -> None:
         self.group = None
+        self.nurses.group[self.row] = -1
 
     def start_spell(self, t: float) -> None:
         """Enrol: time away (a furlough) decays skills with no practice to slow it."""
-        self._x += t - self.t
-        self.t = t
+        nb, i = self.nurses, self.row
+        nb._x[i] += t - nb._t[i]
+        nb._t[i] = t
         vaccines = self.facility.vaccines
-        self._stockout_mark = vaccines.stockout_days_until(t)
-        self._stocked_until = vaccines.stocked_until(t)
+        nb._mark[i] = vaccines.stockout_days_until(t)
+        nb._until[i] = vaccines.stocked_until(t)
         self.spell_start = t
         self.spell_visits = 0
         self.next_due = t
@@ -211,6 +268,70 @@ class Mentee:
         self._set(np.minimum(self.c + gain, competency.MAX_SCORE).tolist())
 
 
+def settle(mentees: list[Mentee], t: float) -> np.ndarray:
+    """:meth:`Mentee.catch_up` for several nurses at once (each once); returns their rows.
+
+    The same arithmetic, in the same order, as settling them one by one, so the
+    results are identical: the nurses' groups draw their posts first (as the
+    first member's settlement would), then the common case is array operations,
+    with ``math.exp`` taken one by one as for a nurse on her own. The rare cases
+    go through the nurse's own methods: the stock-out lookups, refolds, and
+    reading posts across stock-out flips.
+    """
+    groups = {}
+    for mentee in mentees:
+        if mentee.group is not None:
+            groups[mentee.group.row] = mentee.group
+    for group in groups.values():
+        group.advance(t)
+    nb = mentees[0].nurses
+    d = nb.dyn
+    k = d.decay_per_day
+    rows = np.fromiter([m.row for m in mentees], np.intp, len(mentees))
+    u = nb.t[rows]
+    elapsed = t - u
+    mark = nb.mark[rows]
+    out = mark.copy()
+    for j in np.flatnonzero((elapsed > 0) & (t > nb.stocked_until[rows])).tolist():
+        vaccines = mentees[j].facility.vaccines
+        out[j] = vaccines.stockout_days_until(t)
+        nb._until[rows.item(j)] = vaccines.stocked_until(t)
+    stocked_out = out - mark
+    g = nb.group[rows]
+    member = g >= 0
+    if groups:
+        table = next(iter(groups.values())).table
+        fresh = np.flatnonzero(member & (nb.version[rows] != table.version[g]))
+        if fresh.size:
+            folded = rows[fresh]
+            for j in fresh[k * (nb.x[folded] - nb.x_ref[folded]) > _REFOLD].tolist():
+                mentees[j]._set(mentees[j].scores())
+            flat = stocked_out[fresh] == 0.0
+            for j in fresh[~flat].tolist():
+                mentees[j]._read_posts(t, mentees[j].group, stocked_out.item(j))
+            j = fresh[flat]
+            r, gj = rows[j], g[j]
+            slope = nb.slope[r, 0]
+            arg = k * ((nb.x[r] - nb.x_ref[r]) - slope * (u[j] - table.origin[gj]))
+            coef = np.array([math.exp(a) for a in arg.tolist()])
+            epoch = table.epoch[gj]
+            seen = np.where((nb.epoch[r] == epoch)[:, None], nb.seen[r], 0)
+            nb.gain[r], nb.seen[r] = table.read(gj, nb.slot[r, 0], seen, nb.gain[r],
+                                                nb.baseline[r], coef)
+            nb.epoch[r] = epoch
+            nb.version[r] = table.version[gj]
+    moved = elapsed > 0
+    r = rows[moved]
+    e = elapsed[moved]
+    practice = (e - stocked_out[moved]) * nb.intensity[r]
+    active = np.where(member[moved], e, 0.0)
+    nb.x[r] += competency.decay_exposure(e, practice, active, d.practice_protection,
+                                         d.whatsapp_protection)
+    nb.t[r] = t
+    nb.mark[r] = out[moved]
+    return rows
+
+
 def visit_all(mentees: list[Mentee], weights: np.ndarray, noise: list[Batched], t: float) -> None:
     """Mentoring visits at ``t`` to several nurses (each once): hands-on training on
     each one's agenda, the top areas by gap weighted by her subcounty's priority
@@ -223,36 +344,22 @@ def visit_all(mentees: list[Mentee], weights: np.ndarray, noise: list[Batched], 
     normal draws with mean ``-sd**2 / 2``: each area's effort is their exponential,
     lognormal with mean 1.
     """
-    for mentee in mentees:
-        mentee.catch_up(t)
-    d = mentees[0].dyn
-    k, rate, n = d.decay_per_day, d.learning_rate, d.areas_per_visit
-    base = _rows([m.baseline for m in mentees])
-    c = competency.decay(base, _rows([m._gain for m in mentees]), k, _exposures(mentees))
+    rows = settle(mentees, t)
+    nb = mentees[0].nurses
+    d = nb.dyn
+    rate, n = d.learning_rate, d.areas_per_visit
+    base = nb.baseline[rows]
+    c = competency.decay(base, nb.gain[rows], d.decay_per_day, (nb.x[rows] - nb.x_ref[rows])[:, None])
     areas = competency.agenda(c, weights, n)
     remaining = np.array([math.exp(-rate * math.exp(e)) for z in noise for e in z.take(n)])
-    gains = (competency.learn(c, areas, remaining.reshape(-1, n)) - base).tolist()
-    for mentee, gain in zip(mentees, gains, strict=True):
-        mentee._gain = gain
-        mentee._x_ref = mentee._x
+    nb.gain[rows] = competency.learn(c, areas, remaining.reshape(-1, n)) - base
+    nb.x_ref[rows] = nb.x[rows]
 
 
-def competencies(mentees: list[Mentee]) -> np.ndarray:
-    """Competency of settled mentees at once, one row each (for monthly readings)."""
-    return competency.decay(_rows([m.baseline for m in mentees]), _rows([m._gain for m in mentees]),
-                            mentees[0].dyn.decay_per_day, _exposures(mentees))
-
-
-def _exposures(mentees: list[Mentee]) -> np.ndarray:
-    """Each nurse's exposure since her gains were folded, as a column."""
-    return np.array([m._x - m._x_ref for m in mentees])[:, None]
-
-
-def _rows(lists: list[list[float]]) -> np.ndarray:
-    """Equal-length lists of floats as the rows of an array (np.array, which checks
-    every element's type, takes half as long again for a day's or a month's nurses)."""
-    return np.fromiter(chain.from_iterable(lists), np.float64,
-                       count=len(lists) * len(lists[0])).reshape(len(lists), -1)
+def competencies(nurses: Nurses, rows: np.ndarray) -> np.ndarray:
+    """Competency of settled nurses at once, one row each (for monthly readings)."""
+    return competency.decay(nurses.baseline[rows], nurses.gain[rows], nurses.dyn.decay_per_day,
+                            (nurses.x[rows] - nurses.x_ref[rows])[:, None])
 
 
 def nurse_post(model: Model, facility: Facility):

@@ -24,11 +24,14 @@ from collections.abc import Callable
 from itertools import chain
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from sim.competency import MAX_SCORE
 from sim.config import AREAS
 from sim.rng import Batched, code
 
 if TYPE_CHECKING:
+    from sim.agents.facility import Facility
     from sim.agents.mentee import Mentee
     from sim.agents.mentor import Mentor
     from sim.model import Model
@@ -36,7 +39,84 @@ if TYPE_CHECKING:
 Member = tuple[str, int]  # ("mentee" | "mentor", id)
 N_AREAS = len(AREAS)
 _RESTART_KEEP = 1e-150  # (1 - r) ** n below this restarts the epoch early
-_NONE_SEEN = (0,) * N_AREAS  # what a member who last settled in an earlier epoch has read
+_AREA = np.arange(N_AREAS)
+
+
+class PostSums:
+    """Every group's posts per area and prefix sums, in arrays shared by the whole model.
+
+    Per group (a model-wide row), per slope slot of its network and per area, the
+    epoch's prefix sums of ``(1 - r)^-j exp(k s (t_j - origin))`` (see
+    :class:`WhatsAppGroup`). Kept in numpy arrays so that a day's or a month's
+    settlements read hundreds of members' sums in one gather (:meth:`read`); posts
+    are written one at a time through flat memoryviews, whose items cost what a
+    list's do (a numpy scalar costs several times more). Rows and posts per area
+    grow by doubling.
+    """
+
+    def __init__(self, slots: int, reinforcement: float) -> None:
+        self.slots = slots  # slope slots per group: the most slopes any network has
+        self.reinforcement = reinforcement
+        self.keep = [1.0]  # (1 - r) ** i, as far as any group's posts per area go
+        self.rows = 0  # groups so far
+        self.serial = 0  # numbers each post and epoch start model-wide: see `version`
+        self.sums = np.zeros((0, slots, N_AREAS, 16))
+        self.counts = np.zeros((0, N_AREAS), np.int64)  # posts per area this epoch
+        self.origin = np.zeros(0)  # each group's epoch start
+        self.epoch = np.zeros(0, np.int64)
+        # the serial of the group's last post or epoch start: a member who read at this
+        # version has nothing new to read
+        self.version = np.zeros(0, np.int64)
+        self._resize(8, 16)
+
+    def _resize(self, rows: int, posts: int) -> None:
+        n, _, _, p = self.sums.shape
+        sums = np.zeros((rows, self.slots, N_AREAS, posts))
+        sums[:n, :, :, :p] = self.sums
+        self.sums = sums
+        for name in ("counts", "origin", "epoch", "version"):
+            old = getattr(self, name)
+            new = np.zeros((rows, *old.shape[1:]), old.dtype)
+            new[:n] = old
+            setattr(self, name, new)
+        # flat views for one item at a time: sums[g, slot, a, j] is s[(row(g, slot, a)) * posts + j]
+        self.s = sums.reshape(-1).data
+        self.n = self.counts.reshape(-1).data
+        self.v = self.version.data
+
+    @property
+    def capacity(self) -> int:
+        """Posts per area an epoch can hold before the sums grow."""
+        return self.sums.shape[3]
+
+    def add(self) -> int:
+        """A row for a new group."""
+        if self.rows == len(self.counts):
+            self._resize(2 * self.rows, self.capacity)
+        self.rows += 1
+        return self.rows - 1
+
+    def grow(self) -> None:
+        self._resize(len(self.counts), 2 * self.capacity)
+
+    def bump(self, g: int) -> None:
+        self.serial += 1
+        self.v[g] = self.serial
+
+    def read(self, g: np.ndarray, slot: np.ndarray, seen: np.ndarray, gain: np.ndarray,
+             baseline: np.ndarray, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`WhatsAppGroup.read_since` for many members at once, a row each: their
+        groups ``g``, slope slots, posts read per area, folded gains, baselines and
+        ``coef``. Returns the new gains and the posts per area now read. The same
+        arithmetic, in the same order, so the results are identical."""
+        keep = np.array(self.keep)
+        n = self.counts[g]
+        row = ((g * self.slots + slot)[:, None] * N_AREAS + _AREA) * self.capacity
+        flat = self.sums.reshape(-1)
+        new = (keep[n - seen] * gain
+               + (self.reinforcement * coef)[:, None] * (MAX_SCORE - baseline)
+               * (flat[row + n] - flat[row + seen]) * keep[n])
+        return np.where(n != seen, new, gain), n
 
 
 class WhatsAppGroup:
@@ -65,6 +145,8 @@ class WhatsAppGroup:
         self.active: dict[int, Mentee] = {}
         self.mentors: set[int] = set()
         model = network.model
+        self.table = model.post_sums
+        self.row = self.table.add()
         posts = model.streams("whatsapp.posts", network.key, index)
         areas = model.streams("whatsapp.area", network.key, index)
         self._gaps = Batched(posts.standard_exponential)
@@ -78,18 +160,31 @@ class WhatsAppGroup:
     def size(self) -> int:
         return len(self.mentees) + len(self.mentors)
 
+    @property
+    def version(self) -> int:
+        """Changes at each post and epoch start: a member who read at this version has
+        nothing new to read."""
+        return self.table.v[self.row]
+
+    def counts(self) -> np.ndarray:
+        """Posts per area this epoch."""
+        return self.table.counts[self.row]
+
     def _start_epoch(self, t: float) -> None:
         if self.epoch:
             self.log_posts()
         self.epoch += 1
         self.origin = t
-        # posts per area this epoch, replaced (not changed) at each post: see Mentee._seen
-        self.counts: tuple[int, ...] = tuple([0] * N_AREAS)
+        table, g = self.table, self.row
+        table.counts[g] = 0
+        table.origin[g] = t
+        table.epoch[g] = self.epoch
+        table.bump(g)
         self.times: list[list[float]] = [[] for _ in range(N_AREAS)]
-        net = self.network
-        self.sums = {s: [[0.0] for _ in range(N_AREAS)] for s in net.slopes}
-        # what a post on each area extends: (k * slope, that slope's sums for the area)
-        self._extends = [[(net.k * s, sums[a]) for s, sums in self.sums.items()]
+        # what a post on each area extends: (k * slope, the row of that slope's sums for the area)
+        slots = table.slots
+        self._extends = [[(self.network.k * s, (g * slots + slot) * N_AREAS + a)
+                          for slot, s in enumerate(self.network.slopes)]
                          for a in range(N_AREAS)]
 
     def log_posts(self) -> None:
@@ -105,9 +200,12 @@ class WhatsAppGroup:
         self._restart(t)
 
     def _restart(self, t: float) -> None:
-        counts = self.counts
+        version = self.version
+        nurses = self.network.model.nurses
+        settled, read = nurses.t.data, nurses.version.data
         for mentee in self.active.values():
-            if mentee.t != t or mentee._seen is not counts:  # the monthly reading settled most
+            i = mentee.row
+            if settled[i] != t or read[i] != version:  # the monthly reading settled most
                 mentee.catch_up(t)
         self._start_epoch(t)
 
@@ -131,20 +229,24 @@ class WhatsAppGroup:
         return self.network.rate_per_member * (len(self.active) + len(self.mentors))
 
     def _post(self, t: float, area: int) -> None:
-        net = self.network
-        keep = net.keep_powers
-        if keep[self.counts[area]] < _RESTART_KEEP:  # many posts in one epoch: restart it
+        table = self.table
+        keep = table.keep
+        i = self.row * N_AREAS + area
+        if keep[table.n[i]] < _RESTART_KEEP:  # many posts in one epoch: restart it
             self._restart(t)
-        counts = list(self.counts)
-        n = counts[area] = counts[area] + 1
-        self.counts = tuple(counts)
+        n = table.n[i] = table.n[i] + 1
         if n == len(keep):
-            keep.append(keep[-1] * (1.0 - net.reinforcement))
+            keep.append(keep[-1] * (1.0 - table.reinforcement))
+        if n == table.capacity:
+            table.grow()
+        table.bump(self.row)
         scale = 1.0 / keep[n]  # (1 - r) ** -n
         self.times[area].append(t)
         dt = t - self.origin
-        for ks, s in self._extends[area]:
-            s.append(s[-1] + scale * math.exp(ks * dt))
+        s, cap = table.s, table.capacity
+        for ks, row in self._extends[area]:
+            j = row * cap + n
+            s[j] = s[j - 1] + scale * math.exp(ks * dt)
 
     def _changed(self) -> None:
         self._redraw_at = self.network.model.env.now
@@ -176,55 +278,60 @@ class WhatsAppGroup:
                 mentee.leave_group()
         self._changed()
 
-    def read_since(self, gain: list[float], baseline: list[float], seen: tuple[int, ...] | None,
-                   slope: float, coef: float) -> None:
+    def read_since(self, gain: list[float], baseline: list[float], seen: list[int] | None,
+                   slot: int, coef: float) -> None:
         """Apply the posts since a member's last settlement to her folded ``gain``, her
-        exposure having grown at one ``slope`` since then.
+        exposure having grown at one slope (its ``slot`` in the network's) since then.
 
         ``seen`` is the posts per area she had read this epoch (None: she last settled
         in an earlier one, so every post of this epoch is new); ``coef`` is
         ``exp(k (x_u - x_ref - slope (u - origin)))`` at her last settlement ``u``.
         Per area, with ``N`` the epoch's posts so far and ``n`` the new ones, the gain
         becomes ``(1 - r)^n gain + r (4 - b) (1 - r)^N S`` where ``S`` sums
-        ``(1 - r)^-j exp(k (x_j - x_ref))`` over the new posts ``j``.
+        ``(1 - r)^-j exp(k (x_j - x_ref))`` over the new posts ``j``. (Many members at
+        once: :meth:`PostSums.read`.)
         """
-        keep = self.network.keep_powers  # (1 - r) ** i
-        rc = self.network.reinforcement * coef
-        sums = self.sums[slope]
-        # zip without strict=: eight areas each, by construction, and this is the hot path
-        for a, (n, lo, s) in enumerate(zip(self.counts, seen or _NONE_SEEN, sums)):  # noqa: B905
+        table = self.table
+        keep, s, counts, cap = table.keep, table.s, table.n, table.capacity
+        rc = table.reinforcement * coef
+        first = (self.row * table.slots + slot) * N_AREAS
+        for a in range(N_AREAS):
+            n = counts[self.row * N_AREAS + a]
+            lo = seen[a] if seen is not None else 0
             if lo != n:
-                gain[a] = keep[n - lo] * gain[a] + rc * (MAX_SCORE - baseline[a]) * (s[n] - s[lo]) * keep[n]
+                j = (first + a) * cap
+                gain[a] = keep[n - lo] * gain[a] + rc * (MAX_SCORE - baseline[a]) * (s[j + n] - s[j + lo]) * keep[n]
 
-    def read(self, gain: list[float], baseline: list[float], seen: tuple[int, ...] | None,
-             pieces: list[tuple[float, float, float]]) -> None:
+    def read(self, gain: list[float], baseline: list[float], seen: list[int] | None,
+             pieces: list[tuple[float, int, float]]) -> None:
         """:meth:`read_since` for an interval that ``pieces`` split where her exposure's
-        slope changed: each is (its end, its slope, its ``coef`` at its start); the last
-        ends now."""
-        r = self.network.reinforcement
-        keep = self.network.keep_powers
-        *ended, (_, last_sums, last_coef) = [(end, self.sums[slope], coef) for end, slope, coef in pieces]
-        for a, n in enumerate(self.counts):
-            first = 0 if seen is None else seen[a]
-            if first == n:
+        slope changed: each is (its end, its slope's slot, its ``coef`` at its start); the
+        last ends now."""
+        table = self.table
+        r, keep, s, cap = table.reinforcement, table.keep, table.s, table.capacity
+        first = self.row * table.slots
+        *ended, (_, last_slot, last_coef) = pieces
+        for a, n in enumerate(self.counts().tolist()):
+            lo = start = 0 if seen is None else seen[a]
+            if start == n:
                 continue
-            lo, total, times = first, 0.0, self.times[a]
-            for end, sums, coef in ended:
+            total, times = 0.0, self.times[a]
+            for end, slot, coef in ended:
                 hi = bisect_right(times, end, lo, n)
                 if hi > lo:
-                    s = sums[a]
-                    total += coef * (s[hi] - s[lo])
+                    j = ((first + slot) * N_AREAS + a) * cap
+                    total += coef * (s[j + hi] - s[j + lo])
                     lo = hi
             if n > lo:  # the last piece ends now
-                s = last_sums[a]
-                total += last_coef * (s[n] - s[lo])
-            gain[a] = keep[n - first] * gain[a] + r * (MAX_SCORE - baseline[a]) * total * keep[n]
+                j = ((first + last_slot) * N_AREAS + a) * cap
+                total += last_coef * (s[j + n] - s[j + lo])
+            gain[a] = keep[n - start] * gain[a] + r * (MAX_SCORE - baseline[a]) * total * keep[n]
 
 
 class Network:
     """A subcounty's groups: who is in which, new groups when one is full, the queue if not."""
 
-    def __init__(self, model: Model, subcounty: int) -> None:
+    def __init__(self, model: Model, subcounty: int, facilities: list[Facility]) -> None:
         cfg = model.config.whatsapp
         self.model = model
         self.subcounty = subcounty
@@ -240,9 +347,9 @@ class Network:
         self.groups: list[WhatsAppGroup] = []
         self.key = code(model.config.subcounties[subcounty].name)
         self.k = model.dynamics.decay_per_day
-        self.reinforcement = cfg.reinforcement
-        self.keep_powers = [1.0]  # (1 - r) ** i, as far as any group's posts per area go
-        self.slopes: list[float] = []  # members' exposure slopes, set when a group opens
+        # members' exposure slopes (their slots in the group's sums), from the facilities
+        dyn = model.dynamics
+        self.slopes = sorted({s for f in facilities for s in dyn.slopes(f.practice_intensity)})
         self._where: dict[Member, WhatsAppGroup] = {}
         self._waiting: dict[Member, Mentee | None] = {}  # insertion order is queue order
 
@@ -256,10 +363,6 @@ class Network:
         return sum(g.size for g in self.groups)
 
     def _open(self) -> WhatsAppGroup:
-        if not self.slopes:
-            dyn = self.model.dynamics
-            self.slopes = sorted({s for f in self.model.facilities[self.subcounty]
-                                  for s in dyn.slopes(f.practice_intensity)})
         group = WhatsAppGroup(self, len(self.groups))
         self.groups.append(group)
         return group
