@@ -360,10 +360,15 @@ class Model:
 
     def _read_month(self, month: int) -> None:
         t = self.env.now
-        for s, facs in enumerate(self.facilities):
-            enrolled = [f.mentee for f in facs if f.mentee is not None]
+        by_subcounty = [[f.mentee for f in facs if f.mentee is not None] for facs in self.facilities]
+        everyone = [m for enrolled in by_subcounty for m in enrolled]
+        if everyone:  # settled together: one pass of array operations, not one per subcounty
+            read = competency.checklist(competencies(self.nurses, settle(everyone, t)))
+        end = 0
+        for s, enrolled in enumerate(by_subcounty):
             if enrolled:
-                levels = competency.checklist(competencies(self.nurses, settle(enrolled, t)))
+                levels = read[end:end + len(enrolled)]
+                end += len(enrolled)
                 means = levels.mean(axis=0)
                 proficient = int((levels >= competency.PROFICIENT).all(axis=1).sum())
                 if self._graduation is not None and month > 0:
