@@ -149,7 +149,6 @@ class Model:
         ])
         self.facilities: list[list[Facility]] = []  # per subcounty
         self.mentors: list[list[Mentor]] = [[] for _ in config.subcounties]
-        self.rounds = Rounds(self)
         self._processes: list[simpy.Process] = []  # every process started, for dismantle()
         self._today: list[tuple[Mentor, Mentee]] = []  # visits made today, not yet trained
         with _gc_paused():
@@ -185,6 +184,7 @@ class Model:
             self.facilities[site.subcounty].append(fac)
             by_id.append(fac)
         self.nurses = Nurses(by_id, self.dynamics)
+        self.rounds = Rounds(self, [[by_id[i] for i in load.sites] for load in loads])
         self.groups = [Network(self, s, facs) for s, facs in enumerate(self.facilities)]
         self.post_sums = PostSums(max(len(net.slopes) for net in self.groups),
                                   cfg.whatsapp.reinforcement)
@@ -273,18 +273,17 @@ class Model:
              np.array(mentee.baseline), mentee.c)
         )
         f.mentee = None
+        mentee.end_spell()
         self.groups[f.subcounty].leave(mentee)
 
-    def visit(self, mentor: Mentor, mentee: Mentee, day: float) -> None:
-        """A mentor visits a nurse today (``day`` is now). Her next visit is planned at
-        once; the training is given with the day's other visits after every round of
-        the day (:meth:`_visit_day`): nothing else happens in between, and visits to
-        different nurses do not depend on each other's order."""
-        m = self.config.mentor
-        mentee.plan_visit(day, m.target_interval_days, m.min_days_between_visits)
+    def visit(self, visits: list[tuple[Mentor, Mentee]]) -> None:
+        """Mentors visit nurses today, their next visits already planned by the rounds.
+        The training is given with the day's other visits after every round of the day
+        (:meth:`_visit_day`): nothing else happens in between, and visits to different
+        nurses do not depend on each other's order."""
         if not self._today:
             late_timeout(self.env, 0.0, DAY_END).callbacks.append(self._visit_day)
-        self._today.append((mentor, mentee))
+        self._today.extend(visits)
 
     def _visit_day(self, event: simpy.Event) -> None:
         """The day's visits: train them together, then log them and their transport and

@@ -227,3 +227,23 @@ def test_nurses_settled_together_equal_them_settled_one_at_a_time(monkeypatch):
     assert list(together.visits) == list(alone.visits)
     assert list(together.posts) == list(alone.posts)
     assert_same_nurses(together, alone)
+
+
+@pytest.mark.parametrize("workday", [8.5, 12.5])
+def test_rounds_held_together_equal_rounds_held_one_by_one(workday, monkeypatch):
+    # A county with visits due every 10 days, so several nurses are due at once, and mentors
+    # often absent. Visits take 4 (urban) or 4.5 (rural) hours with travel: 8.5 hours fit two
+    # urban visits but one rural one; 12.5 hours fit three urban ones, so the cap of two binds.
+    cfg = sim.load(CONFIGS / "scaleup_machakos_county.yaml", [
+        "months=24", "mentor.max_visits_per_day=2", f"mentor.workday_hours={workday}",
+        "mentor.target_interval_days=10", "mentor.min_days_between_visits=5",
+        "mentor.absence_probability=0.3", "mentee.turnover.hazard_per_year=0.5",
+        "mentor.attrition.hazard_per_year=0.5"])
+    records = {}
+    for name, few in (("together", 0), ("one by one", 10**9)):
+        monkeypatch.setattr(mentor_module, "_FEW", few)
+        records[name] = Model(cfg, 10).run()
+    together, alone = records["together"], records["one by one"]
+    assert together.rounds == alone.rounds and len(together.visits) > 500
+    assert list(together.visits) == list(alone.visits)
+    assert_same_nurses(together, alone)

@@ -95,11 +95,18 @@ class Nurses:
         self.seen = np.zeros((n, N_AREAS), np.int64)  # the group's posts per area she has read
         self.epoch = np.zeros(n, np.int64)  # the group's epoch she last read in
         self.version = np.full(n, -1, np.int64)  # the group's version she last read at
-        self._x, self._x_ref, self._t, self._mark, self._until, self._version = (
-            a.data for a in (self.x, self.x_ref, self.t, self.mark, self.stocked_until, self.version))
+        # when her next visit is due while enrolled, else inf; one more row, always inf, pads
+        # mentors' caseloads to one length (see Rounds)
+        self.next_due = np.full(n + 1, math.inf)
+        self.id = np.full(n + 1, -1, np.int64)  # the nurse in the post (breaks ties in rounds)
+        self._x, self._x_ref, self._t, self._mark, self._until, self._version, self._next_due = (
+            a.data for a in (self.x, self.x_ref, self.t, self.mark, self.stocked_until, self.version,
+                             self.next_due))
 
-    def take(self, row: int, baseline: np.ndarray, t: float) -> None:
-        """A new nurse in the post: her baseline, no gains, settled at ``t``."""
+    def take(self, row: int, nurse: int, baseline: np.ndarray, t: float) -> None:
+        """A new nurse in the post: her baseline, no gains, settled at ``t``, not yet enrolled."""
+        self.id[row] = nurse
+        self.next_due[row] = math.inf
         self.baseline[row] = baseline
         self.gain[row] = 0.0
         self._x[row] = self._x_ref[row] = 0.0
@@ -115,7 +122,7 @@ class Mentee:
     competency state is her facility's row of :class:`Nurses`."""
 
     __slots__ = ("id", "who", "facility", "row", "nurses", "engagement", "dyn", "group",
-                 "spell_start", "spell_visits", "next_due", "proficient_months", "promoted")
+                 "spell_start", "spell_visits", "proficient_months", "promoted")
 
     def __init__(
         self,
@@ -131,7 +138,7 @@ class Mentee:
         self.facility = facility
         self.row = facility.id
         self.nurses = nurses
-        nurses.take(self.row, baseline, t)
+        nurses.take(self.row, mid, baseline, t)
         # Uniform draw; she is an active group member if it is below active_probability,
         # so raising that probability only ever adds members (common random numbers).
         self.engagement = engagement
@@ -139,7 +146,6 @@ class Mentee:
         self.group: WhatsAppGroup | None = None  # her group while an active member
         self.spell_start = t
         self.spell_visits = 0
-        self.next_due = t
         self.proficient_months = 0  # consecutive month-end readings at the graduation level
         self.promoted = None  # a SimPy event, fired if she graduates into a mentor
 
@@ -255,13 +261,23 @@ class Mentee:
         nb._until[i] = vaccines.stocked_until(t)
         self.spell_start = t
         self.spell_visits = 0
-        self.next_due = t
+        nb._next_due[i] = t
+
+    def end_spell(self) -> None:
+        """Leave the programme (for now): no visit is due."""
+        self.nurses._next_due[self.row] = math.inf
+
+    @property
+    def next_due(self) -> float:
+        """When her next visit is due (she is enrolled)."""
+        return self.nurses._next_due[self.row]
 
     def plan_visit(self, t: float, interval: float, min_gap: float) -> None:
         """A mentor visits her at ``t`` (the training itself: :func:`visit_all`)."""
         self.spell_visits += 1
         # Keep to the plan (one visit per interval) but never crowd a late visit.
-        self.next_due = max(self.next_due + interval, t + min_gap)
+        due = self.nurses._next_due
+        due[self.row] = max(due[self.row] + interval, t + min_gap)
 
     def train(self, t: float, gain: np.ndarray) -> None:
         """A classroom course: an immediate gain in every area, capped at 4."""

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 WORKDAYS = 5  # Monday to Friday
 LATE = 2  # a priority after SimPy's URGENT (0) and NORMAL (1): release-day rounds come last
 DAY_END = 3  # after the rounds: the day's visits are trained together (Model._visit_day)
+_FEW = 16  # fewer rounds than this in a day are held one by one (array operations' fixed cost)
 
 
 def late_timeout(env: simpy.Environment, delay: float, priority: int = LATE) -> simpy.Event:
@@ -59,7 +60,7 @@ def late_timeout(env: simpy.Environment, delay: float, priority: int = LATE) -> 
 class Mentor:
     """One mentor in a caseload slot; a replacement takes the same slot."""
 
-    __slots__ = ("id", "who", "slot", "key", "start", "origin", "subcounty", "caseload", "hours",
+    __slots__ = ("id", "who", "slot", "key", "start", "origin", "subcounty", "caseload", "rows", "hours",
                  "release_weekdays", "_first_weekday", "active", "wake", "entry",
                  "days", "_ends", "absent", "_next")
 
@@ -83,6 +84,7 @@ class Mentor:
         self.origin = origin  # "recruit", or "graduate" of the programme
         self.subcounty = subcounty
         self.caseload = caseload
+        self.rows = [f.id for f in caseload]  # the posts' rows in the model's Nurses
         self.hours: list[float] = []  # hours a visit to each caseload facility takes, with travel
         self.release_weekdays = release_weekdays
         self._first_weekday = first_weekday  # weekday of simulation day 0
@@ -143,11 +145,21 @@ class Rounds:
     skipped too).
     """
 
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: Model, caseloads: list[list[Facility]]) -> None:
         self.model = model
         self.days: dict[float, list[tuple[Mentor, int]]] = {}
         self.entries = 0  # entries made so far; each mentor's latest is her valid one
         self.held = 0  # rounds held (absent days included), for benchmarks
+        # per caseload slot, its posts' rows and the hours a visit to each takes with travel,
+        # padded to one length with the Nurses row that is never due
+        cfg = model.config.mentor
+        width = max(map(len, caseloads), default=0)
+        self.rows = np.full((len(caseloads), width), len(model.nurses.next_due) - 1, np.intp)
+        self.hours = np.zeros((len(caseloads), width))
+        for slot, facilities in enumerate(caseloads):
+            self.rows[slot, :len(facilities)] = [f.id for f in facilities]
+            self.hours[slot, :len(facilities)] = [cfg.visit_hours + getattr(cfg.travel_hours, f.setting)
+                                                  for f in facilities]
 
     def start(self, mentor: Mentor, tenure: int) -> None:
         """A mentor takes up her caseload: lay out her release days and her first wake."""
@@ -155,14 +167,13 @@ class Rounds:
         cfg = model.config.mentor
         mentor.plan(model.horizon, model.streams("mentor.absence", *mentor.key, tenure),
                     cfg.absence_probability)
-        mentor.hours = [cfg.visit_hours + getattr(cfg.travel_hours, f.setting)
-                        for f in mentor.caseload]
-        self._enter(mentor, earliest_due(mentor))
+        mentor.hours = self.hours[mentor.slot, :len(mentor.caseload)].tolist()
+        self._enter(mentor, earliest_due(self.model, mentor))
 
     def nudge(self, mentor: Mentor, now: float) -> None:
         """A nurse enrolled in her caseload, due now: wake earlier if she must."""
         if mentor.first_due(now, now) < mentor.wake:
-            self._enter(mentor, earliest_due(mentor))
+            self._enter(mentor, earliest_due(self.model, mentor))
 
     def _enter(self, mentor: Mentor, due: float) -> None:
         """Enter her under the first release day whose window reaches ``due``. Only a
@@ -182,54 +193,100 @@ class Rounds:
         planned.append((mentor, self.entries))
 
     def _hold(self, event: simpy.Event) -> None:
-        """The day's rounds, in the order they were planned."""
+        """The day's rounds, in the order they were planned: one at a time for a few
+        mentors (a pilot's day), else together (:func:`visit_rounds`). A mentor's round
+        and her next entry involve nobody else's, so doing every round before every
+        entry changes nothing."""
         model = self.model
         day = model.env.now
-        for mentor, entry in self.days.pop(day):
-            if entry != mentor.entry or not mentor.active:
-                continue
-            self.held += 1
-            i = mentor.wake
-            mentor._next = i + 1
-            if mentor.absent[i]:
-                due = earliest_due(mentor)
-            else:
-                due = visit_round(model, mentor, day, window=mentor._ends[i] - day)
+        mentors = [mentor for mentor, entry in self.days.pop(day)
+                   if entry == mentor.entry and mentor.active]
+        self.held += len(mentors)
+        for mentor in mentors:
+            mentor._next = mentor.wake + 1
+        if len(mentors) < _FEW:
+            dues = [earliest_due(model, m) if m.absent[m.wake]
+                    else visit_round(model, m, day, window=m._ends[m.wake] - day) for m in mentors]
+        else:
+            dues = visit_rounds(model, mentors, day)
+        for mentor, due in zip(mentors, dues, strict=True):
             self._enter(mentor, due)
 
 
-def earliest_due(mentor: Mentor) -> float:
+def earliest_due(model: Model, mentor: Mentor) -> float:
     """The earliest day a nurse of her caseload is due a visit (inf if none is enrolled)."""
-    return min((f.mentee.next_due for f in mentor.caseload if f.mentee is not None),
-               default=math.inf)
+    next_due = model.nurses._next_due
+    return min([next_due[row] for row in mentor.rows], default=math.inf)
 
 
 def visit_round(model: Model, mentor: Mentor, day: float, window: float) -> float:
     """One release day: due mentees, most overdue first, within hours and visit cap.
     Returns the earliest day one of her nurses is due after it."""
     cfg = model.config.mentor
+    next_due = model.nurses._next_due
     by = day + window
     due = []
     later = math.inf
     # zip without strict=: this runs at every round, and the lengths are equal by construction
-    for f, hours in zip(mentor.caseload, mentor.hours):  # noqa: B905
-        m = f.mentee
-        if m is not None:
-            if m.next_due <= by:
-                due.append((m.next_due, m.id, m, hours))
-            elif m.next_due < later:
-                later = m.next_due
+    for f, row, hours in zip(mentor.caseload, mentor.rows, mentor.hours):  # noqa: B905
+        d = next_due[row]
+        if d <= by:
+            due.append((d, f.mentee.id, f, hours))
+        elif d < later:
+            later = d
     if len(due) > 1:
         due.sort(key=lambda d: d[:2])
-    hours, done = 0.0, 0
-    for _, _, mentee, need in due:
-        if done < cfg.max_visits_per_day and hours + need <= cfg.workday_hours:
-            model.visit(mentor, mentee, day)
+    hours, visits = 0.0, []
+    for _, _, f, need in due:
+        mentee = f.mentee
+        if len(visits) < cfg.max_visits_per_day and hours + need <= cfg.workday_hours:
+            mentee.plan_visit(day, cfg.target_interval_days, cfg.min_days_between_visits)
+            visits.append((mentor, mentee))
             hours += need
-            done += 1
         if mentee.next_due < later:
             later = mentee.next_due
+    if visits:
+        model.visit(visits)
     return later
+
+
+def visit_rounds(model: Model, mentors: list[Mentor], day: float) -> list[float]:
+    """:func:`visit_round` for many mentors' release days at once (each mentor once), as
+    array operations over their caseloads; absent mentors visit nobody. The same rule,
+    order and arithmetic: the due nurses sorted by due day and id, then the hours and
+    visit cap applied position by position. Returns each one's earliest due day after it."""
+    cfg = model.config.mentor
+    nurses, rounds = model.nurses, model.rounds
+    slots = np.fromiter([m.slot for m in mentors], np.intp, len(mentors))
+    by = np.array([day + (m._ends[m.wake] - day) for m in mentors])
+    here = np.array([not m.absent[m.wake] for m in mentors], dtype=bool)
+    rows = rounds.rows[slots]
+    due = nurses.next_due[rows]
+    wanted = (due <= by[:, None]) & here[:, None]
+    order = np.lexsort((nurses.id[rows], np.where(wanted, due, math.inf)), axis=1)
+    wanted = np.take_along_axis(wanted, order, 1)
+    need = np.take_along_axis(rounds.hours[slots], order, 1)
+    hours = np.zeros(len(mentors))
+    done = np.zeros(len(mentors), np.int64)
+    visit = np.zeros_like(wanted)
+    for k in range(rows.shape[1]):
+        ok = visit[:, k] = wanted[:, k] & (done < cfg.max_visits_per_day) & (hours + need[:, k] <= cfg.workday_hours)
+        hours = np.where(ok, hours + need[:, k], hours)
+        done += ok
+    who, k = np.nonzero(visit)
+    position = order[who, k]
+    seen = rows[who, position]
+    nurses.next_due[seen] = np.maximum(nurses.next_due[seen] + cfg.target_interval_days,
+                                       day + cfg.min_days_between_visits)
+    visits = []
+    for i, p in zip(who.tolist(), position.tolist(), strict=True):
+        mentor = mentors[i]
+        mentee = mentor.caseload[p].mentee
+        mentee.spell_visits += 1
+        visits.append((mentor, mentee))
+    if visits:
+        model.visit(visits)
+    return nurses.next_due[rows].min(axis=1).tolist()
 
 
 def mentor_post(

@@ -83,11 +83,7 @@ class PostSums:
         self.s = sums.reshape(-1).data
         self.n = self.counts.reshape(-1).data
         self.v = self.version.data
-
-    @property
-    def capacity(self) -> int:
-        """Posts per area an epoch can hold before the sums grow."""
-        return self.sums.shape[3]
+        self.capacity = posts  # posts per area an epoch can hold before the sums grow
 
     def add(self) -> int:
         """A row for a new group."""
