@@ -22,7 +22,7 @@ from sim.config import AREAS
 
 if TYPE_CHECKING:
     from sim.agents.facility import Facility
-    from sim.agents.network import WhatsAppGroup
+    from sim.agents.network import PostSums, WhatsAppGroup
     from sim.config import Config
     from sim.model import Model
     from sim.rng import Batched
@@ -208,32 +208,40 @@ class Mentee:
         if there were no ``stocked_out`` days in between, the usual case).
         """
         nb, i = self.nurses, self.row
-        k = self.dyn.decay_per_day
-        if k * (nb._x[i] - nb._x_ref[i]) > _REFOLD:
+        if self.dyn.decay_per_day * (nb._x[i] - nb._x_ref[i]) > _REFOLD:
             self._set(self.scores())
         seen = nb.seen[i].tolist() if nb.epoch[i] == group.epoch else None
-        u = nb._t[i]
-        (slot_in, slot_out), (slope_in, slope_out) = nb.slot[i].tolist(), nb.slope[i].tolist()
-        empty, flips = (False, ()) if stocked_out == 0.0 else self.facility.vaccines.flips(u, t)
-        x = nb._x[i] - nb._x_ref[i]
+        pieces = self._pieces(t, group, stocked_out)
         gain = nb.gain[i].tolist()
-        if not flips:
-            slope = slope_out if empty else slope_in
-            group.read_since(gain, nb.baseline[i].tolist(), seen, slot_out if empty else slot_in,
-                             math.exp(k * (x - slope * (u - group.origin))))
+        if len(pieces) == 1:
+            _, slot, coef = pieces[0]
+            group.read_since(gain, nb.baseline[i].tolist(), seen, slot, coef)
         else:
-            pieces = []
-            for end in (*flips, t):
-                slope = slope_out if empty else slope_in
-                pieces.append((end, slot_out if empty else slot_in,
-                               math.exp(k * (x - slope * (u - group.origin)))))
-                x += slope * (end - u)
-                u, empty = end, not empty
             group.read(gain, nb.baseline[i].tolist(), seen, pieces)
         nb.gain[i] = gain
         nb.seen[i] = group.counts()
         nb.epoch[i] = group.epoch
         nb._version[i] = group.version
+
+    def _pieces(self, t: float, group: WhatsAppGroup, stocked_out: float) -> list[tuple[float, int, float]]:
+        """Her exposure from her settled time to ``t`` in pieces of one slope, split where
+        the shelf emptied or was refilled (one piece without ``stocked_out`` days): each
+        piece's end, its slope's slot in the group, and its ``coef`` (see
+        :meth:`~sim.agents.network.WhatsAppGroup.read_since`) at its start."""
+        nb, i = self.nurses, self.row
+        k = self.dyn.decay_per_day
+        u = nb._t[i]
+        (slot_in, slot_out), (slope_in, slope_out) = nb.slot[i].tolist(), nb.slope[i].tolist()
+        empty, flips = (False, ()) if stocked_out == 0.0 else self.facility.vaccines.flips(u, t)
+        x = nb._x[i] - nb._x_ref[i]
+        pieces = []
+        for end in (*flips, t):
+            slope = slope_out if empty else slope_in
+            pieces.append((end, slot_out if empty else slot_in,
+                           math.exp(k * (x - slope * (u - group.origin)))))
+            x += slope * (end - u)
+            u, empty = end, not empty
+        return pieces
 
     def join_group(self, group: WhatsAppGroup) -> None:
         """Become an active member of ``group`` (she is settled to now)."""
@@ -290,12 +298,12 @@ def settle(mentees: list[Mentee], t: float) -> np.ndarray:
 
     The same arithmetic, in the same order, as settling them one by one, so the
     results are identical: the nurses' groups draw their posts first (as the
-    first member's settlement would), then the common case is array operations,
-    with ``math.exp`` taken one by one as for a nurse on her own. The rare cases
-    go through the nurse's own methods: the stock-out lookups, refolds, and
-    reading posts across stock-out flips. A handful of nurses (a pilot's day) are
-    settled one by one: array operations cost tens of microseconds each time,
-    whatever their size.
+    first member's settlement would), then the work is array operations, with
+    ``math.exp`` taken one by one as for a nurse on her own. Only the stock-out
+    lookups, refolds and the pieces of a reading across stock-out flips are
+    worked out nurse by nurse. A handful of nurses (a pilot's day) are settled
+    one by one: array operations cost tens of microseconds each time, whatever
+    their size.
     """
     if len(mentees) < _FEW:
         for mentee in mentees:
@@ -309,7 +317,6 @@ def settle(mentees: list[Mentee], t: float) -> np.ndarray:
         group.advance(t)
     nb = mentees[0].nurses
     d = nb.dyn
-    k = d.decay_per_day
     rows = np.fromiter([m.row for m in mentees], np.intp, len(mentees))
     u = nb.t[rows]
     elapsed = t - u
@@ -326,23 +333,7 @@ def settle(mentees: list[Mentee], t: float) -> np.ndarray:
         table = next(iter(groups.values())).table
         fresh = np.flatnonzero(member & (nb.version[rows] != table.version[g]))
         if fresh.size:
-            folded = rows[fresh]
-            for j in fresh[k * (nb.x[folded] - nb.x_ref[folded]) > _REFOLD].tolist():
-                mentees[j]._set(mentees[j].scores())
-            flat = stocked_out[fresh] == 0.0
-            for j in fresh[~flat].tolist():
-                mentees[j]._read_posts(t, mentees[j].group, stocked_out.item(j))
-            j = fresh[flat]
-            r, gj = rows[j], g[j]
-            slope = nb.slope[r, 0]
-            arg = k * ((nb.x[r] - nb.x_ref[r]) - slope * (u[j] - table.origin[gj]))
-            coef = np.array([math.exp(a) for a in arg.tolist()])
-            epoch = table.epoch[gj]
-            seen = np.where((nb.epoch[r] == epoch)[:, None], nb.seen[r], 0)
-            nb.gain[r], nb.seen[r] = table.read(gj, nb.slot[r, 0], seen, nb.gain[r],
-                                                nb.baseline[r], coef)
-            nb.epoch[r] = epoch
-            nb.version[r] = table.version[gj]
+            _read_posts(mentees, fresh, rows, g, u, stocked_out, t, table)
     moved = elapsed > 0
     r = rows[moved]
     e = elapsed[moved]
@@ -353,6 +344,55 @@ def settle(mentees: list[Mentee], t: float) -> np.ndarray:
     nb.t[r] = t
     nb.mark[r] = out[moved]
     return rows
+
+
+def _read_posts(mentees: list[Mentee], fresh: np.ndarray, rows: np.ndarray, g: np.ndarray,
+                u: np.ndarray, stocked_out: np.ndarray, t: float, table: PostSums) -> None:
+    """:meth:`Mentee._read_posts` for the nurses ``fresh`` (positions in ``mentees`` and in
+    the arrays of their ``rows``, groups ``g``, settled times ``u`` and stock-out days since
+    then), who have posts to read at ``t``."""
+    nb = mentees[0].nurses
+    k = nb.dyn.decay_per_day
+    folded = rows[fresh]
+    for i in fresh[k * (nb.x[folded] - nb.x_ref[folded]) > _REFOLD].tolist():
+        mentees[i]._set(mentees[i].scores())
+    # one piece at the in-stock slope: no stock-out since she settled (most)
+    flat = fresh[stocked_out[fresh] == 0.0]
+    r, gj = rows[flat], g[flat]
+    arg = k * ((nb.x[r] - nb.x_ref[r]) - nb.slope[r, 0] * (u[flat] - table.origin[gj]))
+    single, slot = flat.tolist(), nb.slot[r, 0].tolist()
+    coef = [math.exp(a) for a in arg.tolist()]
+    # the others' pieces from their shelves' flips, nurse by nurse
+    split, pieces = [], []
+    for i in fresh[stocked_out[fresh] != 0.0].tolist():
+        p = mentees[i]._pieces(t, mentees[i].group, stocked_out.item(i))
+        if len(p) == 1:  # out of stock throughout: one piece
+            single.append(i)
+            slot.append(p[0][1])
+            coef.append(p[0][2])
+        else:
+            split.append(i)
+            pieces.append(p)
+    r, gj = rows[single], g[single]
+    nb.gain[r] = table.read(gj, np.array(slot, np.intp), _seen(nb, r, table.epoch[gj]),
+                            nb.gain[r], nb.baseline[r], np.array(coef))
+    if split:
+        r, gj = rows[split], g[split]
+        most = max(map(len, pieces))
+        padded = np.array([p + [(t, 0, 0.0)] * (most - len(p)) for p in pieces])
+        nb.gain[r] = table.read_pieces(gj, _seen(nb, r, table.epoch[gj]), nb.gain[r],
+                                       nb.baseline[r], padded[:, :, ::2],
+                                       padded[:, :, 1].astype(np.intp))
+    r, gj = rows[fresh], g[fresh]
+    nb.seen[r] = table.counts[gj]
+    nb.epoch[r] = table.epoch[gj]
+    nb.version[r] = table.version[gj]
+
+
+def _seen(nurses: Nurses, rows: np.ndarray, epoch: np.ndarray) -> np.ndarray:
+    """The posts per area the nurses have read in their groups' current ``epoch`` (none if
+    they last read in an earlier one)."""
+    return np.where((nurses.epoch[rows] == epoch)[:, None], nurses.seen[rows], 0)
 
 
 def visit_all(mentees: list[Mentee], weights: np.ndarray, noise: list[Batched], t: float) -> None:

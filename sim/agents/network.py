@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Callable
-from itertools import chain
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -47,11 +46,11 @@ class PostSums:
 
     Per group (a model-wide row), per slope slot of its network and per area, the
     epoch's prefix sums of ``(1 - r)^-j exp(k s (t_j - origin))`` (see
-    :class:`WhatsAppGroup`). Kept in numpy arrays so that a day's or a month's
-    settlements read hundreds of members' sums in one gather (:meth:`read`); posts
-    are written one at a time through flat memoryviews, whose items cost what a
-    list's do (a numpy scalar costs several times more). Rows and posts per area
-    grow by doubling.
+    :class:`WhatsAppGroup`), and per area the posts' times. Kept in numpy arrays so
+    that a day's or a month's settlements read hundreds of members' sums in one
+    gather (:meth:`read`, :meth:`read_pieces`); posts are written one at a time
+    through flat memoryviews, whose items cost what a list's do (a numpy scalar
+    costs several times more). Rows and posts per area grow by doubling.
     """
 
     def __init__(self, slots: int, reinforcement: float) -> None:
@@ -61,6 +60,7 @@ class PostSums:
         self.rows = 0  # groups so far
         self.serial = 0  # numbers each post and epoch start model-wide: see `version`
         self.sums = np.zeros((0, slots, N_AREAS, 16))
+        self.times = np.zeros((0, N_AREAS, 16))  # each post's time per area (inf: none yet)
         self.counts = np.zeros((0, N_AREAS), np.int64)  # posts per area this epoch
         self.origin = np.zeros(0)  # each group's epoch start
         self.epoch = np.zeros(0, np.int64)
@@ -74,13 +74,18 @@ class PostSums:
         sums = np.zeros((rows, self.slots, N_AREAS, posts))
         sums[:n, :, :, :p] = self.sums
         self.sums = sums
+        times = np.full((rows, N_AREAS, posts), math.inf)
+        times[:n, :, :p] = self.times
+        self.times = times
         for name in ("counts", "origin", "epoch", "version"):
             old = getattr(self, name)
             new = np.zeros((rows, *old.shape[1:]), old.dtype)
             new[:n] = old
             setattr(self, name, new)
         # flat views for one item at a time: sums[g, slot, a, j] is s[(row(g, slot, a)) * posts + j]
+        # and times[g, a, j] is t[(g * N_AREAS + a) * posts + j]
         self.s = sums.reshape(-1).data
+        self.t = times.reshape(-1).data
         self.n = self.counts.reshape(-1).data
         self.v = self.version.data
         self.capacity = posts  # posts per area an epoch can hold before the sums grow
@@ -100,11 +105,11 @@ class PostSums:
         self.v[g] = self.serial
 
     def read(self, g: np.ndarray, slot: np.ndarray, seen: np.ndarray, gain: np.ndarray,
-             baseline: np.ndarray, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+             baseline: np.ndarray, coef: np.ndarray) -> np.ndarray:
         """:meth:`WhatsAppGroup.read_since` for many members at once, a row each: their
         groups ``g``, slope slots, posts read per area, folded gains, baselines and
-        ``coef``. Returns the new gains and the posts per area now read. The same
-        arithmetic, in the same order, so the results are identical."""
+        ``coef``. Returns the new gains. The same arithmetic, in the same order, so the
+        results are identical."""
         keep = np.array(self.keep)
         n = self.counts[g]
         row = ((g * self.slots + slot)[:, None] * N_AREAS + _AREA) * self.capacity
@@ -112,7 +117,29 @@ class PostSums:
         new = (keep[n - seen] * gain
                + (self.reinforcement * coef)[:, None] * (MAX_SCORE - baseline)
                * (flat[row + n] - flat[row + seen]) * keep[n])
-        return np.where(n != seen, new, gain), n
+        return np.where(n != seen, new, gain)
+
+    def read_pieces(self, g: np.ndarray, seen: np.ndarray, gain: np.ndarray, baseline: np.ndarray,
+                    pieces: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """:meth:`WhatsAppGroup.read` for many members at once, a row each, their pieces
+        given as arrays (one column each): ``pieces[..., 0]`` their ends, ``pieces[..., 1]``
+        their ``coef``, and ``slots`` their slopes' slots. Members with fewer pieces are
+        padded with pieces that end now and have a ``coef`` of 0: they add nothing. The
+        posts in a piece are those up to its end, counted among the group's post times;
+        the same arithmetic, in the same order, as :meth:`WhatsAppGroup.read`."""
+        keep = np.array(self.keep)
+        n = self.counts[g]
+        times = self.times[g, :, :n.max()]  # no later post can be in any piece
+        first = (g * self.slots)[:, None] + slots  # a row per member, a column per piece
+        flat = self.sums.reshape(-1)
+        lo, total = seen, np.zeros(gain.shape)
+        for p in range(pieces.shape[1]):
+            hi = np.clip((times <= pieces[:, p, 0, None, None]).sum(axis=2), lo, n)
+            row = ((first[:, p, None] * N_AREAS) + _AREA) * self.capacity
+            total = total + pieces[:, p, 1, None] * (flat[row + hi] - flat[row + lo])
+            lo = hi
+        new = keep[n - seen] * gain + self.reinforcement * (MAX_SCORE - baseline) * total * keep[n]
+        return np.where(n != seen, new, gain)
 
 
 class WhatsAppGroup:
@@ -173,10 +200,10 @@ class WhatsAppGroup:
         self.origin = t
         table, g = self.table, self.row
         table.counts[g] = 0
+        table.times[g] = math.inf
         table.origin[g] = t
         table.epoch[g] = self.epoch
         table.bump(g)
-        self.times: list[list[float]] = [[] for _ in range(N_AREAS)]
         # what a post on each area extends: (k * slope, the row of that slope's sums for the area)
         slots = table.slots
         self._extends = [[(self.network.k * s, (g * slots + slot) * N_AREAS + a)
@@ -186,9 +213,10 @@ class WhatsAppGroup:
     def log_posts(self) -> None:
         """Log this epoch's posts in the record, in time order. Done once, when the epoch
         ends (or the run), not as each post is drawn, which cost a tenth of a post."""
-        net = self.network
-        times = sorted(chain.from_iterable(self.times))
-        net.model.record.posts.extend(times, [net.subcounty] * len(times))
+        net, table = self.network, self.table
+        counts = self.counts().tolist()
+        times = np.sort(np.concatenate([table.times[self.row, a, :n] for a, n in enumerate(counts)]))
+        net.model.record.posts.extend(times.tolist(), [net.subcounty] * len(times))
 
     def new_epoch(self, t: float) -> None:
         """Settle every active member to ``t`` and restart the prefix sums there."""
@@ -237,9 +265,9 @@ class WhatsAppGroup:
             table.grow()
         table.bump(self.row)
         scale = 1.0 / keep[n]  # (1 - r) ** -n
-        self.times[area].append(t)
-        dt = t - self.origin
         s, cap = table.s, table.capacity
+        table.t[i * cap + n - 1] = t
+        dt = t - self.origin
         for ks, row in self._extends[area]:
             j = row * cap + n
             s[j] = s[j - 1] + scale * math.exp(ks * dt)
@@ -311,9 +339,9 @@ class WhatsAppGroup:
             lo = start = 0 if seen is None else seen[a]
             if start == n:
                 continue
-            total, times = 0.0, self.times[a]
+            total, times = 0.0, (self.row * N_AREAS + a) * cap  # where the area's times start
             for end, slot, coef in ended:
-                hi = bisect_right(times, end, lo, n)
+                hi = bisect_right(table.t, end, times + lo, times + n) - times
                 if hi > lo:
                     j = ((first + slot) * N_AREAS + a) * cap
                     total += coef * (s[j + hi] - s[j + lo])
