@@ -17,7 +17,10 @@ caseload wakes her early. Her rounds are kept in a calendar of days
 all of that day's rounds. Whether she is held at her own facility is drawn for
 each of her release days when she takes up the post, from a stream of her own
 (the slot and her tenure in it), so skipped days change nothing and a
-predecessor's tenure does not shift her draws.
+predecessor's tenure does not shift her draws. A day with many rounds (a
+national rollout has hundreds) holds them as array operations over the
+caseloads (:func:`visit_rounds`), with the same rule as one round alone
+(:func:`visit_round`).
 """
 
 from __future__ import annotations
@@ -270,12 +273,14 @@ def visit_rounds(model: Model, mentors: list[Mentor], day: float) -> list[float]
     done = np.zeros(len(mentors), np.int64)
     visit = np.zeros_like(wanted)
     for k in range(rows.shape[1]):
-        ok = visit[:, k] = wanted[:, k] & (done < cfg.max_visits_per_day) & (hours + need[:, k] <= cfg.workday_hours)
+        fits = (done < cfg.max_visits_per_day) & (hours + need[:, k] <= cfg.workday_hours)
+        ok = visit[:, k] = wanted[:, k] & fits
         hours = np.where(ok, hours + need[:, k], hours)
         done += ok
     who, k = np.nonzero(visit)
     position = order[who, k]
     seen = rows[who, position]
+    # Mentee.plan_visit's rule: one visit per interval, never crowding a late one
     nurses.next_due[seen] = np.maximum(nurses.next_due[seen] + cfg.target_interval_days,
                                        day + cfg.min_days_between_visits)
     visits = []
