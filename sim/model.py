@@ -29,7 +29,7 @@ from sim.agents.mentor import DAY_END, Mentor, Rounds, draw_weekdays, late_timeo
 from sim.agents.network import Network, PostSums
 from sim.config import AREAS, Config
 from sim.costs import Ledger
-from sim.rng import Batched, Streams
+from sim.rng import BatchedRows, Streams
 from sim.supply import draw_stocks
 
 N_AREAS = len(AREAS)
@@ -150,7 +150,9 @@ class Model:
         self.facilities: list[list[Facility]] = []  # per subcounty
         self.mentors: list[list[Mentor]] = [[] for _ in config.subcounties]
         self._processes: list[simpy.Process] = []  # every process started, for dismantle()
-        self._today: list[tuple[Mentor, Mentee]] = []  # visits made today, not yet trained
+        # visits made today, not yet trained: who visited which post
+        self._today_mentors: list[Mentor] = []
+        self._today_rows: list[int] = []
         with _gc_paused():
             self._build()
 
@@ -183,11 +185,14 @@ class Model:
             self.process(economic_shocks(self, fac))
             self.facilities[site.subcounty].append(fac)
             by_id.append(fac)
-        self.nurses = Nurses(by_id, self.dynamics)
-        self.rounds = Rounds(self, [[by_id[i] for i in load.sites] for load in loads])
         self.groups = [Network(self, s, facs) for s, facs in enumerate(self.facilities)]
         self.post_sums = PostSums(max(len(net.slopes) for net in self.groups),
                                   cfg.whatsapp.reinforcement)
+        self.nurses = Nurses(by_id, self.dynamics, self.post_sums)
+        self.rounds = Rounds(self, [[by_id[i] for i in load.sites] for load in loads])
+        sd = cfg.mentee.learning.noise_sd
+        self._learning = BatchedRows(len(by_id), lambda row: partial(  # visit noise per facility
+            self.streams("mentee.learning", *by_id[row].key).normal, -0.5 * sd * sd, sd))
         # cumulative vaccine stock-out facility-days per subcounty at each month's reading
         starts = np.asarray(self.month_starts)
         self._stockouts = [
@@ -276,42 +281,40 @@ class Model:
         mentee.end_spell()
         self.groups[f.subcounty].leave(mentee)
 
-    def visit(self, visits: list[tuple[Mentor, Mentee]]) -> None:
-        """Mentors visit nurses today, their next visits already planned by the rounds.
-        The training is given with the day's other visits after every round of the day
-        (:meth:`_visit_day`): nothing else happens in between, and visits to different
-        nurses do not depend on each other's order."""
-        if not self._today:
+    def visit(self, mentors: list[Mentor], rows: list[int]) -> None:
+        """Mentors visit the nurses of these posts today (a mentor and a post row each),
+        their next visits already planned by the rounds. The training is given with the
+        day's other visits after every round of the day (:meth:`_visit_day`): nothing
+        else happens in between, and visits to different nurses do not depend on each
+        other's order."""
+        if not self._today_rows:
             late_timeout(self.env, 0.0, DAY_END).callbacks.append(self._visit_day)
-        self._today.extend(visits)
+        self._today_mentors.extend(mentors)
+        self._today_rows.extend(rows)
 
     def _visit_day(self, event: simpy.Event) -> None:
         """The day's visits: train them together, then log them and their transport and
         lunch (amounts of zero are not recorded)."""
         cfg = self.config
-        visits, self._today = self._today, []
+        mentors, self._today_mentors = self._today_mentors, []
+        rows = np.array(self._today_rows, np.intp)
+        self._today_rows = []
         day = self.env.now
-        noise = []
-        for _, mentee in visits:
-            f = mentee.facility
-            if f.learning is None:
-                sd = cfg.mentee.learning.noise_sd
-                f.learning = Batched(partial(self.streams("mentee.learning", *f.key).normal,
-                                             -0.5 * sd * sd, sd))
-            noise.append(f.learning)
-        subs = [mentee.facility.subcounty for _, mentee in visits]
-        visit_all([mentee for _, mentee in visits], self._weights[subs], noise, day)
-        self.record.visits.extend(
-            [day] * len(visits), subs, [mentee.facility.id for _, mentee in visits],
-            [mentee.id for _, mentee in visits], [mentor.id for mentor, _ in visits])
+        nurses = self.nurses
+        subs = nurses.subcounty[rows]
+        noise = self._learning.take(rows, cfg.mentee.learning.areas_per_visit)
+        visit_all(nurses, rows, self._weights[subs], noise, day)
+        subs = subs.tolist()
+        self.record.visits.extend([day] * len(rows), subs, rows.tolist(), nurses.id[rows].tolist(),
+                                  [mentor.id for mentor in mentors])
         each = [(c, ksh) for c, ksh in (("transport", cfg.costs.transport_per_visit),
                                         ("lunch", cfg.costs.lunch_per_visit)) if ksh]
         self.ledger.extend(
-            day=[day] * (len(visits) * len(each)),
-            category=[c for _ in visits for c, _ in each],
-            who=[mentor.who for mentor, _ in visits for _ in each],
+            day=[day] * (len(rows) * len(each)),
+            category=[c for _ in mentors for c, _ in each],
+            who=[mentor.who for mentor in mentors for _ in each],
             subcounty=[sub for sub in subs for _ in each],
-            ksh=[ksh for _ in visits for _, ksh in each],
+            ksh=[ksh for _ in mentors for _, ksh in each],
         )
 
     def new_mentor(
@@ -362,7 +365,9 @@ class Model:
         by_subcounty = [[f.mentee for f in facs if f.mentee is not None] for facs in self.facilities]
         everyone = [m for enrolled in by_subcounty for m in enrolled]
         if everyone:  # settled together: one pass of array operations, not one per subcounty
-            read = competency.checklist(competencies(self.nurses, settle(everyone, t)))
+            rows = np.fromiter([m.row for m in everyone], np.intp, len(everyone))
+            settle(self.nurses, rows, t)
+            read = competency.checklist(competencies(self.nurses, rows))
         end = 0
         for s, enrolled in enumerate(by_subcounty):
             if enrolled:
@@ -393,9 +398,8 @@ class Model:
     def _record_states(self, wave: str) -> None:
         t = self.env.now
         for facs in self.facilities:
-            enrolled = [f.mentee for f in facs if f.mentee is not None]
-            if enrolled:
-                settle(enrolled, t)
+            enrolled = [f.id for f in facs if f.mentee is not None]
+            settle(self.nurses, np.array(enrolled, np.intp), t)
             for f in facs:
                 m = f.mentee
                 self.record.states.append(FacilityState(
@@ -457,6 +461,9 @@ class Model:
             net.dismantle()
         self.rounds.days.clear()
         self.rounds = None
+        self.post_sums.groups.clear()
+        self.nurses.facilities = []
+        self._learning = None
         self.facilities, self.mentors, self.graduates, self.groups = [], [], [], []
         self._slots, self._calendar = [], None
 

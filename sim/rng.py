@@ -120,6 +120,49 @@ class Batched:
         return self._batch[i:i + n].tolist()
 
 
+class BatchedRows:
+    """:class:`Batched` for many streams of one distribution, a row each (each facility's
+    visit noise), so that the draws of many rows are taken in one array operation.
+
+    The same numbers, in the same order, as a :class:`Batched` per row: a row's
+    stream is made when it is first drawn from, and read ``Batched.SIZE`` at a time.
+    """
+
+    def __init__(self, rows: int, stream: Callable[[int], Callable[[int], np.ndarray]]) -> None:
+        self._stream = stream  # stream(row) -> draw(size) -> array
+        self._draws: dict[int, Callable[[int], np.ndarray]] = {}
+        self._batch = np.empty((rows, Batched.SIZE))
+        self._i = np.full(rows, Batched.SIZE)
+
+    def _refill(self, row: int) -> None:
+        draw = self._draws.get(row)
+        if draw is None:
+            draw = self._draws[row] = self._stream(row)
+        self._batch[row] = draw(Batched.SIZE)
+        self._i[row] = 0
+
+    def take(self, rows: np.ndarray, n: int) -> np.ndarray:
+        """The next ``n`` draws of each of ``rows`` (distinct), a row each."""
+        size = Batched.SIZE
+        i = self._i[rows]
+        end = i + n
+        short = end > size
+        if not short.any():  # the usual case
+            self._i[rows] = end
+            return self._batch[rows[:, None], i[:, None] + np.arange(n)]
+        out = np.empty((len(rows), n))
+        easy = ~short
+        out[easy] = self._batch[rows[easy, None], i[easy, None] + np.arange(n)]
+        self._i[rows[easy]] += n
+        for j in np.flatnonzero(short).tolist():  # the batch runs out: the rest from the next
+            row, k = int(rows[j]), int(i[j])
+            out[j, :size - k] = self._batch[row, k:]
+            self._refill(row)
+            out[j, size - k:] = self._batch[row, :n - (size - k)]
+            self._i[row] = n - (size - k)
+        return out
+
+
 class _State(ISeedSequence):
     """A seed already hashed: what ``PCG64`` asks of a seed sequence."""
 

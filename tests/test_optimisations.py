@@ -152,10 +152,10 @@ def test_a_days_visits_trained_together_equal_them_trained_one_at_a_time(monkeyp
     batches = []
     train = model_module.visit_all
 
-    def one_at_a_time(mentees, weights, noise, t):
-        batches.append(len(mentees))
-        for i, (m, z) in enumerate(zip(mentees, noise, strict=True)):
-            train([m], weights[i:i + 1], [z], t)
+    def one_at_a_time(nurses, rows, weights, noise, t):
+        batches.append(len(rows))
+        for i in range(len(rows)):
+            train(nurses, rows[i:i + 1], weights[i:i + 1], noise[i:i + 1], t)
 
     monkeypatch.setattr(model_module, "visit_all", one_at_a_time)
     alone = Model(cfg, 6).run()
@@ -214,11 +214,10 @@ def test_nurses_settled_together_equal_them_settled_one_at_a_time(monkeypatch):
     together = Model(cfg, 9).run()
     sizes = []
 
-    def one_by_one(mentees, t):
-        sizes.append(len(mentees))
-        for mentee in mentees:
-            mentee.catch_up(t)
-        return np.array([m.row for m in mentees], dtype=np.intp)
+    def one_by_one(nurses, rows, t):
+        sizes.append(len(rows))
+        for row in rows.tolist():
+            nurses.facilities[row].mentee.catch_up(t)
 
     monkeypatch.setattr(mentee_module, "settle", one_by_one)
     monkeypatch.setattr(model_module, "settle", one_by_one)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.rng import Batched, Streams, seed_states
+from sim.rng import Batched, BatchedRows, Streams, seed_states
 
 U32 = st.integers(min_value=0, max_value=2**32 - 1)
 
@@ -56,3 +58,20 @@ def test_batched_draws_are_the_single_draws():
     areas = Batched(lambda size: batched.integers(8, size=size))
     got = [areas.next() for _ in range(2 * Batched.SIZE + 1)]
     assert got == [int(single.integers(8)) for _ in range(len(got))]
+
+
+@settings(max_examples=30, deadline=None)
+@given(days=st.lists(st.lists(st.integers(0, 9), unique=True, min_size=1, max_size=10),
+                     min_size=1, max_size=40),
+       n=st.integers(1, 8))
+def test_rows_of_batched_draws_are_each_rows_own_batched_draws(days, n):
+    # each day takes n draws from some rows, in any order: row by row they must be the
+    # numbers of that row's own stream, across batch boundaries (n does not divide 64)
+    def stream(row):
+        return np.random.default_rng(100 + row).normal
+    rows = BatchedRows(10, lambda row: partial(stream(row), 0.5, 2.0))
+    alone = {row: Batched(partial(stream(row), 0.5, 2.0)) for row in range(10)}
+    for day in days:
+        got = rows.take(np.array(day, np.intp), n)
+        for row, draws in zip(day, got.tolist(), strict=True):
+            assert draws == alone[row].take(n)

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
     from sim.agents.mentee import Mentee
     from sim.agents.mentor import Mentor
-    from sim.rng import Batched
     from sim.model import Model
     from sim.scenarios import Site
     from sim.supply import Stock
@@ -26,7 +25,7 @@ class Facility:
     """A health facility with one MCH nurse post in the programme."""
 
     __slots__ = ("id", "key", "subcounty", "ownership", "setting", "nurses", "sessions_per_week",
-                 "stocks", "vaccines", "practice_intensity", "mentee", "mentor", "learning",
+                 "stocks", "vaccines", "practice_intensity", "mentee", "mentor",
                  "in_programme", "_env", "left", "returned")
 
     def __init__(self, env: simpy.Environment, site: Site, stocks: dict[str, Stock],
@@ -45,7 +44,6 @@ class Facility:
         self.practice_intensity = min(1.0, site.sessions_per_week / site.nurses / 5.0)
         self.mentee: Mentee | None = None  # the enrolled mentee, if any
         self.mentor: Mentor | None = None  # the mentor whose caseload it is in, if any
-        self.learning: Batched | None = None  # its nurses' visit noise, once used
         self.in_programme = in_programme  # False until a scale-up phase brings it in
         self._env = env
         self.left = env.event()  # fires when a shock takes the facility out

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from sim.agents.network import PostSums, WhatsAppGroup
     from sim.config import Config
     from sim.model import Model
-    from sim.rng import Batched
 
 N_AREAS = len(AREAS)
 
@@ -78,9 +77,12 @@ class Nurses:
     attribute does, a numpy scalar several times more).
     """
 
-    def __init__(self, facilities: list[Facility], dynamics: Dynamics) -> None:
+    def __init__(self, facilities: list[Facility], dynamics: Dynamics, posts: PostSums) -> None:
         n = len(facilities)
         self.dyn = dynamics
+        self.posts = posts  # the groups' posts
+        self.facilities = facilities  # by row
+        self.subcounty = np.array([f.subcounty for f in facilities], np.int64)
         self.baseline = np.zeros((n, N_AREAS))
         self.gain = np.zeros((n, N_AREAS))  # gains above baseline at exposure x_ref
         self.x = np.zeros(n)  # unprotected exposure, days, accumulated since she took the post
@@ -95,13 +97,14 @@ class Nurses:
         self.seen = np.zeros((n, N_AREAS), np.int64)  # the group's posts per area she has read
         self.epoch = np.zeros(n, np.int64)  # the group's epoch she last read in
         self.version = np.full(n, -1, np.int64)  # the group's version she last read at
+        self.visits = np.zeros(n, np.int64)  # visits in her current spell
         # when her next visit is due while enrolled, else inf; one more row, always inf, pads
         # mentors' caseloads to one length (see Rounds)
         self.next_due = np.full(n + 1, math.inf)
         self.id = np.full(n + 1, -1, np.int64)  # the nurse in the post (breaks ties in rounds)
-        self._x, self._x_ref, self._t, self._mark, self._until, self._version, self._next_due = (
-            a.data for a in (self.x, self.x_ref, self.t, self.mark, self.stocked_until, self.version,
-                             self.next_due))
+        self._x, self._x_ref, self._t, self._mark, self._until, self._version, self._next_due, \
+            self._visits = (a.data for a in (self.x, self.x_ref, self.t, self.mark, self.stocked_until,
+                                             self.version, self.next_due, self.visits))
 
     def take(self, row: int, nurse: int, baseline: np.ndarray, t: float) -> None:
         """A new nurse in the post: her baseline, no gains, settled at ``t``, not yet enrolled."""
@@ -122,7 +125,7 @@ class Mentee:
     competency state is her facility's row of :class:`Nurses`."""
 
     __slots__ = ("id", "who", "facility", "row", "nurses", "engagement", "dyn", "group",
-                 "spell_start", "spell_visits", "proficient_months", "promoted")
+                 "spell_start", "proficient_months", "promoted")
 
     def __init__(
         self,
@@ -145,7 +148,6 @@ class Mentee:
         self.dyn = nurses.dyn
         self.group: WhatsAppGroup | None = None  # her group while an active member
         self.spell_start = t
-        self.spell_visits = 0
         self.proficient_months = 0  # consecutive month-end readings at the graduation level
         self.promoted = None  # a SimPy event, fired if she graduates into a mentor
 
@@ -268,7 +270,7 @@ class Mentee:
         nb._mark[i] = vaccines.stockout_days_until(t)
         nb._until[i] = vaccines.stocked_until(t)
         self.spell_start = t
-        self.spell_visits = 0
+        nb._visits[i] = 0
         nb._next_due[i] = t
 
     def end_spell(self) -> None:
@@ -280,9 +282,14 @@ class Mentee:
         """When her next visit is due (she is enrolled)."""
         return self.nurses._next_due[self.row]
 
+    @property
+    def spell_visits(self) -> int:
+        """Visits in her current (or last) spell."""
+        return self.nurses._visits[self.row]
+
     def plan_visit(self, t: float, interval: float, min_gap: float) -> None:
         """A mentor visits her at ``t`` (the training itself: :func:`visit_all`)."""
-        self.spell_visits += 1
+        self.nurses._visits[self.row] += 1
         # Keep to the plan (one visit per interval) but never crowd a late visit.
         due = self.nurses._next_due
         due[self.row] = max(due[self.row] + interval, t + min_gap)
@@ -293,8 +300,9 @@ class Mentee:
         self._set(np.minimum(self.c + gain, competency.MAX_SCORE).tolist())
 
 
-def settle(mentees: list[Mentee], t: float) -> np.ndarray:
-    """:meth:`Mentee.catch_up` for several nurses at once (each once); returns their rows.
+def settle(nurses: Nurses, rows: np.ndarray, t: float) -> None:
+    """:meth:`Mentee.catch_up` for the enrolled nurses of several posts at once, ``rows``
+    (distinct).
 
     The same arithmetic, in the same order, as settling them one by one, so the
     results are identical: the nurses' groups draw their posts first (as the
@@ -305,35 +313,31 @@ def settle(mentees: list[Mentee], t: float) -> np.ndarray:
     one by one: array operations cost tens of microseconds each time, whatever
     their size.
     """
-    if len(mentees) < _FEW:
-        for mentee in mentees:
-            mentee.catch_up(t)
-        return np.fromiter([m.row for m in mentees], np.intp, len(mentees))
-    groups = {}
-    for mentee in mentees:
-        if mentee.group is not None:
-            groups[mentee.group.row] = mentee.group
-    for group in groups.values():
-        group.advance(t)
-    nb = mentees[0].nurses
+    nb = nurses
+    if len(rows) < _FEW:
+        for row in rows.tolist():
+            nb.facilities[row].mentee.catch_up(t)
+        return
+    g = nb.group[rows]
+    member = g >= 0
+    table = nb.posts
+    for group in dict.fromkeys(g[member].tolist()):  # in the order a loop would come to them
+        table.groups[group].advance(t)
     d = nb.dyn
-    rows = np.fromiter([m.row for m in mentees], np.intp, len(mentees))
     u = nb.t[rows]
     elapsed = t - u
     mark = nb.mark[rows]
     out = mark.copy()
     for j in np.flatnonzero((elapsed > 0) & (t > nb.stocked_until[rows])).tolist():
-        vaccines = mentees[j].facility.vaccines
+        row = rows.item(j)
+        vaccines = nb.facilities[row].vaccines
         out[j] = vaccines.stockout_days_until(t)
-        nb._until[rows.item(j)] = vaccines.stocked_until(t)
+        nb._until[row] = vaccines.stocked_until(t)
     stocked_out = out - mark
-    g = nb.group[rows]
-    member = g >= 0
-    if groups:
-        table = next(iter(groups.values())).table
+    if member.any():
         fresh = np.flatnonzero(member & (nb.version[rows] != table.version[g]))
         if fresh.size:
-            _read_posts(mentees, fresh, rows, g, u, stocked_out, t, table)
+            _read_posts(nb, fresh, rows, g, u, stocked_out, t, table)
     moved = elapsed > 0
     r = rows[moved]
     e = elapsed[moved]
@@ -343,19 +347,18 @@ def settle(mentees: list[Mentee], t: float) -> np.ndarray:
                                          d.whatsapp_protection)
     nb.t[r] = t
     nb.mark[r] = out[moved]
-    return rows
 
 
-def _read_posts(mentees: list[Mentee], fresh: np.ndarray, rows: np.ndarray, g: np.ndarray,
-                u: np.ndarray, stocked_out: np.ndarray, t: float, table: PostSums) -> None:
-    """:meth:`Mentee._read_posts` for the nurses ``fresh`` (positions in ``mentees`` and in
-    the arrays of their ``rows``, groups ``g``, settled times ``u`` and stock-out days since
-    then), who have posts to read at ``t``."""
-    nb = mentees[0].nurses
+def _read_posts(nb: Nurses, fresh: np.ndarray, rows: np.ndarray, g: np.ndarray, u: np.ndarray,
+                stocked_out: np.ndarray, t: float, table: PostSums) -> None:
+    """:meth:`Mentee._read_posts` for the nurses ``fresh`` (positions in the arrays of their
+    ``rows``, groups ``g``, settled times ``u`` and stock-out days since then), who have
+    posts to read at ``t``."""
     k = nb.dyn.decay_per_day
     folded = rows[fresh]
-    for i in fresh[k * (nb.x[folded] - nb.x_ref[folded]) > _REFOLD].tolist():
-        mentees[i]._set(mentees[i].scores())
+    for row in folded[k * (nb.x[folded] - nb.x_ref[folded]) > _REFOLD].tolist():
+        mentee = nb.facilities[row].mentee
+        mentee._set(mentee.scores())
     # one piece at the in-stock slope: no stock-out since she settled (most)
     flat = fresh[stocked_out[fresh] == 0.0]
     r, gj = rows[flat], g[flat]
@@ -365,7 +368,8 @@ def _read_posts(mentees: list[Mentee], fresh: np.ndarray, rows: np.ndarray, g: n
     # the others' pieces from their shelves' flips, nurse by nurse
     split, pieces = [], []
     for i in fresh[stocked_out[fresh] != 0.0].tolist():
-        p = mentees[i]._pieces(t, mentees[i].group, stocked_out.item(i))
+        mentee = nb.facilities[rows.item(i)].mentee
+        p = mentee._pieces(t, mentee.group, stocked_out.item(i))
         if len(p) == 1:  # out of stock throughout: one piece
             single.append(i)
             slot.append(p[0][1])
@@ -395,26 +399,27 @@ def _seen(nurses: Nurses, rows: np.ndarray, epoch: np.ndarray) -> np.ndarray:
     return np.where((nurses.epoch[rows] == epoch)[:, None], nurses.seen[rows], 0)
 
 
-def visit_all(mentees: list[Mentee], weights: np.ndarray, noise: list[Batched], t: float) -> None:
-    """Mentoring visits at ``t`` to several nurses (each once): hands-on training on
-    each one's agenda, the top areas by gap weighted by her subcounty's priority
-    ``weights`` (a row each).
+def visit_all(nurses: Nurses, rows: np.ndarray, weights: np.ndarray, noise: np.ndarray,
+              t: float) -> None:
+    """Mentoring visits at ``t`` to the enrolled nurses of several posts (``rows``, each
+    once): hands-on training on each one's agenda, the top areas by gap weighted by her
+    subcounty's priority ``weights`` (a row each).
 
     The visits of a day are independent of each other, so they are trained as one
     array operation (:func:`competency.agenda`, :func:`competency.learn`); the
     exponentials are taken one by one with ``math.exp``, as a nurse's settlement
-    does, so the results are those of training each nurse alone. ``noise[i]`` gives
-    normal draws with mean ``-sd**2 / 2``: each area's effort is their exponential,
-    lognormal with mean 1.
+    does, so the results are those of training each nurse alone. ``noise`` holds each
+    visit's normal draws with mean ``-sd**2 / 2``, a row each: each area's effort is
+    their exponential, lognormal with mean 1.
     """
-    rows = settle(mentees, t)
-    nb = mentees[0].nurses
+    settle(nurses, rows, t)
+    nb = nurses
     d = nb.dyn
     rate, n = d.learning_rate, d.areas_per_visit
     base = nb.baseline[rows]
     c = competency.decay(base, nb.gain[rows], d.decay_per_day, (nb.x[rows] - nb.x_ref[rows])[:, None])
     areas = competency.agenda(c, weights, n)
-    remaining = np.array([math.exp(-rate * math.exp(e)) for z in noise for e in z.take(n)])
+    remaining = np.array([math.exp(-rate * math.exp(e)) for e in noise.ravel().tolist()])
     nb.gain[rows] = competency.learn(c, areas, remaining.reshape(-1, n)) - base
     nb.x_ref[rows] = nb.x[rows]
 

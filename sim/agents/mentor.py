@@ -244,12 +244,12 @@ def visit_round(model: Model, mentor: Mentor, day: float, window: float) -> floa
         mentee = f.mentee
         if len(visits) < cfg.max_visits_per_day and hours + need <= cfg.workday_hours:
             mentee.plan_visit(day, cfg.target_interval_days, cfg.min_days_between_visits)
-            visits.append((mentor, mentee))
+            visits.append(f.id)
             hours += need
         if mentee.next_due < later:
             later = mentee.next_due
     if visits:
-        model.visit(visits)
+        model.visit([mentor] * len(visits), visits)
     return later
 
 
@@ -283,14 +283,9 @@ def visit_rounds(model: Model, mentors: list[Mentor], day: float) -> list[float]
     # Mentee.plan_visit's rule: one visit per interval, never crowding a late one
     nurses.next_due[seen] = np.maximum(nurses.next_due[seen] + cfg.target_interval_days,
                                        day + cfg.min_days_between_visits)
-    visits = []
-    for i, p in zip(who.tolist(), position.tolist(), strict=True):
-        mentor = mentors[i]
-        mentee = mentor.caseload[p].mentee
-        mentee.spell_visits += 1
-        visits.append((mentor, mentee))
-    if visits:
-        model.visit(visits)
+    nurses.visits[seen] += 1
+    if seen.size:
+        model.visit([mentors[i] for i in who.tolist()], seen.tolist())
     return nurses.next_due[rows].min(axis=1).tolist()
 
 

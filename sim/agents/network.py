@@ -57,7 +57,7 @@ class PostSums:
         self.slots = slots  # slope slots per group: the most slopes any network has
         self.reinforcement = reinforcement
         self.keep = [1.0]  # (1 - r) ** i, as far as any group's posts per area go
-        self.rows = 0  # groups so far
+        self.groups: list[WhatsAppGroup] = []  # by row
         self.serial = 0  # numbers each post and epoch start model-wide: see `version`
         self.sums = np.zeros((0, slots, N_AREAS, 16))
         self.times = np.zeros((0, N_AREAS, 16))  # each post's time per area (inf: none yet)
@@ -90,12 +90,12 @@ class PostSums:
         self.v = self.version.data
         self.capacity = posts  # posts per area an epoch can hold before the sums grow
 
-    def add(self) -> int:
+    def add(self, group: WhatsAppGroup) -> int:
         """A row for a new group."""
-        if self.rows == len(self.counts):
-            self._resize(2 * self.rows, self.capacity)
-        self.rows += 1
-        return self.rows - 1
+        if len(self.groups) == len(self.counts):
+            self._resize(2 * len(self.groups), self.capacity)
+        self.groups.append(group)
+        return len(self.groups) - 1
 
     def grow(self) -> None:
         self._resize(len(self.counts), 2 * self.capacity)
@@ -169,7 +169,7 @@ class WhatsAppGroup:
         self.mentors: set[int] = set()
         model = network.model
         self.table = model.post_sums
-        self.row = self.table.add()
+        self.row = self.table.add(self)
         posts = model.streams("whatsapp.posts", network.key, index)
         areas = model.streams("whatsapp.area", network.key, index)
         self._gaps = Batched(posts.standard_exponential)
