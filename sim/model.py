@@ -341,6 +341,7 @@ class Model:
 
     def mentor_leaves(self, mentor: Mentor, reason: str | None) -> None:
         mentor.active = False
+        self.rounds.leave(mentor)
         for f in mentor.caseload:
             f.mentor = None
         self.groups[mentor.subcounty].remove_mentor(mentor)
@@ -459,7 +460,6 @@ class Model:
                 f.mentee = f.mentor = None
         for net in self.groups:
             net.dismantle()
-        self.rounds.days.clear()
         self.rounds = None
         self.post_sums.groups.clear()
         self.nurses.facilities = []

@@ -170,21 +170,23 @@ class EveryReleaseDay(mentor_module.Rounds):
 
     def start(self, mentor, tenure: int) -> None:
         super().start(mentor, tenure)
-        self.model.process(self._every_day(mentor))
+        s = mentor.slot
+        n = self.count[s]
+        days, ends = self.days[s, :n].tolist(), self.ends[s, :n].tolist()
+        self.model.process(self._every_day(mentor, days, ends, self.absent[s, :n].tolist()))
 
-    def _enter(self, mentor, due: float) -> None:
-        mentor.wake = -1  # nudges find her awake already
+    def _enter(self, slot: int, due: float) -> None:
+        pass  # no calendar (nudges find her awake already)
 
-    def _every_day(self, mentor):
+    def _every_day(self, mentor, days, ends, absent):
         env, model = self.model.env, self.model
-        for i, day in enumerate(mentor.days):
+        for day, end, away in zip(days, ends, absent, strict=True):
             yield mentor_module.late_timeout(env, day - env.now)
             if not mentor.active:
                 return
             self.held += 1
-            mentor._next = i + 1
-            if not mentor.absent[i]:
-                mentor_module.visit_round(model, mentor, day, mentor._ends[i] - day)
+            if not away:
+                mentor_module.visit_round(model, mentor, day, end - day)
 
 
 def test_the_rounds_calendar_equals_mentors_waking_every_release_day(monkeypatch, make_config):

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from array import array
-from bisect import bisect_left
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -42,6 +40,7 @@ WORKDAYS = 5  # Monday to Friday
 LATE = 2  # a priority after SimPy's URGENT (0) and NORMAL (1): release-day rounds come last
 DAY_END = 3  # after the rounds: the day's visits are trained together (Model._visit_day)
 _FEW = 16  # fewer rounds than this in a day are held one by one (array operations' fixed cost)
+_AHEAD = 16  # release days looked at as an array for a mentor's next wake (then a search)
 
 
 def late_timeout(env: simpy.Environment, delay: float, priority: int = LATE) -> simpy.Event:
@@ -64,8 +63,7 @@ class Mentor:
     """One mentor in a caseload slot; a replacement takes the same slot."""
 
     __slots__ = ("id", "who", "slot", "key", "start", "origin", "subcounty", "caseload", "rows", "hours",
-                 "release_weekdays", "_first_weekday", "active", "wake", "entry",
-                 "days", "_ends", "absent", "_next")
+                 "release_weekdays", "_first_weekday", "active")
 
     def __init__(
         self,
@@ -92,12 +90,6 @@ class Mentor:
         self.release_weekdays = release_weekdays
         self._first_weekday = first_weekday  # weekday of simulation day 0
         self.active = True
-        self.wake = 0  # index in self.days of the release day she will wake on (past the end: none)
-        self.entry = 0  # her entry in the rounds' calendar (earlier ones are void)
-        self.days = array("d")  # her release days before the horizon
-        self._ends = array("d")  # each day plus its window: who is due by then is visited
-        self.absent: list[bool] = []  # whether she is held at her own facility that day
-        self._next = 0  # index of the first release day not yet past
 
     def next_release_day(self, t: float) -> float:
         """The first release day at or after ``t``."""
@@ -107,25 +99,17 @@ class Mentor:
                 return float(day + k)
         raise AssertionError("a mentor has at least one release weekday")
 
-    def plan(self, horizon: float, absent: np.random.Generator, p_absent: float) -> None:
-        """Lay out her release days from now to the horizon, each one's window (half
-        the gap to the following release day) and whether she is absent that day."""
+    def plan(self, horizon: float, absent: np.random.Generator,
+             p_absent: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Her release days from now to the horizon, each one's window end (the day plus
+        half the gap to the following release day: who is due by then is visited), and
+        whether she is absent that day."""
         first = self.next_release_day(self.start)
         offsets = sorted((w - self._first_weekday - int(first)) % 7 for w in self.release_weekdays)
         weeks = int((horizon - first) // 7) + 2
         days = (first + 7 * np.arange(weeks)[:, None] + np.asarray(offsets)[None, :]).ravel()
         n = int(np.searchsorted(days, horizon))  # days[n] is the first at or after the horizon
-        self.days = array("d", days[:n].tobytes())
-        self._ends = array("d", (days[:n] + np.diff(days[: n + 1]) / 2).tobytes())
-        self.absent = (absent.random(n) < p_absent).tolist()
-
-    def first_due(self, due: float, now: float) -> int:
-        """Index of the first release day, from now on, whose window reaches ``due``
-        (past the last day if none)."""
-        i = self._next
-        if i < len(self.days) and self.days[i] < now:  # days passed asleep
-            i = bisect_left(self.days, now, lo=i)
-        return bisect_left(self._ends, due, lo=i)
+        return days[:n], days[:n] + np.diff(days[: n + 1]) / 2, absent.random(n) < p_absent
 
 
 def draw_weekdays(rng: np.random.Generator, home_days: int, release_days: int) -> tuple[int, ...]:
@@ -144,56 +128,108 @@ class Rounds:
     the order they were planned, which is the order separate timeouts would give
     them; a day with hundreds of rounds costs one event, not hundreds. A nurse
     enrolling in her caseload may wake her earlier: she is entered again under
-    the earlier day, and the later entry is void (a mentor who has left is
-    skipped too).
+    the earlier day. The calendar is kept in arrays with a row per caseload slot
+    (its mentor's release days, windows, absences, and the day she wakes on), so
+    that a day's rounds are found, held and entered again as array operations.
     """
 
     def __init__(self, model: Model, caseloads: list[list[Facility]]) -> None:
         self.model = model
-        self.days: dict[float, list[tuple[Mentor, int]]] = {}
-        self.entries = 0  # entries made so far; each mentor's latest is her valid one
-        self.held = 0  # rounds held (absent days included), for benchmarks
-        # per caseload slot, its posts' rows and the hours a visit to each takes with travel,
-        # padded to one length with the Nurses row that is never due
         cfg = model.config.mentor
+        slots = len(caseloads)
+        self.held = 0  # rounds held (absent days included), for benchmarks
+        # per slot, its posts' rows and the hours a visit to each takes with travel, padded
+        # to one length with the Nurses row that is never due
         width = max(map(len, caseloads), default=0)
-        self.rows = np.full((len(caseloads), width), len(model.nurses.next_due) - 1, np.intp)
-        self.hours = np.zeros((len(caseloads), width))
+        self.rows = np.full((slots, width), len(model.nurses.next_due) - 1, np.intp)
+        self.hours = np.zeros((slots, width))
         for slot, facilities in enumerate(caseloads):
             self.rows[slot, :len(facilities)] = [f.id for f in facilities]
             self.hours[slot, :len(facilities)] = [cfg.visit_hours + getattr(cfg.travel_hours, f.setting)
                                                   for f in facilities]
+        # per slot, its mentor's release days before the horizon and each one's window end
+        # (inf past them, and _AHEAD more columns of inf), and whether she is absent that day
+        most = (int(model.horizon // 7) + 2) * cfg.release_days_per_week + _AHEAD
+        self.days = np.full((slots, most), math.inf)
+        self.ends = np.full((slots, most), math.inf)
+        self.absent = np.zeros((slots, most), bool)
+        self.count = np.zeros(slots, np.intp)  # her release days
+        self.next = np.zeros(slots, np.intp)  # her first release day not yet past
+        self.wake = np.zeros(slots, np.intp)  # the release day she wakes on (count: none)
+        self.wake_day = np.full(slots, math.inf)  # that day (inf: none, or nobody in post)
+        self.entry = np.zeros(slots, np.int64)  # when she was entered: a day's rounds go in this order
+        self.entries = 0
+        self.mentors: list[Mentor | None] = [None] * slots
+        self._planned: set[float] = set()  # days with their SimPy event scheduled
 
     def start(self, mentor: Mentor, tenure: int) -> None:
         """A mentor takes up her caseload: lay out her release days and her first wake."""
         model = self.model
         cfg = model.config.mentor
-        mentor.plan(model.horizon, model.streams("mentor.absence", *mentor.key, tenure),
-                    cfg.absence_probability)
-        mentor.hours = self.hours[mentor.slot, :len(mentor.caseload)].tolist()
-        self._enter(mentor, earliest_due(self.model, mentor))
+        days, ends, absent = mentor.plan(model.horizon, model.streams("mentor.absence", *mentor.key, tenure),
+                                         cfg.absence_probability)
+        s, n = mentor.slot, len(days)
+        self.days[s], self.ends[s], self.absent[s] = math.inf, math.inf, False
+        self.days[s, :n], self.ends[s, :n], self.absent[s, :n] = days, ends, absent
+        self.count[s] = n
+        self.next[s] = 0
+        self.mentors[s] = mentor
+        mentor.hours = self.hours[s, :len(mentor.caseload)].tolist()
+        self._enter(s, earliest_due(model, mentor))
+
+    def leave(self, mentor: Mentor) -> None:
+        """A mentor leaves her slot: no more rounds until a replacement starts."""
+        self.mentors[mentor.slot] = None
+        self.wake_day[mentor.slot] = math.inf
 
     def nudge(self, mentor: Mentor, now: float) -> None:
         """A nurse enrolled in her caseload, due now: wake earlier if she must."""
-        if mentor.first_due(now, now) < mentor.wake:
-            self._enter(mentor, earliest_due(self.model, mentor))
+        s = mentor.slot
+        if self._first_due(s, now, now) < self.wake[s]:
+            self._enter(s, earliest_due(self.model, mentor))
 
-    def _enter(self, mentor: Mentor, due: float) -> None:
-        """Enter her under the first release day whose window reaches ``due``. Only a
-        visit or an enrolment changes a nurse's due day, and both come here; a nurse
-        who leaves may leave the entry early: she wakes to find nobody due."""
-        env = self.model.env
-        i = mentor.wake = mentor.first_due(due, env.now)
+    def _first_due(self, s: int, due: float, now: float) -> int:
+        """Index of slot ``s``'s first release day, from now on, whose window reaches ``due``
+        (her count of days if none)."""
+        i, n = int(self.next[s]), int(self.count[s])
+        if i < n and self.days[s, i] < now:  # days passed asleep
+            i += int(np.searchsorted(self.days[s, i:n], now))
+        return i + int(np.searchsorted(self.ends[s, i:n], due))
+
+    def _enter(self, s: int, due: float) -> None:
+        """Enter slot ``s``'s mentor under the first release day whose window reaches
+        ``due``. Only a visit or an enrolment changes a nurse's due day, and both come
+        here; a nurse who leaves may leave the entry early: she wakes to find nobody due."""
+        i = self._first_due(s, due, self.model.env.now)
+        self.wake[s] = i
         self.entries += 1
-        mentor.entry = self.entries
-        if i == len(mentor.days):  # nobody due before the horizon
-            return
-        day = mentor.days[i]
-        planned = self.days.get(day)
-        if planned is None:
-            planned = self.days[day] = []
-            late_timeout(env, day - env.now).callbacks.append(self._hold)
-        planned.append((mentor, self.entries))
+        self.entry[s] = self.entries
+        day = self.wake_day[s] = self.days.item(s, i)  # inf past her last day: none
+        self._plan([day])
+
+    def _enter_all(self, slots: np.ndarray, dues: np.ndarray) -> None:
+        """:meth:`_enter` for the mentors of many slots after their rounds today, in order.
+        Her next wake is mostly among her next few release days, looked for as an array;
+        for the rest, a search of all her days."""
+        start = self.next[slots]
+        ahead = self.ends[slots[:, None], start[:, None] + np.arange(_AHEAD)] >= dues[:, None]
+        wake = start + ahead.argmax(axis=1)
+        now = self.model.env.now
+        for j in np.flatnonzero(~ahead.any(axis=1)).tolist():
+            wake[j] = self._first_due(slots.item(j), dues.item(j), now)
+        self.wake[slots] = wake
+        self.entry[slots] = np.arange(self.entries + 1, self.entries + 1 + len(slots))
+        self.entries += len(slots)
+        days = self.wake_day[slots] = self.days[slots, wake]
+        self._plan(days.tolist())
+
+    def _plan(self, days: list[float]) -> None:
+        """A SimPy event for each of these days that has none yet, in their order."""
+        env = self.model.env
+        for day in dict.fromkeys(days):
+            if day != math.inf and day not in self._planned:
+                self._planned.add(day)
+                late_timeout(env, day - env.now).callbacks.append(self._hold)
 
     def _hold(self, event: simpy.Event) -> None:
         """The day's rounds, in the order they were planned: one at a time for a few
@@ -202,18 +238,19 @@ class Rounds:
         entry changes nothing."""
         model = self.model
         day = model.env.now
-        mentors = [mentor for mentor, entry in self.days.pop(day)
-                   if entry == mentor.entry and mentor.active]
-        self.held += len(mentors)
-        for mentor in mentors:
-            mentor._next = mentor.wake + 1
-        if len(mentors) < _FEW:
-            dues = [earliest_due(model, m) if m.absent[m.wake]
-                    else visit_round(model, m, day, window=m._ends[m.wake] - day) for m in mentors]
+        self._planned.discard(day)
+        slots = np.flatnonzero(self.wake_day == day)
+        slots = slots[np.argsort(self.entry[slots])]
+        self.held += len(slots)
+        self.next[slots] = self.wake[slots] + 1
+        if len(slots) < _FEW:
+            for s in slots.tolist():
+                mentor, i = self.mentors[s], self.wake.item(s)
+                due = (earliest_due(model, mentor) if self.absent[s, i]
+                       else visit_round(model, mentor, day, window=self.ends.item(s, i) - day))
+                self._enter(s, due)
         else:
-            dues = visit_rounds(model, mentors, day)
-        for mentor, due in zip(mentors, dues, strict=True):
-            self._enter(mentor, due)
+            self._enter_all(slots, visit_rounds(model, slots, day))
 
 
 def earliest_due(model: Model, mentor: Mentor) -> float:
@@ -253,24 +290,24 @@ def visit_round(model: Model, mentor: Mentor, day: float, window: float) -> floa
     return later
 
 
-def visit_rounds(model: Model, mentors: list[Mentor], day: float) -> list[float]:
-    """:func:`visit_round` for many mentors' release days at once (each mentor once), as
-    array operations over their caseloads; absent mentors visit nobody. The same rule,
+def visit_rounds(model: Model, slots: np.ndarray, day: float) -> np.ndarray:
+    """:func:`visit_round` for the mentors of many slots at once (each once), as array
+    operations over their caseloads; absent mentors visit nobody. The same rule,
     order and arithmetic: the due nurses sorted by due day and id, then the hours and
     visit cap applied position by position. Returns each one's earliest due day after it."""
     cfg = model.config.mentor
     nurses, rounds = model.nurses, model.rounds
-    slots = np.fromiter([m.slot for m in mentors], np.intp, len(mentors))
-    by = np.array([day + (m._ends[m.wake] - day) for m in mentors])
-    here = np.array([not m.absent[m.wake] for m in mentors], dtype=bool)
+    wake = rounds.wake[slots]
+    by = day + (rounds.ends[slots, wake] - day)
+    here = ~rounds.absent[slots, wake]
     rows = rounds.rows[slots]
     due = nurses.next_due[rows]
     wanted = (due <= by[:, None]) & here[:, None]
     order = np.lexsort((nurses.id[rows], np.where(wanted, due, math.inf)), axis=1)
     wanted = np.take_along_axis(wanted, order, 1)
     need = np.take_along_axis(rounds.hours[slots], order, 1)
-    hours = np.zeros(len(mentors))
-    done = np.zeros(len(mentors), np.int64)
+    hours = np.zeros(len(slots))
+    done = np.zeros(len(slots), np.int64)
     visit = np.zeros_like(wanted)
     for k in range(rows.shape[1]):
         fits = (done < cfg.max_visits_per_day) & (hours + need[:, k] <= cfg.workday_hours)
@@ -278,15 +315,14 @@ def visit_rounds(model: Model, mentors: list[Mentor], day: float) -> list[float]
         hours = np.where(ok, hours + need[:, k], hours)
         done += ok
     who, k = np.nonzero(visit)
-    position = order[who, k]
-    seen = rows[who, position]
+    seen = rows[who, order[who, k]]
     # Mentee.plan_visit's rule: one visit per interval, never crowding a late one
     nurses.next_due[seen] = np.maximum(nurses.next_due[seen] + cfg.target_interval_days,
                                        day + cfg.min_days_between_visits)
     nurses.visits[seen] += 1
     if seen.size:
-        model.visit([mentors[i] for i in who.tolist()], seen.tolist())
-    return nurses.next_due[rows].min(axis=1).tolist()
+        model.visit([rounds.mentors[s] for s in slots[who].tolist()], seen.tolist())
+    return nurses.next_due[rows].min(axis=1)
 
 
 def mentor_post(
