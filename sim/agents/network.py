@@ -253,17 +253,17 @@ class WhatsAppGroup:
         return self.network.rate_per_member * (len(self.active) + len(self.mentors))
 
     def _post(self, t: float, area: int) -> None:
-        table = self.table
-        keep = table.keep
-        i = self.row * N_AREAS + area
-        if keep[table.n[i]] < _RESTART_KEEP:  # many posts in one epoch: restart it
+        table, g = self.table, self.row
+        keep, counts = table.keep, table.n
+        i = g * N_AREAS + area
+        if keep[counts[i]] < _RESTART_KEEP:  # many posts in one epoch: restart it
             self._restart(t)
-        n = table.n[i] = table.n[i] + 1
+        n = counts[i] = counts[i] + 1
         if n == len(keep):
             keep.append(keep[-1] * (1.0 - table.reinforcement))
         if n == table.capacity:
             table.grow()
-        table.bump(self.row)
+        table.bump(g)
         scale = 1.0 / keep[n]  # (1 - r) ** -n
         s, cap = table.s, table.capacity
         table.t[i * cap + n - 1] = t
