@@ -146,10 +146,10 @@ class BatchedRows:
         size = Batched.SIZE
         i = self._i[rows]
         end = i + n
-        short = end > size
-        if not short.any():  # the usual case
+        if len(rows) == 0 or end.max() <= size:  # the usual case
             self._i[rows] = end
             return self._batch[rows[:, None], i[:, None] + np.arange(n)]
+        short = end > size
         out = np.empty((len(rows), n))
         easy = ~short
         out[easy] = self._batch[rows[easy, None], i[easy, None] + np.arange(n)]

@@ -103,8 +103,11 @@ class Nurses:
         self.next_due = np.full(n + 1, math.inf)
         self.id = np.full(n + 1, -1, np.int64)  # the nurse in the post (breaks ties in rounds)
         self._x, self._x_ref, self._t, self._mark, self._until, self._version, self._next_due, \
-            self._visits = (a.data for a in (self.x, self.x_ref, self.t, self.mark, self.stocked_until,
-                                             self.version, self.next_due, self.visits))
+            self._visits, self._epoch, self._gain, self._baseline, self._seen, self._slot, \
+            self._slope = (a.reshape(-1).data for a in (
+                self.x, self.x_ref, self.t, self.mark, self.stocked_until, self.version,
+                self.next_due, self.visits, self.epoch, self.gain, self.baseline, self.seen,
+                self.slot, self.slope))
 
     def take(self, row: int, nurse: int, baseline: np.ndarray, t: float) -> None:
         """A new nurse in the post: her baseline, no gains, settled at ``t``, not yet enrolled."""
@@ -212,17 +215,17 @@ class Mentee:
         nb, i = self.nurses, self.row
         if self.dyn.decay_per_day * (nb._x[i] - nb._x_ref[i]) > _REFOLD:
             self._set(self.scores())
-        seen = nb.seen[i].tolist() if nb.epoch[i] == group.epoch else None
+        at = i * N_AREAS  # her areas' items in the flat views
+        seen = nb._seen if nb._epoch[i] == group.epoch else None
         pieces = self._pieces(t, group, stocked_out)
-        gain = nb.gain[i].tolist()
         if len(pieces) == 1:
             _, slot, coef = pieces[0]
-            group.read_since(gain, nb.baseline[i].tolist(), seen, slot, coef)
+            group.read_since(nb._gain, nb._baseline, seen, at, slot, coef)
         else:
-            group.read(gain, nb.baseline[i].tolist(), seen, pieces)
-        nb.gain[i] = gain
-        nb.seen[i] = group.counts()
-        nb.epoch[i] = group.epoch
+            group.read(nb._gain, nb._baseline, seen, at, pieces)
+        counts = group.row * N_AREAS
+        nb._seen[at:at + N_AREAS] = group.table.n[counts:counts + N_AREAS]
+        nb._epoch[i] = group.epoch
         nb._version[i] = group.version
 
     def _pieces(self, t: float, group: WhatsAppGroup, stocked_out: float) -> list[tuple[float, int, float]]:
@@ -233,7 +236,8 @@ class Mentee:
         nb, i = self.nurses, self.row
         k = self.dyn.decay_per_day
         u = nb._t[i]
-        (slot_in, slot_out), (slope_in, slope_out) = nb.slot[i].tolist(), nb.slope[i].tolist()
+        slot_in, slot_out = nb._slot[2 * i], nb._slot[2 * i + 1]
+        slope_in, slope_out = nb._slope[2 * i], nb._slope[2 * i + 1]
         empty, flips = (False, ()) if stocked_out == 0.0 else self.facility.vaccines.flips(u, t)
         x = nb._x[i] - nb._x_ref[i]
         pieces = []

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from bisect import bisect_left
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -161,6 +162,13 @@ class Rounds:
         self.entries = 0
         self.mentors: list[Mentor | None] = [None] * slots
         self._planned: set[float] = set()  # days with their SimPy event scheduled
+        # flat views for one slot at a time (days[s, i] is _days[s * width + i]): a memoryview
+        # item costs what a list's does, a numpy scalar several times more
+        self.width = most
+        self._days, self._ends, self._absent, self._count, self._next, self._wake, \
+            self._wake_day, self._entry = (a.reshape(-1).data for a in (
+                self.days, self.ends, self.absent, self.count, self.next, self.wake, self.wake_day,
+                self.entry))
 
     def start(self, mentor: Mentor, tenure: int) -> None:
         """A mentor takes up her caseload: lay out her release days and her first wake."""
@@ -185,27 +193,27 @@ class Rounds:
     def nudge(self, mentor: Mentor, now: float) -> None:
         """A nurse enrolled in her caseload, due now: wake earlier if she must."""
         s = mentor.slot
-        if self._first_due(s, now, now) < self.wake[s]:
+        if self._first_due(s, now, now) < self._wake[s]:
             self._enter(s, earliest_due(self.model, mentor))
 
     def _first_due(self, s: int, due: float, now: float) -> int:
         """Index of slot ``s``'s first release day, from now on, whose window reaches ``due``
         (her count of days if none)."""
-        i, n = int(self.next[s]), int(self.count[s])
-        if i < n and self.days[s, i] < now:  # days passed asleep
-            i += int(np.searchsorted(self.days[s, i:n], now))
-        return i + int(np.searchsorted(self.ends[s, i:n], due))
+        row = s * self.width
+        i, n = row + self._next[s], row + self._count[s]
+        if i < n and self._days[i] < now:  # days passed asleep
+            i = bisect_left(self._days, now, i, n)
+        return bisect_left(self._ends, due, i, n) - row
 
     def _enter(self, s: int, due: float) -> None:
         """Enter slot ``s``'s mentor under the first release day whose window reaches
         ``due``. Only a visit or an enrolment changes a nurse's due day, and both come
         here; a nurse who leaves may leave the entry early: she wakes to find nobody due."""
-        i = self._first_due(s, due, self.model.env.now)
-        self.wake[s] = i
+        i = self._wake[s] = self._first_due(s, due, self.model.env.now)
         self.entries += 1
-        self.entry[s] = self.entries
-        day = self.wake_day[s] = self.days.item(s, i)  # inf past her last day: none
-        self._plan([day])
+        self._entry[s] = self.entries
+        day = self._wake_day[s] = self._days[s * self.width + i]  # inf past her last day: none
+        self._plan(day)
 
     def _enter_all(self, slots: np.ndarray, dues: np.ndarray) -> None:
         """:meth:`_enter` for the mentors of many slots after their rounds today, in order.
@@ -221,15 +229,15 @@ class Rounds:
         self.entry[slots] = np.arange(self.entries + 1, self.entries + 1 + len(slots))
         self.entries += len(slots)
         days = self.wake_day[slots] = self.days[slots, wake]
-        self._plan(days.tolist())
+        for day in dict.fromkeys(days.tolist()):
+            self._plan(day)
 
-    def _plan(self, days: list[float]) -> None:
-        """A SimPy event for each of these days that has none yet, in their order."""
-        env = self.model.env
-        for day in dict.fromkeys(days):
-            if day != math.inf and day not in self._planned:
-                self._planned.add(day)
-                late_timeout(env, day - env.now).callbacks.append(self._hold)
+    def _plan(self, day: float) -> None:
+        """A SimPy event for the day's rounds, unless it has one (or is none: inf)."""
+        if day not in self._planned and day != math.inf:
+            self._planned.add(day)
+            env = self.model.env
+            late_timeout(env, day - env.now).callbacks.append(self._hold)
 
     def _hold(self, event: simpy.Event) -> None:
         """The day's rounds, in the order they were planned: one at a time for a few
@@ -240,16 +248,19 @@ class Rounds:
         day = model.env.now
         self._planned.discard(day)
         slots = np.flatnonzero(self.wake_day == day)
-        slots = slots[np.argsort(self.entry[slots])]
+        if len(slots) > 1:
+            slots = slots[np.argsort(self.entry[slots])]
         self.held += len(slots)
-        self.next[slots] = self.wake[slots] + 1
         if len(slots) < _FEW:
             for s in slots.tolist():
-                mentor, i = self.mentors[s], self.wake.item(s)
-                due = (earliest_due(model, mentor) if self.absent[s, i]
-                       else visit_round(model, mentor, day, window=self.ends.item(s, i) - day))
+                mentor, wake = self.mentors[s], self._wake[s]
+                self._next[s] = wake + 1
+                i = s * self.width + wake
+                due = (earliest_due(model, mentor) if self._absent[i]
+                       else visit_round(model, mentor, day, window=self._ends[i] - day))
                 self._enter(s, due)
         else:
+            self.next[slots] = self.wake[slots] + 1
             self._enter_all(slots, visit_rounds(model, slots, day))
 
 
@@ -278,13 +289,12 @@ def visit_round(model: Model, mentor: Mentor, day: float, window: float) -> floa
         due.sort(key=lambda d: d[:2])
     hours, visits = 0.0, []
     for _, _, f, need in due:
-        mentee = f.mentee
         if len(visits) < cfg.max_visits_per_day and hours + need <= cfg.workday_hours:
-            mentee.plan_visit(day, cfg.target_interval_days, cfg.min_days_between_visits)
+            f.mentee.plan_visit(day, cfg.target_interval_days, cfg.min_days_between_visits)
             visits.append(f.id)
             hours += need
-        if mentee.next_due < later:
-            later = mentee.next_due
+        if next_due[f.id] < later:
+            later = next_due[f.id]
     if visits:
         model.visit([mentor] * len(visits), visits)
     return later

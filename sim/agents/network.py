@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -302,13 +302,14 @@ class WhatsAppGroup:
                 mentee.leave_group()
         self._changed()
 
-    def read_since(self, gain: list[float], baseline: list[float], seen: list[int] | None,
-                   slot: int, coef: float) -> None:
-        """Apply the posts since a member's last settlement to her folded ``gain``, her
+    def read_since(self, gain: Sequence[float], baseline: Sequence[float],
+                   seen: Sequence[int] | None, at: int, slot: int, coef: float) -> None:
+        """Apply the posts since a member's last settlement to her folded gains, her
         exposure having grown at one slope (its ``slot`` in the network's) since then.
 
-        ``seen`` is the posts per area she had read this epoch (None: she last settled
-        in an earlier one, so every post of this epoch is new); ``coef`` is
+        Her gains, baselines and the posts per area she had read this epoch are the
+        items from ``at`` of ``gain``, ``baseline`` and ``seen`` (None: she last settled
+        in an earlier epoch, so every post of this one is new); ``coef`` is
         ``exp(k (x_u - x_ref - slope (u - origin)))`` at her last settlement ``u``.
         Per area, with ``N`` the epoch's posts so far and ``n`` the new ones, the gain
         becomes ``(1 - r)^n gain + r (4 - b) (1 - r)^N S`` where ``S`` sums
@@ -319,24 +320,26 @@ class WhatsAppGroup:
         keep, s, counts, cap = table.keep, table.s, table.n, table.capacity
         rc = table.reinforcement * coef
         first = (self.row * table.slots + slot) * N_AREAS
+        mine = self.row * N_AREAS
         for a in range(N_AREAS):
-            n = counts[self.row * N_AREAS + a]
-            lo = seen[a] if seen is not None else 0
+            n = counts[mine + a]
+            lo = seen[at + a] if seen is not None else 0
             if lo != n:
                 j = (first + a) * cap
-                gain[a] = keep[n - lo] * gain[a] + rc * (MAX_SCORE - baseline[a]) * (s[j + n] - s[j + lo]) * keep[n]
+                b = at + a
+                gain[b] = keep[n - lo] * gain[b] + rc * (MAX_SCORE - baseline[b]) * (s[j + n] - s[j + lo]) * keep[n]
 
-    def read(self, gain: list[float], baseline: list[float], seen: list[int] | None,
-             pieces: list[tuple[float, int, float]]) -> None:
+    def read(self, gain: Sequence[float], baseline: Sequence[float], seen: Sequence[int] | None,
+             at: int, pieces: list[tuple[float, int, float]]) -> None:
         """:meth:`read_since` for an interval that ``pieces`` split where her exposure's
         slope changed: each is (its end, its slope's slot, its ``coef`` at its start); the
-        last ends now."""
+        last ends now. (Many members at once: :meth:`PostSums.read_pieces`.)"""
         table = self.table
         r, keep, s, cap = table.reinforcement, table.keep, table.s, table.capacity
         first = self.row * table.slots
         *ended, (_, last_slot, last_coef) = pieces
         for a, n in enumerate(self.counts().tolist()):
-            lo = start = 0 if seen is None else seen[a]
+            lo = start = 0 if seen is None else seen[at + a]
             if start == n:
                 continue
             total, times = 0.0, (self.row * N_AREAS + a) * cap  # where the area's times start
@@ -349,7 +352,8 @@ class WhatsAppGroup:
             if n > lo:  # the last piece ends now
                 j = ((first + last_slot) * N_AREAS + a) * cap
                 total += last_coef * (s[j + n] - s[j + lo])
-            gain[a] = keep[n - start] * gain[a] + r * (MAX_SCORE - baseline[a]) * total * keep[n]
+            b = at + a
+            gain[b] = keep[n - start] * gain[b] + r * (MAX_SCORE - baseline[b]) * total * keep[n]
 
 
 class Network:
