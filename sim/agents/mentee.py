@@ -384,13 +384,19 @@ def _read_posts(nb: Nurses, fresh: np.ndarray, rows: np.ndarray, g: np.ndarray, 
     r, gj = rows[single], g[single]
     nb.gain[r] = table.read(gj, np.array(slot, np.intp), _seen(nb, r, table.epoch[gj]),
                             nb.gain[r], nb.baseline[r], np.array(coef))
-    if split:
+    if len(split) >= _FEW:
         r, gj = rows[split], g[split]
         most = max(map(len, pieces))
         padded = np.array([p + [(t, 0, 0.0)] * (most - len(p)) for p in pieces])
         nb.gain[r] = table.read_pieces(gj, _seen(nb, r, table.epoch[gj]), nb.gain[r],
                                        nb.baseline[r], padded[:, :, ::2],
                                        padded[:, :, 1].astype(np.intp))
+    else:  # a few: one by one
+        for i, p in zip(split, pieces, strict=True):
+            row = rows.item(i)
+            group = table.groups[g.item(i)]
+            seen = nb._seen if nb._epoch[row] == group.epoch else None
+            group.read(nb._gain, nb._baseline, seen, row * N_AREAS, p)
     r, gj = rows[fresh], g[fresh]
     nb.seen[r] = table.counts[gj]
     nb.epoch[r] = table.epoch[gj]
