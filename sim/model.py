@@ -398,9 +398,9 @@ class Model:
 
     def _record_states(self, wave: str) -> None:
         t = self.env.now
+        enrolled = [f.id for facs in self.facilities for f in facs if f.mentee is not None]
+        settle(self.nurses, np.array(enrolled, np.intp), t)
         for facs in self.facilities:
-            enrolled = [f.id for f in facs if f.mentee is not None]
-            settle(self.nurses, np.array(enrolled, np.intp), t)
             for f in facs:
                 m = f.mentee
                 self.record.states.append(FacilityState(

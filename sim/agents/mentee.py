@@ -282,11 +282,6 @@ class Mentee:
         self.nurses._next_due[self.row] = math.inf
 
     @property
-    def next_due(self) -> float:
-        """When her next visit is due (she is enrolled)."""
-        return self.nurses._next_due[self.row]
-
-    @property
     def spell_visits(self) -> int:
         """Visits in her current (or last) spell."""
         return self.nurses._visits[self.row]
