@@ -133,34 +133,35 @@ class BatchedRows:
         self._draws: dict[int, Callable[[int], np.ndarray]] = {}
         self._batch = np.empty((rows, Batched.SIZE))
         self._i = np.full(rows, Batched.SIZE)
-
-    def _refill(self, row: int) -> None:
-        draw = self._draws.get(row)
-        if draw is None:
-            draw = self._draws[row] = self._stream(row)
-        self._batch[row] = draw(Batched.SIZE)
-        self._i[row] = 0
+        self._flat, self._at = self._batch.reshape(-1).data, self._i.data  # one row at a time
 
     def take(self, rows: np.ndarray, n: int) -> np.ndarray:
         """The next ``n`` draws of each of ``rows`` (distinct), a row each."""
-        size = Batched.SIZE
+        if len(rows) < 4:  # a pilot's day: one by one costs less than the array operations
+            return np.array([self._take(row, n) for row in rows.tolist()]).reshape(len(rows), n)
         i = self._i[rows]
-        end = i + n
-        if len(rows) == 0 or end.max() <= size:  # the usual case
-            self._i[rows] = end
-            return self._batch[rows[:, None], i[:, None] + np.arange(n)]
-        short = end > size
-        out = np.empty((len(rows), n))
-        easy = ~short
-        out[easy] = self._batch[rows[easy, None], i[easy, None] + np.arange(n)]
-        self._i[rows[easy]] += n
-        for j in np.flatnonzero(short).tolist():  # the batch runs out: the rest from the next
-            row, k = int(rows[j]), int(i[j])
-            out[j, :size - k] = self._batch[row, k:]
-            self._refill(row)
-            out[j, size - k:] = self._batch[row, :n - (size - k)]
-            self._i[row] = n - (size - k)
+        short = i + n > Batched.SIZE  # these rows' batches run out: taken one by one below
+        out = self._batch[rows[:, None], np.minimum(i, Batched.SIZE - n)[:, None] + np.arange(n)]
+        self._i[rows[~short]] += n
+        for j in np.flatnonzero(short).tolist():
+            out[j] = self._take(rows.item(j), n)
         return out
+
+    def _take(self, row: int, n: int) -> list[float]:
+        """The next ``n`` draws of one row: the rest of its batch, then the next batch's."""
+        size = Batched.SIZE
+        k = self._at[row]
+        first = row * size + k
+        if k + n <= size:
+            self._at[row] = k + n
+            return self._flat[first:first + n].tolist()
+        head = self._flat[first:(row + 1) * size].tolist()
+        draw = self._draws.get(row)
+        if draw is None:
+            draw = self._draws[row] = self._stream(row)
+        self._batch[row] = draw(size)
+        self._at[row] = n - len(head)
+        return head + self._flat[row * size:row * size + n - len(head)].tolist()
 
 
 class _State(ISeedSequence):
