@@ -405,7 +405,7 @@ class Model:
                 m = f.mentee
                 self.record.states.append(FacilityState(
                     wave, f.id, f.key, None if m is None else m.id,
-                    None if m is None else m.c.copy(),
+                    None if m is None else m.c,
                     {line: s.in_stock(t) for line, s in f.stocks.items()},
                 ))
 

@@ -111,14 +111,6 @@ class Batched:
         self._i = i + 1
         return self._batch.item(i)
 
-    def take(self, n: int) -> list[float]:
-        """The next ``n`` draws."""
-        i = self._i
-        if i + n > self.SIZE:
-            return [self.next() for _ in range(n)]
-        self._i = i + n
-        return self._batch[i:i + n].tolist()
-
 
 class BatchedRows:
     """:class:`Batched` for many streams of one distribution, a row each (each facility's

@@ -359,14 +359,15 @@ def _read_posts(nb: Nurses, fresh: np.ndarray, rows: np.ndarray, g: np.ndarray, 
         mentee = nb.facilities[row].mentee
         mentee._set(mentee.scores())
     # one piece at the in-stock slope: no stock-out since she settled (most)
-    flat = fresh[stocked_out[fresh] == 0.0]
+    unbroken = stocked_out[fresh] == 0.0
+    flat = fresh[unbroken]
     r, gj = rows[flat], g[flat]
     arg = k * ((nb.x[r] - nb.x_ref[r]) - nb.slope[r, 0] * (u[flat] - table.origin[gj]))
     single, slot = flat.tolist(), nb.slot[r, 0].tolist()
     coef = [math.exp(a) for a in arg.tolist()]
     # the others' pieces from their shelves' flips, nurse by nurse
     split, pieces = [], []
-    for i in fresh[stocked_out[fresh] != 0.0].tolist():
+    for i in fresh[~unbroken].tolist():
         mentee = nb.facilities[rows.item(i)].mentee
         p = mentee._pieces(t, mentee.group, stocked_out.item(i))
         if len(p) == 1:  # out of stock throughout: one piece
