@@ -2,7 +2,8 @@
 
 Pure functions of per-area competency, kept continuous in [0, 4], on arrays
 with one row per nurse: a day's visits are trained together, and monthly
-readings score every nurse at once. The SimPy processes decide *when* these
+readings score every nurse at once. What a visit does is compiled (numba),
+so that the model's compiled code calls it too. The SimPy processes decide *when* these
 apply; this module decides *how much*.
 """
 
@@ -11,11 +12,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 
 MAX_SCORE = 4.0
 PROFICIENT = 3  # checklist level: performs without support
 
 
+@njit(cache=True)
 def learn(c: np.ndarray, areas: np.ndarray, remaining: np.ndarray) -> np.ndarray:
     """Competency after a visit's training, one row per nurse.
 
@@ -25,8 +28,10 @@ def learn(c: np.ndarray, areas: np.ndarray, remaining: np.ndarray) -> np.ndarray
     returns diminish near proficiency and the score can never leave [0, 4].
     """
     out = c.copy()
-    rows = np.arange(len(c))[:, None]
-    out[rows, areas] = MAX_SCORE - (MAX_SCORE - out[rows, areas]) * remaining
+    for j in range(areas.shape[0]):
+        for q in range(areas.shape[1]):
+            a = areas[j, q]
+            out[j, a] = MAX_SCORE - (MAX_SCORE - out[j, a]) * remaining[j, q]
     return out
 
 
@@ -63,10 +68,23 @@ def decay(floor: np.ndarray, gained: np.ndarray, rate_per_day: float,
     return floor + gained * np.array(factor).reshape(exposure.shape)
 
 
+@njit(cache=True)
 def agenda(c: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     """The ``n`` areas each nurse's visit works on, one row per nurse: the largest
     gaps, weighted by priority (ties to the lower-numbered area)."""
-    return np.argsort(weights * (c - MAX_SCORE), axis=1, kind="stable")[:, :n]
+    rows, areas = c.shape
+    out = np.empty((rows, n), np.int64)
+    for j in range(rows):
+        need = weights[j] * (c[j] - MAX_SCORE)  # most negative first
+        taken = np.zeros(areas, np.bool_)
+        for q in range(n):
+            best = -1
+            for a in range(areas):
+                if not taken[a] and (best < 0 or need[a] < need[best]):
+                    best = a
+            taken[best] = True
+            out[j, q] = best
+    return out
 
 
 def priority_weights(order: list[int], n_areas: int, decay_per_rank: float) -> np.ndarray:

@@ -92,24 +92,27 @@ class Batched:
     stream is read at every visit or post.
     """
 
-    __slots__ = ("_draw", "_batch", "_i")
+    __slots__ = ("_draw", "batch", "i")
     SIZE = 64
 
     def __init__(self, draw: Callable[[int], np.ndarray]) -> None:
         self._draw = draw  # draw(size) -> array
         # this batch, kept as one numpy array rather than SIZE Python numbers: at national
         # scale thousands of streams hold a batch each, and scattered float objects cost
-        # cache misses
-        self._batch = np.empty(0)
-        self._i = self.SIZE
+        # cache misses; compiled code reads it in place, from position ``i`` on
+        self.refill()
 
     def next(self) -> float:
-        i = self._i
-        if i == self.SIZE:
-            self._batch = self._draw(self.SIZE)
-            i = 0
-        self._i = i + 1
-        return self._batch.item(i)
+        if self.i == self.SIZE:
+            self.refill()
+        i = self.i
+        self.i = i + 1
+        return self.batch.item(i)
+
+    def refill(self) -> None:
+        """The next batch, once this one is used up."""
+        self.batch = self._draw(self.SIZE)
+        self.i = 0
 
 
 class BatchedRows:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 from sim import competency
 from sim.config import AREAS
@@ -305,12 +306,12 @@ def settle(nurses: Nurses, rows: np.ndarray, t: float) -> None:
 
     The same arithmetic, in the same order, as settling them one by one, so the
     results are identical: the nurses' groups draw their posts first (as the
-    first member's settlement would), then the work is array operations, with
-    ``math.exp`` taken one by one as for a nurse on her own. Only the stock-out
-    lookups, refolds and the pieces of a reading across stock-out flips are
-    worked out nurse by nurse. A handful of nurses (a pilot's day) are settled
-    one by one: array operations cost tens of microseconds each time, whatever
-    their size.
+    first member's settlement would), the shelves are looked up, and then each
+    nurse's reading and exposure are settled by compiled code
+    (:func:`_settle_rows`). The stock-out lookups, refolds and readings across
+    stock-out flips are worked out nurse by nurse, before it. A handful of nurses
+    (a pilot's day) are settled one by one: the array operations around the
+    compiled code cost tens of microseconds each time, whatever their size.
     """
     nb = nurses
     if len(rows) < _FEW:
@@ -322,64 +323,52 @@ def settle(nurses: Nurses, rows: np.ndarray, t: float) -> None:
     table = nb.posts
     for group in dict.fromkeys(g[member].tolist()):  # in the order a loop would come to them
         table.groups[group].advance(t)
-    d = nb.dyn
     u = nb.t[rows]
-    elapsed = t - u
     mark = nb.mark[rows]
     out = mark.copy()
-    for j in np.flatnonzero((elapsed > 0) & (t > nb.stocked_until[rows])).tolist():
+    for j in np.flatnonzero((t > u) & (t > nb.stocked_until[rows])).tolist():
         row = rows.item(j)
         vaccines = nb.facilities[row].vaccines
         out[j] = vaccines.stockout_days_until(t)
         nb._until[row] = vaccines.stocked_until(t)
-    stocked_out = out - mark
+    slot = np.full(len(rows), -1, np.int64)  # a reading's one piece, if not in stock throughout
+    coef = np.zeros(len(rows))
     if member.any():
         fresh = np.flatnonzero(member & (nb.version[rows] != table.version[g]))
         if fresh.size:
-            _read_posts(nb, fresh, rows, g, u, stocked_out, t, table)
-    moved = elapsed > 0
-    r = rows[moved]
-    e = elapsed[moved]
-    practice = (e - stocked_out[moved]) * nb.intensity[r]
-    active = np.where(member[moved], e, 0.0)
-    nb.x[r] += competency.decay_exposure(e, practice, active, d.practice_protection,
-                                         d.whatsapp_protection)
-    nb.t[r] = t
-    nb.mark[r] = out[moved]
+            _prepare_reading(nb, fresh, rows, g, out - mark, t, table, slot, coef)
+    d = nb.dyn
+    _settle_rows(rows, float(t), out, slot, coef, d.decay_per_day, d.practice_protection,
+                 d.whatsapp_protection, table.reinforcement, nb.group, nb.version, nb.t, nb.mark,
+                 nb.x, nb.x_ref, nb.intensity, nb.slot, nb.slope, nb.seen, nb.epoch, nb.gain,
+                 nb.baseline, table.version, table.origin, table.epoch, table.counts, table.sums,
+                 table.keep)
 
 
-def _read_posts(nb: Nurses, fresh: np.ndarray, rows: np.ndarray, g: np.ndarray, u: np.ndarray,
-                stocked_out: np.ndarray, t: float, table: PostSums) -> None:
-    """:meth:`Mentee._read_posts` for the nurses ``fresh`` (positions in the arrays of their
-    ``rows``, groups ``g``, settled times ``u`` and stock-out days since then), who have
-    posts to read at ``t``."""
+def _prepare_reading(nb: Nurses, fresh: np.ndarray, rows: np.ndarray, g: np.ndarray,
+                     stocked_out: np.ndarray, t: float, table: PostSums, slot: np.ndarray,
+                     coef: np.ndarray) -> None:
+    """What :func:`_settle_rows` cannot do of :meth:`Mentee._read_posts` for the nurses
+    ``fresh`` (positions in ``rows``, their groups ``g``), who have posts to read at
+    ``t``: refold gains, and work out the pieces of the readings across stock-out
+    flips. A reading of one piece out of stock gets its ``slot`` and ``coef``; readings
+    of several pieces are done here."""
     k = nb.dyn.decay_per_day
     folded = rows[fresh]
     for row in folded[k * (nb.x[folded] - nb.x_ref[folded]) > _REFOLD].tolist():
         mentee = nb.facilities[row].mentee
         mentee._set(mentee.scores())
-    # one piece at the in-stock slope: no stock-out since she settled (most)
-    unbroken = stocked_out[fresh] == 0.0
-    flat = fresh[unbroken]
-    r, gj = rows[flat], g[flat]
-    arg = k * ((nb.x[r] - nb.x_ref[r]) - nb.slope[r, 0] * (u[flat] - table.origin[gj]))
-    single, slot = flat.tolist(), nb.slot[r, 0].tolist()
-    coef = [math.exp(a) for a in arg.tolist()]
-    # the others' pieces from their shelves' flips, nurse by nurse
     split, pieces = [], []
-    for i in fresh[~unbroken].tolist():
+    for i in fresh[stocked_out[fresh] != 0.0].tolist():
         mentee = nb.facilities[rows.item(i)].mentee
         p = mentee._pieces(t, mentee.group, stocked_out.item(i))
         if len(p) == 1:  # out of stock throughout: one piece
-            single.append(i)
-            slot.append(p[0][1])
-            coef.append(p[0][2])
+            slot[i], coef[i] = p[0][1], p[0][2]
         else:
             split.append(i)
             pieces.append(p)
-    r, gj = rows[single], g[single]
-    nb.gain[r] = table.read(gj, np.array(slot, np.intp), _seen(nb, r, table.epoch[gj]),
-                            nb.gain[r], nb.baseline[r], np.array(coef))
+    if not split:
+        return
     if len(split) >= _FEW:
         r, gj = rows[split], g[split]
         most = max(map(len, pieces))
@@ -393,10 +382,51 @@ def _read_posts(nb: Nurses, fresh: np.ndarray, rows: np.ndarray, g: np.ndarray, 
             group = table.groups[g.item(i)]
             seen = nb._seen if nb._epoch[row] == group.epoch else None
             group.read(nb._gain, nb._baseline, seen, row * N_AREAS, p)
-    r, gj = rows[fresh], g[fresh]
+    r, gj = rows[split], g[split]
     nb.seen[r] = table.counts[gj]
     nb.epoch[r] = table.epoch[gj]
     nb.version[r] = table.version[gj]
+
+
+@njit(cache=True)
+def _settle_rows(rows, t, out, slot, coef, k, practice_protection, whatsapp_protection,
+                 reinforcement, group, version, settled, mark, x, x_ref, intensity, slots, slopes,
+                 seen, epoch, gain, baseline, group_version, origin, group_epoch, counts, sums,
+                 keep):
+    """Settle each of ``rows`` to ``t``, compiled: read her group's new posts in one piece
+    (:meth:`~sim.agents.network.WhatsAppGroup.read_since`; at the in-stock slope unless
+    ``slot`` names another, with its ``coef``), then add her exposure, her shelf's
+    stock-out days having reached ``out``. :meth:`Mentee.catch_up`'s arithmetic, in its
+    order, with the C library's ``exp`` as Python's, so the results are the same bit for
+    bit. Readings of several pieces are done before (:func:`_prepare_reading`)."""
+    for j in range(rows.size):
+        i = rows[j]
+        g = group[i]
+        if g >= 0 and version[i] != group_version[g]:
+            s = slot[j]
+            if s < 0:
+                s = slots[i, 0]
+                c = math.exp(k * ((x[i] - x_ref[i]) - slopes[i, 0] * (settled[i] - origin[g])))
+            else:
+                c = coef[j]
+            rc = reinforcement * c
+            same = epoch[i] == group_epoch[g]
+            for a in range(N_AREAS):
+                n = counts[g, a]
+                lo = seen[i, a] if same else 0
+                if lo != n:
+                    gain[i, a] = (keep[n - lo] * gain[i, a] + rc * (competency.MAX_SCORE - baseline[i, a])
+                                  * (sums[g, s, a, n] - sums[g, s, a, lo]) * keep[n])
+                seen[i, a] = n
+            epoch[i] = group_epoch[g]
+            version[i] = group_version[g]
+        elapsed = t - settled[i]
+        if elapsed > 0:
+            practice = (elapsed - (out[j] - mark[i])) * intensity[i]
+            active = elapsed if g >= 0 else 0.0
+            x[i] += elapsed - practice_protection * practice - whatsapp_protection * active
+            settled[i] = t
+            mark[i] = out[j]
 
 
 def _seen(nurses: Nurses, rows: np.ndarray, epoch: np.ndarray) -> np.ndarray:
@@ -411,23 +441,41 @@ def visit_all(nurses: Nurses, rows: np.ndarray, weights: np.ndarray, noise: np.n
     once): hands-on training on each one's agenda, the top areas by gap weighted by her
     subcounty's priority ``weights`` (a row each).
 
-    The visits of a day are independent of each other, so they are trained as one
-    array operation (:func:`competency.agenda`, :func:`competency.learn`); the
-    exponentials are taken one by one with ``math.exp``, as a nurse's settlement
-    does, so the results are those of training each nurse alone. ``noise`` holds each
-    visit's normal draws with mean ``-sd**2 / 2``, a row each: each area's effort is
-    their exponential, lognormal with mean 1.
+    The visits of a day are independent of each other, so they are trained together,
+    by compiled code (:func:`_train`); ``noise`` holds each visit's normal draws with
+    mean ``-sd**2 / 2``, a row each: each area's effort is their exponential,
+    lognormal with mean 1.
     """
     settle(nurses, rows, t)
     nb = nurses
     d = nb.dyn
-    rate, n = d.learning_rate, d.areas_per_visit
-    base = nb.baseline[rows]
-    c = competency.decay(base, nb.gain[rows], d.decay_per_day, (nb.x[rows] - nb.x_ref[rows])[:, None])
-    areas = competency.agenda(c, weights, n)
-    remaining = np.array([math.exp(-rate * math.exp(e)) for e in noise.ravel().tolist()])
-    nb.gain[rows] = competency.learn(c, areas, remaining.reshape(-1, n)) - base
-    nb.x_ref[rows] = nb.x[rows]
+    _train(rows, weights, noise, d.learning_rate, d.decay_per_day, nb.baseline, nb.gain, nb.x,
+           nb.x_ref)
+
+
+@njit(cache=True)
+def _train(rows, weights, noise, rate, k, baseline, gain, x, x_ref):
+    """The training of :func:`visit_all`: her competency now (:func:`competency.decay`),
+    her agenda (:func:`competency.agenda`), what it closes of her gaps
+    (:func:`competency.learn`), all refolded at her exposure now. Its arithmetic, with
+    the C library's ``exp`` as Python's, so one nurse's results do not depend on the
+    machine or on who else was visited that day."""
+    c = np.empty((rows.size, N_AREAS))
+    for j in range(rows.size):
+        i = rows[j]
+        f = math.exp(-k * (x[i] - x_ref[i]))
+        for a in range(N_AREAS):
+            c[j, a] = baseline[i, a] + gain[i, a] * f
+    remaining = np.empty(noise.shape)
+    for j in range(noise.shape[0]):
+        for q in range(noise.shape[1]):
+            remaining[j, q] = math.exp(-rate * math.exp(noise[j, q]))
+    out = competency.learn(c, competency.agenda(c, weights, noise.shape[1]), remaining)
+    for j in range(rows.size):
+        i = rows[j]
+        for a in range(N_AREAS):
+            gain[i, a] = out[j, a] - baseline[i, a]
+        x_ref[i] = x[i]
 
 
 def competencies(nurses: Nurses, rows: np.ndarray) -> np.ndarray:

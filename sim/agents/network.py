@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 from sim.competency import MAX_SCORE
 from sim.config import AREAS
@@ -56,7 +57,8 @@ class PostSums:
     def __init__(self, slots: int, reinforcement: float) -> None:
         self.slots = slots  # slope slots per group: the most slopes any network has
         self.reinforcement = reinforcement
-        self.keep = [1.0]  # (1 - r) ** i, as far as any group's posts per area go
+        self.keep = np.ones(1)  # (1 - r) ** i, as far as any group's posts per area go
+        self.extend_keep()
         self.groups: list[WhatsAppGroup] = []  # by row
         self.serial = 0  # numbers each post and epoch start model-wide: see `version`
         self.sums = np.zeros((0, slots, N_AREAS, 16))
@@ -100,6 +102,16 @@ class PostSums:
     def grow(self) -> None:
         self._resize(len(self.counts), 2 * self.capacity)
 
+    def extend_keep(self) -> None:
+        """Twice as many powers ``(1 - r) ** i``, each the previous one times ``1 - r``."""
+        old = self.keep.tolist()
+        new = old + [0.0] * max(len(old), 64)
+        step = 1.0 - self.reinforcement
+        for i in range(len(old), len(new)):
+            new[i] = new[i - 1] * step
+        self.keep = np.array(new)
+        self.w = self.keep.data  # one item at a time
+
     def bump(self, g: int) -> None:
         self.serial += 1
         self.v[g] = self.serial
@@ -110,7 +122,7 @@ class PostSums:
         groups ``g``, slope slots, posts read per area, folded gains, baselines and
         ``coef``. Returns the new gains. The same arithmetic, in the same order, so the
         results are identical."""
-        keep = np.array(self.keep)
+        keep = self.keep
         n = self.counts[g]
         row = ((g * self.slots + slot)[:, None] * N_AREAS + _AREA) * self.capacity
         flat = self.sums.reshape(-1)
@@ -127,7 +139,7 @@ class PostSums:
         padded with pieces that end now and have a ``coef`` of 0: they add nothing. The
         posts in a piece are those up to its end, counted among the group's post times;
         the same arithmetic, in the same order, as :meth:`WhatsAppGroup.read`."""
-        keep = np.array(self.keep)
+        keep = self.keep
         n = self.counts[g]
         times = self.times[g, :, :n.max()]  # no later post can be in any piece
         first = (g * self.slots)[:, None] + slots  # a row per member, a column per piece
@@ -140,6 +152,42 @@ class PostSums:
             lo = hi
         new = keep[n - seen] * gain + self.reinforcement * (MAX_SCORE - baseline) * total * keep[n]
         return np.where(n != seen, new, gain)
+
+
+_DRAWN, _OUT_OF_GAPS, _OUT_OF_AREAS, _SLOW = range(4)
+
+
+@njit(cache=True)
+def _draw_posts(t, next_post, mean_gap, gaps, gi, areas, ai, g, origin, ks, counts, times, sums,
+                keep, serial):
+    """A group's posts up to ``t``, compiled: :meth:`WhatsAppGroup._post`'s arithmetic, in
+    its order, with ``math.exp`` (the C library's, as Python's), so the sums are the same
+    bit for bit. Returns why it stopped (every post drawn, a batch of draws used up, or a
+    post that needs :meth:`WhatsAppGroup._post` to restart the epoch or grow the arrays;
+    its draws are taken and it is returned), then the next post's time, both batches'
+    positions, the serial, and that post's time and area."""
+    cap = times.shape[2]
+    while next_post <= t:
+        if gi >= gaps.size:
+            return _OUT_OF_GAPS, next_post, gi, ai, serial, 0.0, 0
+        if ai >= areas.size:
+            return _OUT_OF_AREAS, next_post, gi, ai, serial, 0.0, 0
+        tp = next_post
+        area = areas[ai]
+        next_post = tp + mean_gap * gaps[gi]
+        gi += 1
+        ai += 1
+        n = counts[g, area] + 1
+        if keep[n - 1] < _RESTART_KEEP or n >= keep.size or n >= cap:
+            return _SLOW, next_post, gi, ai, serial, tp, area
+        counts[g, area] = n
+        serial += 1
+        scale = 1.0 / keep[n]  # (1 - r) ** -n
+        times[g, area, n - 1] = tp
+        dt = tp - origin
+        for slot in range(ks.size):
+            sums[g, slot, area, n] = sums[g, slot, area, n - 1] + scale * math.exp(ks[slot] * dt)
+    return _DRAWN, next_post, gi, ai, serial, 0.0, 0
 
 
 class WhatsAppGroup:
@@ -206,8 +254,8 @@ class WhatsAppGroup:
         table.bump(g)
         # what a post on each area extends: (k * slope, the row of that slope's sums for the area)
         slots = table.slots
-        self._extends = [[(self.network.k * s, (g * slots + slot) * N_AREAS + a)
-                          for slot, s in enumerate(self.network.slopes)]
+        self._extends = [[(ks, (g * slots + slot) * N_AREAS + a)
+                          for slot, ks in enumerate(self.network.ks.tolist())]
                          for a in range(N_AREAS)]
 
     def log_posts(self) -> None:
@@ -243,28 +291,40 @@ class WhatsAppGroup:
             self._next_post = start + 1.0 / rate * self._gaps.next() if rate > 0 else math.inf
         if self._next_post <= t:
             mean_gap = 1.0 / self._rate()  # the rate holds while posts are drawn
-            while self._next_post <= t:
-                tp = self._next_post
-                area = self._areas.next()
-                self._next_post = tp + mean_gap * self._gaps.next()
-                self._post(tp, area)
+            table, g, gaps, areas = self.table, self.row, self._gaps, self._areas
+            while True:
+                serial = table.serial
+                stop, self._next_post, gaps.i, areas.i, table.serial, tp, area = _draw_posts(
+                    float(t), self._next_post, mean_gap, gaps.batch, gaps.i, areas.batch, areas.i,
+                    g, float(self.origin), self.network.ks, table.counts, table.times, table.sums,
+                    table.keep, table.serial)
+                if table.serial != serial:
+                    table.v[g] = table.serial
+                if stop == _DRAWN:
+                    return
+                if stop == _OUT_OF_GAPS:
+                    gaps.refill()
+                elif stop == _OUT_OF_AREAS:
+                    areas.refill()
+                else:  # the post's sums must restart or grow first
+                    self._post(tp, area)
 
     def _rate(self) -> float:
         return self.network.rate_per_member * (len(self.active) + len(self.mentors))
 
     def _post(self, t: float, area: int) -> None:
         table, g = self.table, self.row
-        keep, counts = table.keep, table.n
+        counts = table.n
         i = g * N_AREAS + area
-        if keep[counts[i]] < _RESTART_KEEP:  # many posts in one epoch: restart it
+        if table.w[counts[i]] < _RESTART_KEEP:  # many posts in one epoch: restart it
             self._restart(t)
         n = counts[i] = counts[i] + 1
-        if n == len(keep):
-            keep.append(keep[-1] * (1.0 - table.reinforcement))
+        if n == len(table.keep):
+            table.extend_keep()
         if n == table.capacity:
             table.grow()
         table.bump(g)
-        scale = 1.0 / keep[n]  # (1 - r) ** -n
+        scale = 1.0 / table.w[n]  # (1 - r) ** -n
         s, cap = table.s, table.capacity
         table.t[i * cap + n - 1] = t
         dt = t - self.origin
@@ -317,7 +377,7 @@ class WhatsAppGroup:
         once: :meth:`PostSums.read`.)
         """
         table = self.table
-        keep, s, counts, cap = table.keep, table.s, table.n, table.capacity
+        keep, s, counts, cap = table.w, table.s, table.n, table.capacity
         rc = table.reinforcement * coef
         first = (self.row * table.slots + slot) * N_AREAS
         mine = self.row * N_AREAS
@@ -335,7 +395,7 @@ class WhatsAppGroup:
         slope changed: each is (its end, its slope's slot, its ``coef`` at its start); the
         last ends now. (Many members at once: :meth:`PostSums.read_pieces`.)"""
         table = self.table
-        r, keep, s, cap = table.reinforcement, table.keep, table.s, table.capacity
+        r, keep, s, cap = table.reinforcement, table.w, table.s, table.capacity
         first = self.row * table.slots
         *ended, (_, last_slot, last_coef) = pieces
         for a, n in enumerate(self.counts().tolist()):
@@ -378,6 +438,7 @@ class Network:
         # members' exposure slopes (their slots in the group's sums), from the facilities
         dyn = model.dynamics
         self.slopes = sorted({s for f in facilities for s in dyn.slopes(f.practice_intensity)})
+        self.ks = np.array([self.k * s for s in self.slopes])  # k times each slope
         self._where: dict[Member, WhatsAppGroup] = {}
         self._waiting: dict[Member, Mentee | None] = {}  # insertion order is queue order
 
