@@ -35,6 +35,7 @@ def learn(c: np.ndarray, areas: np.ndarray, remaining: np.ndarray) -> np.ndarray
     return out
 
 
+@njit(cache=True)
 def decay_exposure(
     elapsed: float,
     practice_days: float,

@@ -188,7 +188,7 @@ class Model:
         self.groups = [Network(self, s, facs) for s, facs in enumerate(self.facilities)]
         self.post_sums = PostSums(max(len(net.slopes) for net in self.groups),
                                   cfg.whatsapp.reinforcement)
-        self.nurses = Nurses(by_id, self.dynamics, self.post_sums)
+        self.nurses = Nurses(by_id, self.dynamics, self.post_sums, stocks["vaccines"])
         self.rounds = Rounds(self, [[by_id[i] for i in load.sites] for load in loads])
         sd = cfg.mentee.learning.noise_sd
         self._learning = BatchedRows(len(by_id), lambda row: partial(  # visit noise per facility

@@ -26,19 +26,41 @@ deliveries, and :meth:`Stock.stockout_days_until` reads it.
 from __future__ import annotations
 
 import math
-from array import array
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
 
     from sim.config import Supply
 
 
 _MARGIN = 1e-6  # days: a safe distance from a run-out time (day numbers round at ~1e-12)
+
+
+class Shelves:
+    """One supply line's delivery schedules at many facilities, in three flat arrays.
+
+    Facility ``i``'s deliveries are the items ``start[i]`` to ``start[i + 1]`` of
+    ``since`` (their days), ``level`` (the days of use each left on the shelf) and
+    ``cum`` (the stock-out days accrued from day 0 before each), so that compiled
+    code reads any facility's shelf (:func:`stockout_days`, :func:`stocked_until`,
+    :func:`flips`). ``shelves[i]`` is facility ``i``'s :class:`Stock`.
+    """
+
+    def __init__(self, since: np.ndarray, level: np.ndarray, cum: np.ndarray,
+                 start: np.ndarray) -> None:
+        self.since, self.level, self.cum, self.start = since, level, cum, start
+
+    def __len__(self) -> int:
+        return len(self.start) - 1
+
+    def __getitem__(self, i: int) -> Stock:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return Stock(self, i)
 
 
 class Stock:
@@ -49,28 +71,18 @@ class Stock:
     binary search: no SimPy events at all.
     """
 
-    __slots__ = ("_since", "_level", "_cum", "_hint")
+    __slots__ = ("since", "level", "cum", "_arrays")
 
-    def __init__(self, since: Sequence[float], level: Sequence[float], cum: Sequence[float]) -> None:
+    def __init__(self, shelves: Shelves, i: int) -> None:
+        lo, hi = shelves.start[i], shelves.start[i + 1]
         # per delivery: its day, the days of use it left on the shelf, and the stock-out
         # days accrued since day 0 before it
-        self._since, self._level, self._cum = since, level, cum
-        self._hint = 0  # the delivery last looked up: the model mostly asks in time order
-
-    def _last(self, t: float) -> int:
-        """Index of the last delivery at or before ``t``."""
-        since, i = self._since, self._hint
-        if since[i] <= t and (i + 1 == len(since) or t < since[i + 1]):
-            return i
-        i = self._hint = bisect_right(since, t) - 1
-        return i
+        self.since, self.level, self.cum = (a[lo:hi] for a in (shelves.since, shelves.level, shelves.cum))
+        self._arrays = (shelves.since, shelves.level, shelves.cum, int(lo), int(hi))
 
     def stockout_days_until(self, t: float) -> float:
         """Cumulative facility-days in stock-out from day 0 to ``t``."""
-        since, i = self._since, self._hint
-        if not (since[i] <= t and (i + 1 == len(since) or t < since[i + 1])):
-            i = self._hint = bisect_right(since, t) - 1  # _last, inlined: a hot path
-        return self._cum[i] + max(0.0, t - since[i] - self._level[i])
+        return stockout_days(*self._arrays, float(t))
 
     def stocked_until(self, t: float) -> float:
         """A time until which no stock-out days accrue after ``t`` (``t`` itself if the
@@ -78,56 +90,74 @@ class Stock:
         ``t``, so a nurse's settlement need not look it up. It is where the shelf next
         runs dry, less a margin far above rounding, so that the lookup it saves would
         have returned exactly the same number."""
-        since, level, cum = self._since, self._level, self._cum
-        i = self._last(t)
-        if t - since[i] - level[i] >= 0.0:
-            return t
-        n = len(since)
-        while i + 1 < n and cum[i + 1] == cum[i]:  # restocked before it ran dry
-            i += 1
-        return since[i] + level[i] - _MARGIN
+        return stocked_until(*self._arrays, float(t))
 
     def stockout_days_at(self, times: np.ndarray) -> np.ndarray:
         """:meth:`stockout_days_until` at many times at once."""
-        since = np.asarray(self._since)
-        i = np.searchsorted(since, times, side="right") - 1
-        return np.asarray(self._cum)[i] + np.maximum(0.0, times - since[i] - np.asarray(self._level)[i])
+        i = np.searchsorted(self.since, times, side="right") - 1
+        return self.cum[i] + np.maximum(0.0, times - self.since[i] - self.level[i])
 
     def in_stock(self, t: float) -> bool:
         """Whether the shelf holds stock at ``t``."""
-        i = self._last(t)
-        return t - self._since[i] < self._level[i]
+        i = bisect_right(self.since, t) - 1
+        return bool(t - self.since[i] < self.level[i])
 
-    def flips(self, t0: float, t1: float) -> tuple[bool, list[float]]:
-        """Whether the shelf is empty just after ``t0``, and the times in ``(t0, t1)`` at
-        which that changes: a lazily settled nurse's decay rate changes at those times."""
-        since, level = self._since, self._level
-        i = self._last(t0)
-        empty = first = t0 - since[i] >= level[i]
-        out: list[float] = []
-        n = len(since)
-        while True:
-            delivery = since[i + 1] if i + 1 < n else math.inf
-            if not empty:
-                runs_out = since[i] + level[i]
-                if runs_out < delivery:
-                    if runs_out >= t1:
-                        return first, out
-                    out.append(runs_out)
-                    empty = True
-                    continue
-            if delivery >= t1:
-                return first, out
-            if empty:
-                out.append(delivery)
-                empty = False
-            i += 1
+
+@njit(cache=True)
+def _last(since, lo, hi, t):
+    """Index of facility's last delivery at or before ``t`` (its deliveries: ``lo:hi``)."""
+    return lo + np.searchsorted(since[lo:hi], t, side="right") - 1
+
+
+@njit(cache=True)
+def stockout_days(since, level, cum, lo, hi, t):
+    """Cumulative facility-days in stock-out from day 0 to ``t`` (its deliveries: ``lo:hi``
+    of the :class:`Shelves`)."""
+    i = _last(since, lo, hi, t)
+    d = t - since[i] - level[i]
+    return cum[i] + (d if d > 0.0 else 0.0)
+
+
+@njit(cache=True)
+def stocked_until(since, level, cum, lo, hi, t):
+    """:meth:`Stock.stocked_until`, compiled."""
+    i = _last(since, lo, hi, t)
+    if t - since[i] - level[i] >= 0.0:
+        return t
+    while i + 1 < hi and cum[i + 1] == cum[i]:  # restocked before it ran dry
+        i += 1
+    return since[i] + level[i] - _MARGIN
+
+
+@njit(cache=True)
+def flips(since, level, cum, lo, hi, t0, t1):
+    """Whether the shelf is empty just after ``t0``, and the times in ``(t0, t1)`` at
+    which that changes: a lazily settled nurse's decay rate changes at those times."""
+    i = _last(since, lo, hi, t0)
+    empty = first = t0 - since[i] >= level[i]
+    out = [0.0 for _ in range(0)]
+    while True:
+        delivery = since[i + 1] if i + 1 < hi else math.inf
+        if not empty:
+            runs_out = since[i] + level[i]
+            if runs_out < delivery:
+                if runs_out >= t1:
+                    return first, out
+                out.append(runs_out)
+                empty = True
+                continue
+        if delivery >= t1:
+            return first, out
+        if empty:
+            out.append(delivery)
+            empty = False
+        i += 1
 
 
 BLOCK = 64  # deliveries' random numbers are drawn this many at a time
 
 
-def draw_stocks(params: Supply, horizon: float, rngs: list[np.random.Generator]) -> list[Stock]:
+def draw_stocks(params: Supply, horizon: float, rngs: list[np.random.Generator]) -> Shelves:
     """The delivery schedules of one supply line at many facilities, each from its stream.
 
     Day 0 falls at a uniform point of a length-biased cycle (the renewal
@@ -176,18 +206,9 @@ def draw_stocks(params: Supply, horizon: float, rngs: list[np.random.Generator])
         k += 1
     since_, levels_, cum_ = (np.array(x).T for x in (since, levels, cum))
     # each facility's schedule ends with its last delivery before the horizon
-    ends = (since_ <= horizon).sum(axis=1)
-    ends[:] = np.maximum(ends, 1)
-    return [Stock(_doubles(since_[i, :e]), _doubles(levels_[i, :e]), _doubles(cum_[i, :e]))
-            for i, e in enumerate(ends.tolist())]
-
-
-def _doubles(values: np.ndarray) -> array:
-    """A compact sequence of floats: one buffer, not a Python object per number, which
-    matters for millions of deliveries (and for the garbage collector)."""
-    out = array("d")
-    out.frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes())
-    return out
+    ends = np.maximum((since_ <= horizon).sum(axis=1), 1)
+    kept = np.arange(since_.shape[1]) < ends[:, None]
+    return Shelves(since_[kept], levels_[kept], cum_[kept], np.concatenate([[0], np.cumsum(ends)]))
 
 
 def expected_stockout_share(params: Supply) -> float:

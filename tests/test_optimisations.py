@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim import competency
+from sim import competency, supply
 from sim import model as model_module
 from sim.agents import mentee as mentee_module
 from sim.agents import mentor as mentor_module
@@ -39,13 +39,21 @@ def reinforce(mentee, t: float, area: int) -> None:
 
 
 class EagerGroup(network.WhatsAppGroup):
-    """Reference: every post reinforces every active member at once; no prefix sums,
-    so the lazy settlement finds nothing to read."""
+    """Reference: posts drawn one at a time, each reinforcing every active member at once;
+    no prefix sums and no compiled code, so the lazy settlement finds nothing to read."""
 
-    def _post(self, t: float, area: int) -> None:
-        for mentee in self.active.values():
-            reinforce(mentee, t, area)
-        self.network.model.record.posts.extend([t], [self.network.subcounty])
+    def advance(self, t: float) -> None:
+        if self._redraw_at is not None and t > self._redraw_at:
+            start, self._redraw_at = self._redraw_at, None
+            rate = self._rate()
+            self._next_post = start + 1.0 / rate * self._gaps.next() if rate > 0 else math.inf
+        while self._next_post <= t:
+            tp = self._next_post
+            area = self._areas.next()
+            self._next_post = tp + 1.0 / self._rate() * self._gaps.next()
+            for mentee in self.active.values():
+                reinforce(mentee, tp, area)
+            self.network.model.record.posts.extend([tp], [self.network.subcounty])
 
 
 def run_both(cfg: sim.Config, seed: int, monkeypatch) -> tuple:
@@ -108,16 +116,17 @@ def test_lazy_whatsapp_matches_eager_when_epochs_restart_early(monkeypatch):
 
 def test_lazy_whatsapp_matches_eager_when_folded_gains_are_refolded(monkeypatch):
     # no mentors, fast decay, two years: exposure since the last fold grows large enough
-    # that the gains are refolded (the only other use of _set is a classroom course)
+    # that the gains are refolded
     cfg = sim.load(CONFIGS / "pilot.yaml", [
         "mentor.enabled=false", "mentee.decay.rate_per_year=20", "months=24"])
     assert cfg.classroom is None or not cfg.classroom.enabled
-    from sim.agents.mentee import Mentee
-    folds = []
-    set_ = Mentee._set
-    monkeypatch.setattr(Mentee, "_set", lambda self, c: (folds.append(1), set_(self, c)))
-    lazy, eager = run_both(cfg, 5, monkeypatch)
-    assert folds
+    model = Model(cfg, 5)
+    lazy = model.run()
+    # without visits or courses, only a refold moves a nurse's reference exposure
+    assert (model.nurses.x_ref > 0).any()
+    with monkeypatch.context() as m:
+        m.setattr(network, "WhatsAppGroup", EagerGroup)
+        eager = Model(cfg, 5).run()
     assert_same(lazy, eager)
 
 
@@ -207,19 +216,19 @@ def test_the_rounds_calendar_equals_mentors_waking_every_release_day(monkeypatch
 
 
 def test_nurses_settled_together_equal_them_settled_one_at_a_time(monkeypatch):
-    # the reference: each nurse of a day's visits or a month's reading settled on her own
-    # (her catch_up), in turn. Split groups, frequent stock-outs (settlements across shelf
-    # flips take the one-nurse path inside the array one), churn and classroom-free decay
+    # the reference: each nurse of a day's visits or a month's reading settled on her own,
+    # in turn. Split groups, frequent stock-outs (settlements across shelf flips), churn
     cfg = sim.load(CONFIGS / "scaleup_machakos_county.yaml", [
         "months=24", "whatsapp.member_cap=20", "supply.vaccines.shortfall_probability=0.5",
         "supply.vaccines.lead_time_mean_days=15", "mentee.turnover.hazard_per_year=0.5"])
     together = Model(cfg, 9).run()
     sizes = []
+    settle = mentee_module.settle
 
     def one_by_one(nurses, rows, t):
         sizes.append(len(rows))
         for row in rows.tolist():
-            nurses.facilities[row].mentee.catch_up(t)
+            settle(nurses, np.array([row]), t)
 
     monkeypatch.setattr(mentee_module, "settle", one_by_one)
     monkeypatch.setattr(model_module, "settle", one_by_one)
@@ -248,3 +257,42 @@ def test_rounds_held_together_equal_rounds_held_one_by_one(workday, monkeypatch)
     assert together.rounds == alone.rounds and len(together.visits) > 500
     assert list(together.visits) == list(alone.visits)
     assert_same_nurses(together, alone)
+
+
+# the compiled functions, by module: each is run as plain Python by the reference below
+COMPILED = {
+    network: ["_draw_posts"],
+    mentee_module: ["_settle_rows", "_read_posts", "_train"],
+    competency: ["agenda", "learn", "decay_exposure"],
+    supply: ["_last", "stockout_days", "stocked_until", "flips"],
+}
+
+
+BUSY = ["months=18", "whatsapp.member_cap=12", "whatsapp.posts_per_active_member_per_week=20",
+        "whatsapp.reinforcement=0.5", "supply.vaccines.shortfall_probability=0.5",
+        "supply.vaccines.lead_time_mean_days=15", "mentee.turnover.hazard_per_year=0.5"]
+REFOLDS = ["mentor.enabled=false", "mentee.decay.rate_per_year=20", "months=24"]
+
+
+@pytest.mark.parametrize(("overrides", "seed"), [(BUSY, 11), (REFOLDS, 5)])
+def test_compiled_code_gives_what_the_same_code_gives_as_python(overrides, seed, monkeypatch):
+    # numba compiles the per-event arithmetic; the same functions run by the interpreter
+    # must give the same results bit for bit (no fused multiply-adds, no reordering, the
+    # same exp). Busy groups that split, stock-outs across readings and churn; then decay
+    # without visits, so that gains are refolded.
+    cfg = sim.load(CONFIGS / "pilot.yaml", overrides)
+    model = Model(cfg, seed)
+    compiled = model.run()
+    with monkeypatch.context() as m:
+        for module, names in COMPILED.items():
+            for name in names:
+                m.setattr(module, name, getattr(module, name).py_func)
+        python = Model(cfg, seed).run()
+    if overrides is BUSY:
+        assert len(compiled.posts) > 2000 and max(m[5] for m in compiled.months) >= 2
+        assert sum(m[7] for m in compiled.months) > 1000  # facility-days out of vaccines
+    else:  # without visits or courses, only a refold moves a nurse's reference exposure
+        assert (model.nurses.x_ref > 0).any()
+    assert list(compiled.posts) == list(python.posts)
+    assert list(compiled.visits) == list(python.visits)
+    assert_same_nurses(compiled, python)

@@ -9,7 +9,7 @@ import pytest
 import simpy
 
 from sim.config import Supply
-from sim.supply import BLOCK, draw_stocks, expected_stockout_share
+from sim.supply import BLOCK, draw_stocks, expected_stockout_share, flips
 
 
 def _params(**kw) -> Supply:
@@ -128,10 +128,10 @@ def test_deliveries_keep_their_random_numbers_across_supply_scenarios():
     for seed in range(5):
         a, b, c = (draw_stocks(p, horizon, [np.random.default_rng(seed)])[0]
                    for p in (base, scarce, slow))
-        assert a._since == b._since
-        assert a._level != b._level  # the shortfalls differ
-        lead_a = np.diff(a._since[1:]) - 30
-        lead_c = np.diff(c._since[1:]) - 30
+        np.testing.assert_array_equal(a.since, b.since)
+        assert (a.level != b.level).any()  # the shortfalls differ
+        lead_a = np.diff(a.since[1:]) - 30
+        lead_c = np.diff(c.since[1:]) - 30
         n = min(len(lead_a), len(lead_c))
         np.testing.assert_allclose(lead_c[:n], 2 * lead_a[:n], atol=1e-9)
 
@@ -143,8 +143,10 @@ def test_schedules_drawn_side_by_side_equal_those_drawn_one_at_a_time():
     together = draw_stocks(params, horizon, [np.random.default_rng(s) for s in range(30)])
     for s, stock in enumerate(together):
         alone = draw_stocks(params, horizon, [np.random.default_rng(s)])[0]
-        assert (stock._since, stock._level, stock._cum) == (alone._since, alone._level, alone._cum)
-        assert stock._since[-1] <= horizon and len(stock._since) > BLOCK
+        for mine, its in zip((stock.since, stock.level, stock.cum), (alone.since, alone.level, alone.cum),
+                             strict=True):
+            np.testing.assert_array_equal(mine, its)
+        assert stock.since[-1] <= horizon and len(stock.since) > BLOCK
 
 
 @pytest.mark.parametrize("kw", [
@@ -169,3 +171,26 @@ def test_stocked_until_is_where_the_shelf_next_runs_dry(kw):
             for u in (*rng.uniform(t, until, 5).tolist(), until):
                 assert stock.stockout_days_until(u) == out
             assert stock.stockout_days_until(until + 1e-4) > out
+
+
+def test_flips_are_where_the_shelf_empties_or_is_refilled():
+    """A nurse's decay rate changes where her shelf flips: between two flips it must be
+    in stock throughout or out throughout, and each flip must change it."""
+    params = _params(lead_time_mean_days=12, order_up_to_days=35, shortfall_probability=0.4,
+                     shortfall_fill_fraction=0.3)
+    shelves = draw_stocks(params, 1000.0, [np.random.default_rng(s) for s in range(10)])
+    rng = np.random.default_rng(5)
+    seen = 0
+    for f in range(len(shelves)):
+        stock, lo, hi = shelves[f], shelves.start[f], shelves.start[f + 1]
+        for _ in range(20):
+            t0, t1 = np.sort(rng.uniform(0, 1000, 2)).tolist()
+            empty, times = flips(shelves.since, shelves.level, shelves.cum, lo, hi, t0, t1)
+            ends = [t0, *times, t1]
+            assert ends == sorted(ends) and t0 < ends[1]
+            for a, b in zip(ends[:-1], ends[1:], strict=True):
+                for t in rng.uniform(a, b, 5).tolist():
+                    assert stock.in_stock(t) is not empty
+                empty = not empty
+            seen += len(times)
+    assert seen > 300  # shelves flip often: the test saw many flips

@@ -3,10 +3,11 @@
 Competency is a vector over the eight technical areas, continuous in [0, 4].
 It changes only at events (a visit, a WhatsApp post, a spell's end, a monthly
 reading); between events it decays, and the decay owed is settled lazily by
-:meth:`Mentee.catch_up` (or :func:`settle`, for a day's visits or a month's
-reading) from the facility's stock-out counter and the nurse's group
-membership, so no process wakes daily to age anyone's skills. Every nurse's
-state is a row of one set of arrays (:class:`Nurses`).
+:func:`settle` (for one nurse, a day's visits or a month's reading) from the
+facility's stock-out counter and the nurse's group membership, so no process
+wakes daily to age anyone's skills. Every nurse's state is a row of one set of
+arrays (:class:`Nurses`); the arithmetic per event is compiled (numba) with the
+C library's ``exp``, as Python's ``math.exp``, so results do not depend on it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
-from sim import competency
+from sim import competency, supply
 from sim.config import AREAS
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from sim.agents.network import PostSums, WhatsAppGroup
     from sim.config import Config
     from sim.model import Model
+    from sim.supply import Shelves
 
 N_AREAS = len(AREAS)
 
@@ -58,7 +60,6 @@ class Dynamics:
 
 
 _REFOLD = 20.0  # refold the gains once they have decayed by exp(-20)
-_FEW = 16  # fewer nurses than this are settled one by one (measured break-even: about 15)
 
 
 class Nurses:
@@ -71,17 +72,19 @@ class Nurses:
     are ``gain * exp(-k (x - x_ref))`` where ``x`` is her exposure so far. Settling
     decay is then a scalar update of ``x``, and a WhatsApp post touches one area.
 
-    Arrays let a day's visits and a month's reading settle and score hundreds of
-    nurses in a few numpy operations (:func:`settle`); one nurse's events go
-    through :class:`Mentee`'s methods, which read and write single items through
-    the flat memoryviews (``_x`` and so on: a memoryview item costs what an
-    attribute does, a numpy scalar several times more).
+    Settlements and training are compiled code over these arrays (:func:`settle`,
+    :func:`visit_all`), for a day's visits or a month's reading at once as for one
+    nurse. :class:`Mentee`'s own bookkeeping (enrolment, visits planned) reads and
+    writes single items through flat memoryviews (``_x`` and so on: a memoryview
+    item costs what an attribute does, a numpy scalar several times more).
     """
 
-    def __init__(self, facilities: list[Facility], dynamics: Dynamics, posts: PostSums) -> None:
+    def __init__(self, facilities: list[Facility], dynamics: Dynamics, posts: PostSums,
+                 shelves: Shelves) -> None:
         n = len(facilities)
         self.dyn = dynamics
         self.posts = posts  # the groups' posts
+        self.shelves = shelves  # the facilities' vaccine shelves, a facility each
         self.facilities = facilities  # by row
         self.subcounty = np.array([f.subcounty for f in facilities], np.int64)
         self.baseline = np.zeros((n, N_AREAS))
@@ -104,11 +107,9 @@ class Nurses:
         self.next_due = np.full(n + 1, math.inf)
         self.id = np.full(n + 1, -1, np.int64)  # the nurse in the post (breaks ties in rounds)
         self._x, self._x_ref, self._t, self._mark, self._until, self._version, self._next_due, \
-            self._visits, self._epoch, self._gain, self._baseline, self._seen, self._slot, \
-            self._slope = (a.reshape(-1).data for a in (
-                self.x, self.x_ref, self.t, self.mark, self.stocked_until, self.version,
-                self.next_due, self.visits, self.epoch, self.gain, self.baseline, self.seen,
-                self.slot, self.slope))
+            self._visits = (a.data for a in (self.x, self.x_ref, self.t, self.mark,
+                                             self.stocked_until, self.version, self.next_due,
+                                             self.visits))
 
     def take(self, row: int, nurse: int, baseline: np.ndarray, t: float) -> None:
         """A new nurse in the post: her baseline, no gains, settled at ``t``, not yet enrolled."""
@@ -177,78 +178,9 @@ class Mentee:
         nb._x_ref[i] = nb._x[i]
 
     def catch_up(self, t: float) -> None:
-        """Settle the exposure from her settled time to ``t`` while enrolled and working,
-        and what her group's posts in that interval did (many nurses at once:
+        """Settle her exposure to ``t`` and what her group's posts did meanwhile (see
         :func:`settle`)."""
-        group = self.group
-        if group is not None:
-            group.advance(t)  # before reading her time: drawing posts may settle her
-        nb, i = self.nurses, self.row
-        u = nb._t[i]
-        elapsed = t - u
-        mark = nb._mark[i]
-        if elapsed > 0 and t > nb._until[i]:
-            vaccines = self.facility.vaccines
-            out = vaccines.stockout_days_until(t)
-            nb._until[i] = vaccines.stocked_until(t)
-        else:  # the shelf has not run dry since: no lookup (most settlements)
-            out = mark
-        if group is not None and nb._version[i] != group.version:
-            self._read_posts(t, group, out - mark)
-        if elapsed <= 0:
-            return
-        practice = (elapsed - (out - mark)) * self.facility.practice_intensity
-        active = elapsed if group is not None else 0.0  # she joined at a settlement
-        d = self.dyn
-        nb._x[i] += competency.decay_exposure(
-            elapsed, practice, active, d.practice_protection, d.whatsapp_protection
-        )
-        nb._t[i] = t
-        nb._mark[i] = out
-
-    def _read_posts(self, t: float, group: WhatsAppGroup, stocked_out: float) -> None:
-        """Apply the posts she has not read yet (see :class:`~sim.agents.network.WhatsAppGroup`).
-
-        Her exposure is piecewise linear between her settled time and ``t``, its
-        slope changing where the vaccine shelf empties or is refilled (none of that
-        if there were no ``stocked_out`` days in between, the usual case).
-        """
-        nb, i = self.nurses, self.row
-        if self.dyn.decay_per_day * (nb._x[i] - nb._x_ref[i]) > _REFOLD:
-            self._set(self.scores())
-        at = i * N_AREAS  # her areas' items in the flat views
-        seen = nb._seen if nb._epoch[i] == group.epoch else None
-        pieces = self._pieces(t, group, stocked_out)
-        if len(pieces) == 1:
-            _, slot, coef = pieces[0]
-            group.read_since(nb._gain, nb._baseline, seen, at, slot, coef)
-        else:
-            group.read(nb._gain, nb._baseline, seen, at, pieces)
-        counts = group.row * N_AREAS
-        nb._seen[at:at + N_AREAS] = group.table.n[counts:counts + N_AREAS]
-        nb._epoch[i] = group.epoch
-        nb._version[i] = group.version
-
-    def _pieces(self, t: float, group: WhatsAppGroup, stocked_out: float) -> list[tuple[float, int, float]]:
-        """Her exposure from her settled time to ``t`` in pieces of one slope, split where
-        the shelf emptied or was refilled (one piece without ``stocked_out`` days): each
-        piece's end, its slope's slot in the group, and its ``coef`` (see
-        :meth:`~sim.agents.network.WhatsAppGroup.read_since`) at its start."""
-        nb, i = self.nurses, self.row
-        k = self.dyn.decay_per_day
-        u = nb._t[i]
-        slot_in, slot_out = nb._slot[2 * i], nb._slot[2 * i + 1]
-        slope_in, slope_out = nb._slope[2 * i], nb._slope[2 * i + 1]
-        empty, flips = (False, ()) if stocked_out == 0.0 else self.facility.vaccines.flips(u, t)
-        x = nb._x[i] - nb._x_ref[i]
-        pieces = []
-        for end in (*flips, t):
-            slope = slope_out if empty else slope_in
-            pieces.append((end, slot_out if empty else slot_in,
-                           math.exp(k * (x - slope * (u - group.origin)))))
-            x += slope * (end - u)
-            u, empty = end, not empty
-        return pieces
+        settle(self.nurses, np.array([self.row]), t)
 
     def join_group(self, group: WhatsAppGroup) -> None:
         """Become an active member of ``group`` (she is settled to now)."""
@@ -301,138 +233,126 @@ class Mentee:
 
 
 def settle(nurses: Nurses, rows: np.ndarray, t: float) -> None:
-    """:meth:`Mentee.catch_up` for the enrolled nurses of several posts at once, ``rows``
-    (distinct).
+    """Settle the enrolled nurses of posts ``rows`` (distinct) to ``t``: the exposure
+    they accrued while enrolled and working, and what their group's posts did.
 
-    The same arithmetic, in the same order, as settling them one by one, so the
-    results are identical: the nurses' groups draw their posts first (as the
-    first member's settlement would), the shelves are looked up, and then each
-    nurse's reading and exposure are settled by compiled code
-    (:func:`_settle_rows`). The stock-out lookups, refolds and readings across
-    stock-out flips are worked out nurse by nurse, before it. A handful of nurses
-    (a pilot's day) are settled one by one: the array operations around the
-    compiled code cost tens of microseconds each time, whatever their size.
+    The nurses' groups draw their posts first (drawing may restart an epoch, which
+    settles members), then compiled code settles each nurse in turn
+    (:func:`_settle_rows`): one nurse's settlement reads only her own row and her
+    group's posts, so settling a day's visits or a month's reading together gives
+    what settling them one by one would.
     """
-    nb = nurses
-    if len(rows) < _FEW:
-        for row in rows.tolist():
-            nb.facilities[row].mentee.catch_up(t)
-        return
+    nb, table, shelves = nurses, nurses.posts, nurses.shelves
     g = nb.group[rows]
-    member = g >= 0
-    table = nb.posts
-    for group in dict.fromkeys(g[member].tolist()):  # in the order a loop would come to them
+    for group in dict.fromkeys(g[g >= 0].tolist()):  # in the order a loop would come to them
         table.groups[group].advance(t)
-    u = nb.t[rows]
-    mark = nb.mark[rows]
-    out = mark.copy()
-    for j in np.flatnonzero((t > u) & (t > nb.stocked_until[rows])).tolist():
-        row = rows.item(j)
-        vaccines = nb.facilities[row].vaccines
-        out[j] = vaccines.stockout_days_until(t)
-        nb._until[row] = vaccines.stocked_until(t)
-    slot = np.full(len(rows), -1, np.int64)  # a reading's one piece, if not in stock throughout
-    coef = np.zeros(len(rows))
-    if member.any():
-        fresh = np.flatnonzero(member & (nb.version[rows] != table.version[g]))
-        if fresh.size:
-            _prepare_reading(nb, fresh, rows, g, out - mark, t, table, slot, coef)
     d = nb.dyn
-    _settle_rows(rows, float(t), out, slot, coef, d.decay_per_day, d.practice_protection,
-                 d.whatsapp_protection, table.reinforcement, nb.group, nb.version, nb.t, nb.mark,
+    _settle_rows(rows, float(t), d.decay_per_day, d.practice_protection, d.whatsapp_protection,
+                 table.reinforcement, nb.group, nb.version, nb.t, nb.mark, nb.stocked_until,
                  nb.x, nb.x_ref, nb.intensity, nb.slot, nb.slope, nb.seen, nb.epoch, nb.gain,
-                 nb.baseline, table.version, table.origin, table.epoch, table.counts, table.sums,
-                 table.keep)
-
-
-def _prepare_reading(nb: Nurses, fresh: np.ndarray, rows: np.ndarray, g: np.ndarray,
-                     stocked_out: np.ndarray, t: float, table: PostSums, slot: np.ndarray,
-                     coef: np.ndarray) -> None:
-    """What :func:`_settle_rows` cannot do of :meth:`Mentee._read_posts` for the nurses
-    ``fresh`` (positions in ``rows``, their groups ``g``), who have posts to read at
-    ``t``: refold gains, and work out the pieces of the readings across stock-out
-    flips. A reading of one piece out of stock gets its ``slot`` and ``coef``; readings
-    of several pieces are done here."""
-    k = nb.dyn.decay_per_day
-    folded = rows[fresh]
-    for row in folded[k * (nb.x[folded] - nb.x_ref[folded]) > _REFOLD].tolist():
-        mentee = nb.facilities[row].mentee
-        mentee._set(mentee.scores())
-    split, pieces = [], []
-    for i in fresh[stocked_out[fresh] != 0.0].tolist():
-        mentee = nb.facilities[rows.item(i)].mentee
-        p = mentee._pieces(t, mentee.group, stocked_out.item(i))
-        if len(p) == 1:  # out of stock throughout: one piece
-            slot[i], coef[i] = p[0][1], p[0][2]
-        else:
-            split.append(i)
-            pieces.append(p)
-    if not split:
-        return
-    if len(split) >= _FEW:
-        r, gj = rows[split], g[split]
-        most = max(map(len, pieces))
-        padded = np.array([p + [(t, 0, 0.0)] * (most - len(p)) for p in pieces])
-        nb.gain[r] = table.read_pieces(gj, _seen(nb, r, table.epoch[gj]), nb.gain[r],
-                                       nb.baseline[r], padded[:, :, ::2],
-                                       padded[:, :, 1].astype(np.intp))
-    else:  # a few: one by one
-        for i, p in zip(split, pieces, strict=True):
-            row = rows.item(i)
-            group = table.groups[g.item(i)]
-            seen = nb._seen if nb._epoch[row] == group.epoch else None
-            group.read(nb._gain, nb._baseline, seen, row * N_AREAS, p)
-    r, gj = rows[split], g[split]
-    nb.seen[r] = table.counts[gj]
-    nb.epoch[r] = table.epoch[gj]
-    nb.version[r] = table.version[gj]
+                 nb.baseline, table.version, table.origin, table.epoch, table.counts,
+                 table.times, table.sums, table.keep, shelves.since, shelves.level, shelves.cum,
+                 shelves.start)
 
 
 @njit(cache=True)
-def _settle_rows(rows, t, out, slot, coef, k, practice_protection, whatsapp_protection,
-                 reinforcement, group, version, settled, mark, x, x_ref, intensity, slots, slopes,
-                 seen, epoch, gain, baseline, group_version, origin, group_epoch, counts, sums,
-                 keep):
-    """Settle each of ``rows`` to ``t``, compiled: read her group's new posts in one piece
-    (:meth:`~sim.agents.network.WhatsAppGroup.read_since`; at the in-stock slope unless
-    ``slot`` names another, with its ``coef``), then add her exposure, her shelf's
-    stock-out days having reached ``out``. :meth:`Mentee.catch_up`'s arithmetic, in its
-    order, with the C library's ``exp`` as Python's, so the results are the same bit for
-    bit. Readings of several pieces are done before (:func:`_prepare_reading`)."""
+def _settle_rows(rows, t, k, practice_protection, whatsapp_protection, reinforcement, group,
+                 version, settled, mark, until, x, x_ref, intensity, slots, slopes, seen, epoch,
+                 gain, baseline, group_version, origin, group_epoch, counts, times, sums, keep,
+                 since, level, cum, start):
+    """Settle each nurse of ``rows`` to ``t``, in turn.
+
+    Her facility's stock-out days are looked up unless her shelf cannot have run
+    dry since she was last settled (``until``); she reads her group's posts since
+    then (:func:`_read_posts`) if it has posted; then her exposure grows by the
+    days she was enrolled, less the share her practice (sessions held while in
+    stock) and her active membership protect.
+    """
     for j in range(rows.size):
         i = rows[j]
         g = group[i]
-        if g >= 0 and version[i] != group_version[g]:
-            s = slot[j]
-            if s < 0:
-                s = slots[i, 0]
-                c = math.exp(k * ((x[i] - x_ref[i]) - slopes[i, 0] * (settled[i] - origin[g])))
-            else:
-                c = coef[j]
-            rc = reinforcement * c
-            same = epoch[i] == group_epoch[g]
-            for a in range(N_AREAS):
-                n = counts[g, a]
-                lo = seen[i, a] if same else 0
-                if lo != n:
-                    gain[i, a] = (keep[n - lo] * gain[i, a] + rc * (competency.MAX_SCORE - baseline[i, a])
-                                  * (sums[g, s, a, n] - sums[g, s, a, lo]) * keep[n])
-                seen[i, a] = n
-            epoch[i] = group_epoch[g]
-            version[i] = group_version[g]
         elapsed = t - settled[i]
+        out = mark[i]
+        if elapsed > 0 and t > until[i]:  # else the shelf has not run dry since (most)
+            lo, hi = start[i], start[i + 1]
+            out = supply.stockout_days(since, level, cum, lo, hi, t)
+            until[i] = supply.stocked_until(since, level, cum, lo, hi, t)
+        if g >= 0 and version[i] != group_version[g]:
+            _read_posts(i, g, t, out - mark[i], k, reinforcement, settled, x, x_ref, slots,
+                        slopes, seen, epoch, version, gain, baseline, group_version, origin,
+                        group_epoch, counts, times, sums, keep, since, level, cum, start)
         if elapsed > 0:
-            practice = (elapsed - (out[j] - mark[i])) * intensity[i]
-            active = elapsed if g >= 0 else 0.0
-            x[i] += elapsed - practice_protection * practice - whatsapp_protection * active
+            practice = (elapsed - (out - mark[i])) * intensity[i]
+            active = elapsed if g >= 0 else 0.0  # she joined at a settlement
+            x[i] += competency.decay_exposure(elapsed, practice, active, practice_protection,
+                                              whatsapp_protection)
             settled[i] = t
-            mark[i] = out[j]
+            mark[i] = out
 
 
-def _seen(nurses: Nurses, rows: np.ndarray, epoch: np.ndarray) -> np.ndarray:
-    """The posts per area the nurses have read in their groups' current ``epoch`` (none if
-    they last read in an earlier one)."""
-    return np.where((nurses.epoch[rows] == epoch)[:, None], nurses.seen[rows], 0)
+@njit(cache=True)
+def _read_posts(i, g, t, stocked_out, k, r, settled, x, x_ref, slots, slopes, seen, epoch,
+                version, gain, baseline, group_version, origin, group_epoch, counts, times, sums, keep,
+                since, level, cum, start):
+    """Nurse ``i`` reads the posts of her group ``g`` she has not read yet (see
+    :class:`~sim.agents.network.WhatsAppGroup`).
+
+    Per area, with ``N`` the epoch's posts so far and ``n`` the new ones, her folded
+    gain becomes ``(1 - r)^n gain + r (4 - b) (1 - r)^N S``, where ``S`` sums
+    ``(1 - r)^-j exp(k (x_j - x_ref))`` over the new posts ``j``. Her exposure is
+    piecewise linear between her settled time and ``t``, its slope changing where
+    the vaccine shelf empties or is refilled (none of that if there were no
+    ``stocked_out`` days in between, the usual case); on each piece ``S`` is a
+    difference of the group's prefix sums for that slope, times the piece's ``coef``,
+    ``exp(k (x_u - x_ref - slope (u - origin)))`` at its start ``u``.
+    """
+    if k * (x[i] - x_ref[i]) > _REFOLD:  # refold her gains at her exposure now
+        f = math.exp(-k * (x[i] - x_ref[i]))
+        for a in range(N_AREAS):
+            gain[i, a] = (baseline[i, a] + gain[i, a] * f) - baseline[i, a]
+        x_ref[i] = x[i]
+    u, o = settled[i], origin[g]
+    xu = x[i] - x_ref[i]
+    if stocked_out == 0.0:
+        empty, ends = False, [t]
+    else:
+        empty, ends = supply.flips(since, level, cum, start[i], start[i + 1], u, t)
+        ends.append(t)
+    pieces = len(ends)
+    piece_slot = np.empty(pieces, np.int64)
+    piece_coef = np.empty(pieces)
+    for p in range(pieces):
+        slope = slopes[i, 1] if empty else slopes[i, 0]
+        piece_slot[p] = slots[i, 1] if empty else slots[i, 0]
+        piece_coef[p] = math.exp(k * (xu - slope * (u - o)))
+        xu += slope * (ends[p] - u)
+        u, empty = ends[p], not empty
+    same = epoch[i] == group_epoch[g]
+    for a in range(N_AREAS):
+        n = counts[g, a]
+        first = seen[i, a] if same else 0
+        seen[i, a] = n
+        if first == n:
+            continue
+        if pieces == 1:
+            s = piece_slot[0]
+            gain[i, a] = (keep[n - first] * gain[i, a] + r * piece_coef[0] * (competency.MAX_SCORE - baseline[i, a])
+                          * (sums[g, s, a, n] - sums[g, s, a, first]) * keep[n])
+            continue
+        lo, total = first, 0.0
+        for p in range(pieces - 1):  # the posts up to each piece's end
+            hi = lo + np.searchsorted(times[g, a, lo:n], ends[p], side="right")
+            if hi > lo:
+                s = piece_slot[p]
+                total += piece_coef[p] * (sums[g, s, a, hi] - sums[g, s, a, lo])
+                lo = hi
+        if n > lo:  # the last piece ends now
+            s = piece_slot[pieces - 1]
+            total += piece_coef[pieces - 1] * (sums[g, s, a, n] - sums[g, s, a, lo])
+        gain[i, a] = (keep[n - first] * gain[i, a]
+                      + r * (competency.MAX_SCORE - baseline[i, a]) * total * keep[n])
+    epoch[i] = group_epoch[g]
+    version[i] = group_version[g]
 
 
 def visit_all(nurses: Nurses, rows: np.ndarray, weights: np.ndarray, noise: np.ndarray,

@@ -19,14 +19,12 @@ piecewise-constant rate.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
 
-from sim.competency import MAX_SCORE
 from sim.config import AREAS
 from sim.rng import Batched, code
 
@@ -47,11 +45,11 @@ class PostSums:
 
     Per group (a model-wide row), per slope slot of its network and per area, the
     epoch's prefix sums of ``(1 - r)^-j exp(k s (t_j - origin))`` (see
-    :class:`WhatsAppGroup`), and per area the posts' times. Kept in numpy arrays so
-    that a day's or a month's settlements read hundreds of members' sums in one
-    gather (:meth:`read`, :meth:`read_pieces`); posts are written one at a time
-    through flat memoryviews, whose items cost what a list's do (a numpy scalar
-    costs several times more). Rows and posts per area grow by doubling.
+    :class:`WhatsAppGroup`), and per area the posts' times. Kept in numpy arrays for
+    compiled code: posts are drawn into them by :func:`_draw_posts`, and members
+    read them in :func:`sim.agents.mentee.settle`. The rare post that restarts an
+    epoch or outgrows them is written through flat memoryviews (``s``, ``t``, ``n``,
+    ``v``, ``w``). Rows and posts per area grow by doubling.
     """
 
     def __init__(self, slots: int, reinforcement: float) -> None:
@@ -115,43 +113,6 @@ class PostSums:
     def bump(self, g: int) -> None:
         self.serial += 1
         self.v[g] = self.serial
-
-    def read(self, g: np.ndarray, slot: np.ndarray, seen: np.ndarray, gain: np.ndarray,
-             baseline: np.ndarray, coef: np.ndarray) -> np.ndarray:
-        """:meth:`WhatsAppGroup.read_since` for many members at once, a row each: their
-        groups ``g``, slope slots, posts read per area, folded gains, baselines and
-        ``coef``. Returns the new gains. The same arithmetic, in the same order, so the
-        results are identical."""
-        keep = self.keep
-        n = self.counts[g]
-        row = ((g * self.slots + slot)[:, None] * N_AREAS + _AREA) * self.capacity
-        flat = self.sums.reshape(-1)
-        new = (keep[n - seen] * gain
-               + (self.reinforcement * coef)[:, None] * (MAX_SCORE - baseline)
-               * (flat[row + n] - flat[row + seen]) * keep[n])
-        return np.where(n != seen, new, gain)
-
-    def read_pieces(self, g: np.ndarray, seen: np.ndarray, gain: np.ndarray, baseline: np.ndarray,
-                    pieces: np.ndarray, slots: np.ndarray) -> np.ndarray:
-        """:meth:`WhatsAppGroup.read` for many members at once, a row each, their pieces
-        given as arrays (one column each): ``pieces[..., 0]`` their ends, ``pieces[..., 1]``
-        their ``coef``, and ``slots`` their slopes' slots. Members with fewer pieces are
-        padded with pieces that end now and have a ``coef`` of 0: they add nothing. The
-        posts in a piece are those up to its end, counted among the group's post times;
-        the same arithmetic, in the same order, as :meth:`WhatsAppGroup.read`."""
-        keep = self.keep
-        n = self.counts[g]
-        times = self.times[g, :, :n.max()]  # no later post can be in any piece
-        first = (g * self.slots)[:, None] + slots  # a row per member, a column per piece
-        flat = self.sums.reshape(-1)
-        lo, total = seen, np.zeros(gain.shape)
-        for p in range(pieces.shape[1]):
-            hi = np.clip((times <= pieces[:, p, 0, None, None]).sum(axis=2), lo, n)
-            row = ((first[:, p, None] * N_AREAS) + _AREA) * self.capacity
-            total = total + pieces[:, p, 1, None] * (flat[row + hi] - flat[row + lo])
-            lo = hi
-        new = keep[n - seen] * gain + self.reinforcement * (MAX_SCORE - baseline) * total * keep[n]
-        return np.where(n != seen, new, gain)
 
 
 _DRAWN, _OUT_OF_GAPS, _OUT_OF_AREAS, _SLOW = range(4)
@@ -361,59 +322,6 @@ class WhatsAppGroup:
             if self.active.pop(mid, None) is not None:
                 mentee.leave_group()
         self._changed()
-
-    def read_since(self, gain: Sequence[float], baseline: Sequence[float],
-                   seen: Sequence[int] | None, at: int, slot: int, coef: float) -> None:
-        """Apply the posts since a member's last settlement to her folded gains, her
-        exposure having grown at one slope (its ``slot`` in the network's) since then.
-
-        Her gains, baselines and the posts per area she had read this epoch are the
-        items from ``at`` of ``gain``, ``baseline`` and ``seen`` (None: she last settled
-        in an earlier epoch, so every post of this one is new); ``coef`` is
-        ``exp(k (x_u - x_ref - slope (u - origin)))`` at her last settlement ``u``.
-        Per area, with ``N`` the epoch's posts so far and ``n`` the new ones, the gain
-        becomes ``(1 - r)^n gain + r (4 - b) (1 - r)^N S`` where ``S`` sums
-        ``(1 - r)^-j exp(k (x_j - x_ref))`` over the new posts ``j``. (Many members at
-        once: :meth:`PostSums.read`.)
-        """
-        table = self.table
-        keep, s, counts, cap = table.w, table.s, table.n, table.capacity
-        rc = table.reinforcement * coef
-        first = (self.row * table.slots + slot) * N_AREAS
-        mine = self.row * N_AREAS
-        for a in range(N_AREAS):
-            n = counts[mine + a]
-            lo = seen[at + a] if seen is not None else 0
-            if lo != n:
-                j = (first + a) * cap
-                b = at + a
-                gain[b] = keep[n - lo] * gain[b] + rc * (MAX_SCORE - baseline[b]) * (s[j + n] - s[j + lo]) * keep[n]
-
-    def read(self, gain: Sequence[float], baseline: Sequence[float], seen: Sequence[int] | None,
-             at: int, pieces: list[tuple[float, int, float]]) -> None:
-        """:meth:`read_since` for an interval that ``pieces`` split where her exposure's
-        slope changed: each is (its end, its slope's slot, its ``coef`` at its start); the
-        last ends now. (Many members at once: :meth:`PostSums.read_pieces`.)"""
-        table = self.table
-        r, keep, s, cap = table.reinforcement, table.w, table.s, table.capacity
-        first = self.row * table.slots
-        *ended, (_, last_slot, last_coef) = pieces
-        for a, n in enumerate(self.counts().tolist()):
-            lo = start = 0 if seen is None else seen[at + a]
-            if start == n:
-                continue
-            total, times = 0.0, (self.row * N_AREAS + a) * cap  # where the area's times start
-            for end, slot, coef in ended:
-                hi = bisect_right(table.t, end, times + lo, times + n) - times
-                if hi > lo:
-                    j = ((first + slot) * N_AREAS + a) * cap
-                    total += coef * (s[j + hi] - s[j + lo])
-                    lo = hi
-            if n > lo:  # the last piece ends now
-                j = ((first + last_slot) * N_AREAS + a) * cap
-                total += last_coef * (s[j + n] - s[j + lo])
-            b = at + a
-            gain[b] = keep[n - start] * gain[b] + r * (MAX_SCORE - baseline[b]) * total * keep[n]
 
 
 class Network:
