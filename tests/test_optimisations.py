@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import math
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -173,9 +174,31 @@ def test_a_days_visits_trained_together_equal_them_trained_one_at_a_time(monkeyp
     assert_same_nurses(together, alone)
 
 
+def visit_round(model, mentor, day: float, end: float) -> None:
+    """The rule as the README states it, for one mentor: the nurses of her caseload due by
+    her window's ``end``, most overdue first (ties by id), as many as the visit cap and
+    her working hours allow; each visited nurse is next due one interval after this
+    visit was, but never sooner than the minimum gap."""
+    cfg, nurses = model.config.mentor, model.nurses
+    hours = model.rounds.hours[mentor.slot].tolist()
+    due = sorted((nurses.next_due[f.id], nurses.id[f.id], f.id, h)
+                 for f, h in zip(mentor.caseload, hours, strict=False) if nurses.next_due[f.id] <= end)
+    spent, visits = 0.0, []
+    for _, _, row, h in due:
+        if len(visits) < cfg.max_visits_per_day and spent + h <= cfg.workday_hours:
+            nurses.next_due[row] = max(nurses.next_due[row] + cfg.target_interval_days,
+                                       day + cfg.min_days_between_visits)
+            nurses.visits[row] += 1
+            visits.append(row)
+            spent += h
+    if visits:
+        model.visit([mentor] * len(visits), visits)
+
+
 class EveryReleaseDay(mentor_module.Rounds):
     """Reference: each mentor is a SimPy process that wakes on every one of her release
-    days and visits whoever is due; no calendar, no sleeping past days with nobody due."""
+    days and visits whoever is due (:func:`visit_round`); no calendar, no sleeping past
+    days with nobody due, no compiled code."""
 
     def start(self, mentor, tenure: int) -> None:
         super().start(mentor, tenure)
@@ -195,20 +218,35 @@ class EveryReleaseDay(mentor_module.Rounds):
                 return
             self.held += 1
             if not away:
-                mentor_module.visit_round(model, mentor, day, end - day)
+                visit_round(model, mentor, day, end)
 
 
-def test_the_rounds_calendar_equals_mentors_waking_every_release_day(monkeypatch, make_config):
-    # churn of every kind: nurses enrolling mid-way wake their mentor early, mentors leave
-    # and are replaced, facilities are furloughed and come back
-    cfg = make_config({
-        "months": 24, "mentee.turnover.hazard_per_year": 0.5,
-        "mentor.attrition.hazard_per_year": 0.6, "facilities.furlough_return_days_mean": 60,
-    })
+# Churn of every kind: nurses enrolling mid-way wake their mentor early, mentors leave and
+# are replaced, facilities are furloughed and come back.
+CHURN = {"months": 24, "mentee.turnover.hazard_per_year": 0.5,
+         "mentor.attrition.hazard_per_year": 0.6, "facilities.furlough_return_days_mean": 60}
+# Visits due every 10 days, so several nurses are due at once, and mentors often absent.
+# Visits take 4 (urban) or 4.5 (rural) hours with travel: 8.5 hours fit two urban visits
+# but one rural one; 12.5 hours fit three urban ones, so the cap of two binds.
+CAPS = {"months": 24, "mentor.max_visits_per_day": 2, "mentor.target_interval_days": 10,
+        "mentor.min_days_between_visits": 5, "mentor.absence_probability": 0.3,
+        "mentee.turnover.hazard_per_year": 0.5, "mentor.attrition.hazard_per_year": 0.5}
+
+
+@pytest.mark.parametrize("overrides", [
+    CHURN, {**CAPS, "mentor.workday_hours": 8.5}, {**CAPS, "mentor.workday_hours": 12.5}],
+    ids=["churn", "hours bind", "cap binds"])
+def test_the_rounds_calendar_equals_mentors_waking_every_release_day(overrides, monkeypatch,
+                                                                     make_config):
+    cfg = make_config(overrides)
     calendar = Model(cfg, 8).run()
     monkeypatch.setattr(model_module, "Rounds", EveryReleaseDay)
     every_day = Model(cfg, 8).run()
-    assert every_day.rounds > 1.2 * calendar.rounds  # the calendar skips days with nobody due
+    if overrides is CHURN:  # the calendar skips days with nobody due
+        assert every_day.rounds > 1.2 * calendar.rounds
+    else:  # mentors' days are full: the cap or the hours stop them
+        per_day = Counter((day, mentor) for day, _, _, _, mentor in calendar.visits)
+        assert max(per_day.values()) == 2
     assert len(calendar.visits) > 500
     # rounds of one day may come in another order; nothing else may differ
     assert sorted(calendar.visits) == sorted(every_day.visits)
@@ -239,30 +277,11 @@ def test_nurses_settled_together_equal_them_settled_one_at_a_time(monkeypatch):
     assert_same_nurses(together, alone)
 
 
-@pytest.mark.parametrize("workday", [8.5, 12.5])
-def test_rounds_held_together_equal_rounds_held_one_by_one(workday, monkeypatch):
-    # A county with visits due every 10 days, so several nurses are due at once, and mentors
-    # often absent. Visits take 4 (urban) or 4.5 (rural) hours with travel: 8.5 hours fit two
-    # urban visits but one rural one; 12.5 hours fit three urban ones, so the cap of two binds.
-    cfg = sim.load(CONFIGS / "scaleup_machakos_county.yaml", [
-        "months=24", "mentor.max_visits_per_day=2", f"mentor.workday_hours={workday}",
-        "mentor.target_interval_days=10", "mentor.min_days_between_visits=5",
-        "mentor.absence_probability=0.3", "mentee.turnover.hazard_per_year=0.5",
-        "mentor.attrition.hazard_per_year=0.5"])
-    records = {}
-    for name, few in (("together", 0), ("one by one", 10**9)):
-        monkeypatch.setattr(mentor_module, "_FEW", few)
-        records[name] = Model(cfg, 10).run()
-    together, alone = records["together"], records["one by one"]
-    assert together.rounds == alone.rounds and len(together.visits) > 500
-    assert list(together.visits) == list(alone.visits)
-    assert_same_nurses(together, alone)
-
-
 # the compiled functions, by module: each is run as plain Python by the reference below
 COMPILED = {
     network: ["_draw_posts"],
     mentee_module: ["_settle_rows", "_read_posts", "_train"],
+    mentor_module: ["_hold_rounds"],
     competency: ["agenda", "learn", "decay_exposure"],
     supply: ["_last", "stockout_days", "stocked_until", "flips"],
 }

@@ -219,13 +219,6 @@ class Mentee:
         """Visits in her current (or last) spell."""
         return self.nurses._visits[self.row]
 
-    def plan_visit(self, t: float, interval: float, min_gap: float) -> None:
-        """A mentor visits her at ``t`` (the training itself: :func:`visit_all`)."""
-        self.nurses._visits[self.row] += 1
-        # Keep to the plan (one visit per interval) but never crowd a late visit.
-        due = self.nurses._next_due
-        due[self.row] = max(due[self.row] + interval, t + min_gap)
-
     def train(self, t: float, gain: np.ndarray) -> None:
         """A classroom course: an immediate gain in every area, capped at 4."""
         self.catch_up(t)

@@ -17,10 +17,8 @@ caseload wakes her early. Her rounds are kept in a calendar of days
 all of that day's rounds. Whether she is held at her own facility is drawn for
 each of her release days when she takes up the post, from a stream of her own
 (the slot and her tenure in it), so skipped days change nothing and a
-predecessor's tenure does not shift her draws. A day with many rounds (a
-national rollout has hundreds) holds them as array operations over the
-caseloads (:func:`visit_rounds`), with the same rule as one round alone
-(:func:`visit_round`).
+predecessor's tenure does not shift her draws. A day's rounds (a national
+rollout has hundreds) are held by compiled code (:func:`_hold_rounds`).
 """
 
 from __future__ import annotations
@@ -32,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import simpy
+from numba import njit
 
 if TYPE_CHECKING:
     from sim.agents.facility import Facility
@@ -40,8 +39,6 @@ if TYPE_CHECKING:
 WORKDAYS = 5  # Monday to Friday
 LATE = 2  # a priority after SimPy's URGENT (0) and NORMAL (1): release-day rounds come last
 DAY_END = 3  # after the rounds: the day's visits are trained together (Model._visit_day)
-_FEW = 16  # fewer rounds than this in a day are held one by one (array operations' fixed cost)
-_AHEAD = 16  # release days looked at as an array for a mentor's next wake (then a search)
 
 
 def late_timeout(env: simpy.Environment, delay: float, priority: int = LATE) -> simpy.Event:
@@ -87,7 +84,6 @@ class Mentor:
         self.subcounty = subcounty
         self.caseload = caseload
         self.rows = [f.id for f in caseload]  # the posts' rows in the model's Nurses
-        self.hours: list[float] = []  # hours a visit to each caseload facility takes, with travel
         self.release_weekdays = release_weekdays
         self._first_weekday = first_weekday  # weekday of simulation day 0
         self.active = True
@@ -149,8 +145,8 @@ class Rounds:
             self.hours[slot, :len(facilities)] = [cfg.visit_hours + getattr(cfg.travel_hours, f.setting)
                                                   for f in facilities]
         # per slot, its mentor's release days before the horizon and each one's window end
-        # (inf past them, and _AHEAD more columns of inf), and whether she is absent that day
-        most = (int(model.horizon // 7) + 2) * cfg.release_days_per_week + _AHEAD
+        # (inf past them, at least one column), and whether she is absent that day
+        most = (int(model.horizon // 7) + 2) * cfg.release_days_per_week + 1
         self.days = np.full((slots, most), math.inf)
         self.ends = np.full((slots, most), math.inf)
         self.absent = np.zeros((slots, most), bool)
@@ -182,7 +178,6 @@ class Rounds:
         self.count[s] = n
         self.next[s] = 0
         self.mentors[s] = mentor
-        mentor.hours = self.hours[s, :len(mentor.caseload)].tolist()
         self._enter(s, earliest_due(model, mentor))
 
     def leave(self, mentor: Mentor) -> None:
@@ -215,23 +210,6 @@ class Rounds:
         day = self._wake_day[s] = self._days[s * self.width + i]  # inf past her last day: none
         self._plan(day)
 
-    def _enter_all(self, slots: np.ndarray, dues: np.ndarray) -> None:
-        """:meth:`_enter` for the mentors of many slots after their rounds today, in order.
-        Her next wake is mostly among her next few release days, looked for as an array;
-        for the rest, a search of all her days."""
-        start = self.next[slots]
-        ahead = self.ends[slots[:, None], start[:, None] + np.arange(_AHEAD)] >= dues[:, None]
-        wake = start + ahead.argmax(axis=1)
-        now = self.model.env.now
-        for j in np.flatnonzero(~ahead.any(axis=1)).tolist():
-            wake[j] = self._first_due(slots.item(j), dues.item(j), now)
-        self.wake[slots] = wake
-        self.entry[slots] = np.arange(self.entries + 1, self.entries + 1 + len(slots))
-        self.entries += len(slots)
-        days = self.wake_day[slots] = self.days[slots, wake]
-        for day in dict.fromkeys(days.tolist()):
-            self._plan(day)
-
     def _plan(self, day: float) -> None:
         """A SimPy event for the day's rounds, unless it has one (or is none: inf)."""
         if day not in self._planned and day != math.inf:
@@ -240,10 +218,8 @@ class Rounds:
             late_timeout(env, day - env.now).callbacks.append(self._hold)
 
     def _hold(self, event: simpy.Event) -> None:
-        """The day's rounds, in the order they were planned: one at a time for a few
-        mentors (a pilot's day), else together (:func:`visit_rounds`). A mentor's round
-        and her next entry involve nobody else's, so doing every round before every
-        entry changes nothing."""
+        """The day's rounds, in the order they were planned (:func:`_hold_rounds`), then
+        the days their mentors wake on next."""
         model = self.model
         day = model.env.now
         self._planned.discard(day)
@@ -251,88 +227,83 @@ class Rounds:
         if len(slots) > 1:
             slots = slots[np.argsort(self.entry[slots])]
         self.held += len(slots)
-        if len(slots) < _FEW:
-            for s in slots.tolist():
-                mentor, wake = self.mentors[s], self._wake[s]
-                self._next[s] = wake + 1
-                i = s * self.width + wake
-                due = (earliest_due(model, mentor) if self._absent[i]
-                       else visit_round(model, mentor, day, window=self._ends[i] - day))
-                self._enter(s, due)
-        else:
-            self.next[slots] = self.wake[slots] + 1
-            self._enter_all(slots, visit_rounds(model, slots, day))
+        cfg, nurses = model.config.mentor, model.nurses
+        seen, who, self.entries = _hold_rounds(
+            slots, float(day), self.rows, self.hours, nurses.id, nurses.next_due, nurses.visits,
+            self.days, self.ends, self.absent, self.next, self.wake, self.wake_day, self.entry,
+            self.entries, cfg.max_visits_per_day, cfg.workday_hours, cfg.target_interval_days,
+            cfg.min_days_between_visits)
+        if seen.size:
+            model.visit([self.mentors[s] for s in who.tolist()], seen.tolist())
+        for wake in dict.fromkeys(self.wake_day[slots].tolist()):
+            self._plan(wake)
+
+
+@njit(cache=True)
+def _hold_rounds(slots, day, rows, hours, ids, next_due, visits, days, ends, absent, following,
+                 wake, wake_day, entry, entries, cap, workday, interval, min_gap):
+    """Each slot's round today, in turn, then her next wake.
+
+    A mentor who is not absent visits the nurses of her caseload (``rows``, padded
+    with a row never due) due by her window's end, most overdue first (ties by the
+    nurse's id), as many as the visit ``cap`` and her ``workday`` hours allow, each
+    visit taking its ``hours`` with travel. A visited nurse's next visit is due one
+    ``interval`` after this one was, but never sooner than ``min_gap`` days from today.
+    She then wakes on the first of her release days after today whose window reaches
+    the earliest day one of her nurses is due (none, past her last day: inf). Returns
+    the nurses visited and their mentors' slots, in order, and the entries' count.
+    """
+    width = rows.shape[1]
+    seen = np.empty(slots.size * width, np.int64)
+    who = np.empty(slots.size * width, np.int64)
+    due = np.empty(width, np.int64)  # the positions due, in the order they are visited
+    m = 0
+    for s in slots:
+        w = wake[s]
+        following[s] = w + 1
+        if not absent[s, w]:
+            by = day + (ends[s, w] - day)
+            k = 0
+            for c in range(width):
+                d = next_due[rows[s, c]]
+                if d <= by:  # insertion: by due day, then id
+                    q = k
+                    while q > 0:
+                        e = next_due[rows[s, due[q - 1]]]
+                        if e < d or (e == d and ids[rows[s, due[q - 1]]] < ids[rows[s, c]]):
+                            break
+                        due[q] = due[q - 1]
+                        q -= 1
+                    due[q] = c
+                    k += 1
+            spent, done = 0.0, 0
+            for q in range(k):
+                c = due[q]
+                if done < cap and spent + hours[s, c] <= workday:
+                    r = rows[s, c]
+                    next_due[r] = max(next_due[r] + interval, day + min_gap)
+                    visits[r] += 1
+                    seen[m], who[m] = r, s
+                    m += 1
+                    spent += hours[s, c]
+                    done += 1
+        earliest = math.inf
+        for c in range(width):
+            earliest = min(earliest, next_due[rows[s, c]])
+        i = w + 1
+        while ends[s, i] < earliest:  # inf past her last day ends the search
+            i += 1
+        wake[s] = i
+        entries += 1
+        entry[s] = entries
+        wake_day[s] = days[s, i]
+    return seen[:m], who[:m], entries
 
 
 def earliest_due(model: Model, mentor: Mentor) -> float:
     """The earliest day a nurse of her caseload is due a visit (inf if none is enrolled)."""
     next_due = model.nurses._next_due
     return min([next_due[row] for row in mentor.rows], default=math.inf)
-
-
-def visit_round(model: Model, mentor: Mentor, day: float, window: float) -> float:
-    """One release day: due mentees, most overdue first, within hours and visit cap.
-    Returns the earliest day one of her nurses is due after it."""
-    cfg = model.config.mentor
-    next_due = model.nurses._next_due
-    by = day + window
-    due = []
-    later = math.inf
-    # zip without strict=: this runs at every round, and the lengths are equal by construction
-    for f, row, hours in zip(mentor.caseload, mentor.rows, mentor.hours):  # noqa: B905
-        d = next_due[row]
-        if d <= by:
-            due.append((d, f.mentee.id, f, hours))
-        elif d < later:
-            later = d
-    if len(due) > 1:
-        due.sort(key=lambda d: d[:2])
-    hours, visits = 0.0, []
-    for _, _, f, need in due:
-        if len(visits) < cfg.max_visits_per_day and hours + need <= cfg.workday_hours:
-            f.mentee.plan_visit(day, cfg.target_interval_days, cfg.min_days_between_visits)
-            visits.append(f.id)
-            hours += need
-        if next_due[f.id] < later:
-            later = next_due[f.id]
-    if visits:
-        model.visit([mentor] * len(visits), visits)
-    return later
-
-
-def visit_rounds(model: Model, slots: np.ndarray, day: float) -> np.ndarray:
-    """:func:`visit_round` for the mentors of many slots at once (each once), as array
-    operations over their caseloads; absent mentors visit nobody. The same rule,
-    order and arithmetic: the due nurses sorted by due day and id, then the hours and
-    visit cap applied position by position. Returns each one's earliest due day after it."""
-    cfg = model.config.mentor
-    nurses, rounds = model.nurses, model.rounds
-    wake = rounds.wake[slots]
-    by = day + (rounds.ends[slots, wake] - day)
-    here = ~rounds.absent[slots, wake]
-    rows = rounds.rows[slots]
-    due = nurses.next_due[rows]
-    wanted = (due <= by[:, None]) & here[:, None]
-    order = np.lexsort((nurses.id[rows], np.where(wanted, due, math.inf)), axis=1)
-    wanted = np.take_along_axis(wanted, order, 1)
-    need = np.take_along_axis(rounds.hours[slots], order, 1)
-    hours = np.zeros(len(slots))
-    done = np.zeros(len(slots), np.int64)
-    visit = np.zeros_like(wanted)
-    for k in range(rows.shape[1]):
-        fits = (done < cfg.max_visits_per_day) & (hours + need[:, k] <= cfg.workday_hours)
-        ok = visit[:, k] = wanted[:, k] & fits
-        hours = np.where(ok, hours + need[:, k], hours)
-        done += ok
-    who, k = np.nonzero(visit)
-    seen = rows[who, order[who, k]]
-    # Mentee.plan_visit's rule: one visit per interval, never crowding a late one
-    nurses.next_due[seen] = np.maximum(nurses.next_due[seen] + cfg.target_interval_days,
-                                       day + cfg.min_days_between_visits)
-    nurses.visits[seen] += 1
-    if seen.size:
-        model.visit([rounds.mentors[s] for s in slots[who].tolist()], seen.tolist())
-    return nurses.next_due[rows].min(axis=1)
 
 
 def mentor_post(
