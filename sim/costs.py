@@ -8,6 +8,9 @@ costs by month, payer or category without re-running the model.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Sequence
+
+import numpy as np
 
 CATEGORIES: tuple[str, ...] = (
     "transport",
@@ -54,11 +57,11 @@ class Ledger:
             self.subcounty.extend([subcounty] * n)
             self.ksh.extend([ksh] * n)
 
-    def extend(self, day: list[float], category: list[str], who: list[str], subcounty: list[int],
-               ksh: list[float]) -> None:
-        """Post many entries at once, column by column (none of them zero)."""
-        self.day.extend(day)
+    def extend(self, day: Sequence[float], category: list[str], who: list[str],
+               subcounty: Sequence[int], ksh: Sequence[float]) -> None:
+        """Post many entries at once, column by column (none of them zero); numbers may
+        come as arrays, copied as bytes."""
+        for column, values in ((self.day, day), (self.subcounty, subcounty), (self.ksh, ksh)):
+            column.frombytes(np.asarray(values, column.typecode).tobytes())
         self.category.extend(category)
         self.who.extend(who)
-        self.subcounty.extend(subcounty)
-        self.ksh.extend(ksh)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 from array import array
 from functools import partial
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -53,10 +53,11 @@ class Events:
         self.names = tuple(columns)
         self._columns = tuple(array(code) for code in columns.values())  # array typecodes
 
-    def extend(self, *columns: list) -> None:
-        """Append many rows, given column by column."""
+    def extend(self, *columns: Sequence | np.ndarray) -> None:
+        """Append many rows, given column by column (a column's numbers are copied as
+        bytes, without a Python object each)."""
         for column, values in zip(self._columns, columns, strict=True):
-            column.extend(values)
+            column.frombytes(np.asarray(values, column.typecode).tobytes())
 
     def column(self, name: str) -> array:
         return self._columns[self.names.index(name)]
@@ -152,7 +153,7 @@ class Model:
         self._processes: list[simpy.Process] = []  # every process started, for dismantle()
         # visits made today, not yet trained: who visited which post
         self._today_mentors: list[Mentor] = []
-        self._today_rows: list[int] = []
+        self._today_rows: list[Sequence[int]] = []
         with _gc_paused():
             self._build()
 
@@ -281,7 +282,7 @@ class Model:
         mentee.end_spell()
         self.groups[f.subcounty].leave(mentee)
 
-    def visit(self, mentors: list[Mentor], rows: list[int]) -> None:
+    def visit(self, mentors: list[Mentor], rows: Sequence[int]) -> None:
         """Mentors visit the nurses of these posts today (a mentor and a post row each),
         their next visits already planned by the rounds. The training is given with the
         day's other visits after every round of the day (:meth:`_visit_day`): nothing
@@ -290,32 +291,33 @@ class Model:
         if not self._today_rows:
             late_timeout(self.env, 0.0, DAY_END).callbacks.append(self._visit_day)
         self._today_mentors.extend(mentors)
-        self._today_rows.extend(rows)
+        self._today_rows.append(rows)
 
     def _visit_day(self, event: simpy.Event) -> None:
         """The day's visits: train them together, then log them and their transport and
         lunch (amounts of zero are not recorded)."""
         cfg = self.config
         mentors, self._today_mentors = self._today_mentors, []
-        rows = np.array(self._today_rows, np.intp)
+        rows = np.concatenate(self._today_rows).astype(np.intp, copy=False)
         self._today_rows = []
-        day = self.env.now
+        day, n = self.env.now, len(rows)
         nurses = self.nurses
         subs = nurses.subcounty[rows]
         noise = self._learning.take(rows, cfg.mentee.learning.areas_per_visit)
         visit_all(nurses, rows, self._weights[subs], noise, day)
-        subs = subs.tolist()
-        self.record.visits.extend([day] * len(rows), subs, rows.tolist(), nurses.id[rows].tolist(),
+        self.record.visits.extend(np.full(n, day), subs, rows, nurses.id[rows],
                                   [mentor.id for mentor in mentors])
-        each = [(c, ksh) for c, ksh in (("transport", cfg.costs.transport_per_visit),
-                                        ("lunch", cfg.costs.lunch_per_visit)) if ksh]
-        self.ledger.extend(
-            day=[day] * (len(rows) * len(each)),
-            category=[c for _ in mentors for c, _ in each],
-            who=[mentor.who for mentor in mentors for _ in each],
-            subcounty=[sub for sub in subs for _ in each],
-            ksh=[ksh for _ in mentors for _, ksh in each],
-        )
+        costs = [(c, ksh) for c, ksh in (("transport", cfg.costs.transport_per_visit),
+                                         ("lunch", cfg.costs.lunch_per_visit)) if ksh]
+        if costs:  # a row per visit and cost, a visit's costs in turn
+            k = len(costs)
+            self.ledger.extend(
+                day=np.full(n * k, day),
+                category=[c for c, _ in costs] * n,
+                who=[mentor.who for mentor in mentors for _ in range(k)],
+                subcounty=np.repeat(subs, k),
+                ksh=np.tile([ksh for _, ksh in costs], n),
+            )
 
     def new_mentor(
         self, slot: int, key: tuple[int, ...], subcounty: int, caseload: list[Facility],

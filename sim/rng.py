@@ -92,18 +92,19 @@ class Batched:
     stream is read at every visit or post.
     """
 
-    __slots__ = ("_draw", "batch", "i")
+    __slots__ = ("_draw", "_size", "batch", "i")
     SIZE = 64
 
-    def __init__(self, draw: Callable[[int], np.ndarray]) -> None:
+    def __init__(self, draw: Callable[[int], np.ndarray], size: int = SIZE) -> None:
         self._draw = draw  # draw(size) -> array
+        self._size = size
         # this batch, kept as one numpy array rather than SIZE Python numbers: at national
         # scale thousands of streams hold a batch each, and scattered float objects cost
         # cache misses; compiled code reads it in place, from position ``i`` on
         self.refill()
 
     def next(self) -> float:
-        if self.i == self.SIZE:
+        if self.i == self._size:
             self.refill()
         i = self.i
         self.i = i + 1
@@ -111,7 +112,7 @@ class Batched:
 
     def refill(self) -> None:
         """The next batch, once this one is used up."""
-        self.batch = self._draw(self.SIZE)
+        self.batch = self._draw(self._size)
         self.i = 0
 
 

@@ -234,7 +234,7 @@ class Rounds:
             self.entries, cfg.max_visits_per_day, cfg.workday_hours, cfg.target_interval_days,
             cfg.min_days_between_visits)
         if seen.size:
-            model.visit([self.mentors[s] for s in who.tolist()], seen.tolist())
+            model.visit([self.mentors[s] for s in who.tolist()], seen)
         for wake in dict.fromkeys(self.wake_day[slots].tolist()):
             self._plan(wake)
 

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 Member = tuple[str, int]  # ("mentee" | "mentor", id)
 N_AREAS = len(AREAS)
 _RESTART_KEEP = 1e-150  # (1 - r) ** n below this restarts the epoch early
+_BATCH = 1024  # posts' draws taken at a time: a busy group posts hundreds a month
 _AREA = np.arange(N_AREAS)
 
 
@@ -181,8 +182,8 @@ class WhatsAppGroup:
         self.row = self.table.add(self)
         posts = model.streams("whatsapp.posts", network.key, index)
         areas = model.streams("whatsapp.area", network.key, index)
-        self._gaps = Batched(posts.standard_exponential)
-        self._areas = Batched(lambda size: areas.integers(N_AREAS, size=size))
+        self._gaps = Batched(posts.standard_exponential, _BATCH)
+        self._areas = Batched(lambda size: areas.integers(N_AREAS, size=size), _BATCH)
         self._next_post = math.inf
         self._redraw_at: float | None = model.env.now  # a pending rate change
         self.epoch = 0
@@ -225,7 +226,7 @@ class WhatsAppGroup:
         net, table = self.network, self.table
         counts = self.counts().tolist()
         times = np.sort(np.concatenate([table.times[self.row, a, :n] for a, n in enumerate(counts)]))
-        net.model.record.posts.extend(times.tolist(), [net.subcounty] * len(times))
+        net.model.record.posts.extend(times, np.full(len(times), net.subcounty))
 
     def new_epoch(self, t: float) -> None:
         """Settle every active member to ``t`` and restart the prefix sums there."""
