@@ -195,10 +195,10 @@ class Model:
         self._learning = BatchedRows(len(by_id), lambda row: partial(  # visit noise per facility
             self.streams("mentee.learning", *by_id[row].key).normal, -0.5 * sd * sd, sd))
         # cumulative vaccine stock-out facility-days per subcounty at each month's reading
-        starts = np.asarray(self.month_starts)
+        out = stocks["vaccines"].stockout_days_at(self.month_starts)  # a row per facility
         self._stockouts = [
-            np.sum([f.vaccines.stockout_days_at(starts) for f in facs], axis=0).tolist()
-            if facs else [0.0] * len(starts) for facs in self.facilities
+            np.sum(out[[f.id for f in facs]], axis=0).tolist()
+            if facs else [0.0] * len(self.month_starts) for facs in self.facilities
         ]
         self._slots: list[list] = [[] for _ in cfg.subcounties]  # mentor slots per subcounty
         self.graduates: list[Mentee] = []  # eligible to become mentors, longest waiting first

@@ -26,7 +26,6 @@ deliveries, and :meth:`Stock.stockout_days_until` reads it.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -53,6 +52,7 @@ class Shelves:
     def __init__(self, since: np.ndarray, level: np.ndarray, cum: np.ndarray,
                  start: np.ndarray) -> None:
         self.since, self.level, self.cum, self.start = since, level, cum, start
+        self._bounds = start.tolist()
 
     def __len__(self) -> int:
         return len(self.start) - 1
@@ -60,7 +60,12 @@ class Shelves:
     def __getitem__(self, i: int) -> Stock:
         if not 0 <= i < len(self):
             raise IndexError(i)
-        return Stock(self, i)
+        return Stock(self, self._bounds[i], self._bounds[i + 1])
+
+    def stockout_days_at(self, times: np.ndarray) -> np.ndarray:
+        """Each facility's cumulative stock-out days at each of ``times``, a row each."""
+        return _stockout_days_at(self.since, self.level, self.cum, self.start,
+                                 np.asarray(times, np.float64))
 
 
 class Stock:
@@ -71,18 +76,30 @@ class Stock:
     binary search: no SimPy events at all.
     """
 
-    __slots__ = ("since", "level", "cum", "_arrays")
+    __slots__ = ("_shelves", "_lo", "_hi")
 
-    def __init__(self, shelves: Shelves, i: int) -> None:
-        lo, hi = shelves.start[i], shelves.start[i + 1]
-        # per delivery: its day, the days of use it left on the shelf, and the stock-out
-        # days accrued since day 0 before it
-        self.since, self.level, self.cum = (a[lo:hi] for a in (shelves.since, shelves.level, shelves.cum))
-        self._arrays = (shelves.since, shelves.level, shelves.cum, int(lo), int(hi))
+    def __init__(self, shelves: Shelves, lo: int, hi: int) -> None:
+        self._shelves, self._lo, self._hi = shelves, lo, hi  # its deliveries in the shelves
+
+    @property
+    def since(self) -> np.ndarray:
+        """Each delivery's day."""
+        return self._shelves.since[self._lo:self._hi]
+
+    @property
+    def level(self) -> np.ndarray:
+        """The days of use each delivery left on the shelf."""
+        return self._shelves.level[self._lo:self._hi]
+
+    @property
+    def cum(self) -> np.ndarray:
+        """The stock-out days accrued from day 0 before each delivery."""
+        return self._shelves.cum[self._lo:self._hi]
 
     def stockout_days_until(self, t: float) -> float:
         """Cumulative facility-days in stock-out from day 0 to ``t``."""
-        return stockout_days(*self._arrays, float(t))
+        sh = self._shelves
+        return stockout_days(sh.since, sh.level, sh.cum, self._lo, self._hi, float(t))
 
     def stocked_until(self, t: float) -> float:
         """A time until which no stock-out days accrue after ``t`` (``t`` itself if the
@@ -90,17 +107,13 @@ class Stock:
         ``t``, so a nurse's settlement need not look it up. It is where the shelf next
         runs dry, less a margin far above rounding, so that the lookup it saves would
         have returned exactly the same number."""
-        return stocked_until(*self._arrays, float(t))
-
-    def stockout_days_at(self, times: np.ndarray) -> np.ndarray:
-        """:meth:`stockout_days_until` at many times at once."""
-        i = np.searchsorted(self.since, times, side="right") - 1
-        return self.cum[i] + np.maximum(0.0, times - self.since[i] - self.level[i])
+        sh = self._shelves
+        return stocked_until(sh.since, sh.level, sh.cum, self._lo, self._hi, float(t))
 
     def in_stock(self, t: float) -> bool:
         """Whether the shelf holds stock at ``t``."""
-        i = bisect_right(self.since, t) - 1
-        return bool(t - self.since[i] < self.level[i])
+        sh = self._shelves
+        return in_stock(sh.since, sh.level, self._lo, self._hi, float(t))
 
 
 @njit(cache=True)
@@ -116,6 +129,22 @@ def stockout_days(since, level, cum, lo, hi, t):
     i = _last(since, lo, hi, t)
     d = t - since[i] - level[i]
     return cum[i] + (d if d > 0.0 else 0.0)
+
+
+@njit(cache=True)
+def _stockout_days_at(since, level, cum, start, times):
+    out = np.empty((start.size - 1, times.size))
+    for f in range(start.size - 1):
+        for j in range(times.size):
+            out[f, j] = stockout_days(since, level, cum, start[f], start[f + 1], times[j])
+    return out
+
+
+@njit(cache=True)
+def in_stock(since, level, lo, hi, t):
+    """Whether the shelf holds stock at ``t``."""
+    i = _last(since, lo, hi, t)
+    return t - since[i] < level[i]
 
 
 @njit(cache=True)

@@ -283,7 +283,7 @@ COMPILED = {
     mentee_module: ["_settle_rows", "_read_posts", "_train"],
     mentor_module: ["_hold_rounds"],
     competency: ["agenda", "learn", "decay_exposure"],
-    supply: ["_last", "stockout_days", "stocked_until", "flips"],
+    supply: ["_last", "stockout_days", "stocked_until", "flips", "in_stock", "_stockout_days_at"],
 }
 
 
