@@ -255,7 +255,9 @@ class Model:
         """A nurse newly in post: a baseline per area and her engagement in groups."""
         b = self.config.mentee.baseline
         rng = self.streams("mentee.baseline", *facility.key)
-        baseline = np.clip(rng.normal(self._baseline_mean, b.sd), 0.0, competency.MAX_SCORE)
+        # normal(mean, sd) is mean + sd * z in numpy too, without its checks of the arguments
+        baseline = np.clip(self._baseline_mean + b.sd * rng.standard_normal(N_AREAS), 0.0,
+                           competency.MAX_SCORE)
         engagement = self.streams("mentee.engagement", *facility.key).random()
         mentee = Mentee(self._next_mentee, facility, self.nurses, baseline, engagement, self.env.now)
         mentee.promoted = self.env.event()

@@ -202,12 +202,8 @@ def draw_stocks(params: Supply, horizon: float, rngs: list[np.random.Generator])
     p = params
     r, m, u = p.review_period_days, p.lead_time_mean_days, p.order_up_to_days
     n = len(rngs)
-    start = np.empty((n, 5))
-    for i, rng in enumerate(rngs):
-        start[i, 0] = rng.random()
-        start[i, 1:3] = rng.standard_exponential(2)
-        start[i, 3] = rng.random()
-        start[i, 4] = rng.random()
+    start = np.array([(rng.random(), *rng.standard_exponential(2).tolist(), *rng.random(2).tolist())
+                      for rng in rngs]).reshape(n, 5)
     pick, e1, e2, age_u, fill_u = start.T
     # A cycle R + L, L ~ Exp(m), length-biased: L ~ Gamma(2, m) (a sum of two
     # exponentials) with probability m / (R + m).

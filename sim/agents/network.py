@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
+from sim.agents.mentee import settle
 from sim.config import AREAS
 from sim.rng import Batched, code
 
@@ -229,18 +230,16 @@ class WhatsAppGroup:
         net.model.record.posts.extend(times, np.full(len(times), net.subcounty))
 
     def new_epoch(self, t: float) -> None:
-        """Settle every active member to ``t`` and restart the prefix sums there."""
+        """Restart the prefix sums at ``t``, every active member having been settled to
+        ``t`` (by the monthly reading)."""
         self.advance(t)
-        self._restart(t)
+        self._start_epoch(t)
 
     def _restart(self, t: float) -> None:
-        version = self.version
-        nurses = self.network.model.nurses
-        settled, read = nurses.t.data, nurses.version.data
-        for mentee in self.active.values():
-            i = mentee.row
-            if settled[i] != t or read[i] != version:  # the monthly reading settled most
-                mentee.catch_up(t)
+        """Settle every active member to ``t`` and restart the prefix sums there."""
+        rows = [mentee.row for mentee in self.active.values()]
+        if rows:
+            settle(self.network.model.nurses, np.array(rows), t)
         self._start_epoch(t)
 
     def advance(self, t: float) -> None:
@@ -366,7 +365,8 @@ class Network:
         return group
 
     def new_epoch(self, t: float) -> None:
-        """Restart every group's prefix sums at ``t`` (the monthly reading settled everyone)."""
+        """Restart every group's prefix sums at ``t`` (the monthly reading settled every
+        active member)."""
         for group in self.groups:
             group.new_epoch(t)
 
