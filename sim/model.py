@@ -369,7 +369,7 @@ class Model:
         t = self.env.now
         by_subcounty = [[f.mentee for f in facs if f.mentee is not None] for facs in self.facilities]
         everyone = [m for enrolled in by_subcounty for m in enrolled]
-        if everyone:  # settled together: one pass of array operations, not one per subcounty
+        if everyone:  # settled together: one compiled pass, not one per subcounty
             rows = np.fromiter([m.row for m in everyone], np.intp, len(everyone))
             settle(self.nurses, rows, t)
             read = competency.checklist(competencies(self.nurses, rows))

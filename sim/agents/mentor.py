@@ -127,7 +127,7 @@ class Rounds:
     enrolling in her caseload may wake her earlier: she is entered again under
     the earlier day. The calendar is kept in arrays with a row per caseload slot
     (its mentor's release days, windows, absences, and the day she wakes on), so
-    that a day's rounds are found, held and entered again as array operations.
+    that compiled code holds a day's rounds and enters them again (:func:`_hold_rounds`).
     """
 
     def __init__(self, model: Model, caseloads: list[list[Facility]]) -> None:
@@ -161,10 +161,9 @@ class Rounds:
         # flat views for one slot at a time (days[s, i] is _days[s * width + i]): a memoryview
         # item costs what a list's does, a numpy scalar several times more
         self.width = most
-        self._days, self._ends, self._absent, self._count, self._next, self._wake, \
-            self._wake_day, self._entry = (a.reshape(-1).data for a in (
-                self.days, self.ends, self.absent, self.count, self.next, self.wake, self.wake_day,
-                self.entry))
+        self._days, self._ends, self._count, self._next, self._wake, self._wake_day, \
+            self._entry = (a.reshape(-1).data for a in (
+                self.days, self.ends, self.count, self.next, self.wake, self.wake_day, self.entry))
 
     def start(self, mentor: Mentor, tenure: int) -> None:
         """A mentor takes up her caseload: lay out her release days and her first wake."""
