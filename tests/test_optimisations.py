@@ -13,6 +13,7 @@ import math
 from collections import Counter
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 
@@ -293,6 +294,7 @@ BUSY = ["months=18", "whatsapp.member_cap=12", "whatsapp.posts_per_active_member
 REFOLDS = ["mentor.enabled=false", "mentee.decay.rate_per_year=20", "months=24"]
 
 
+@pytest.mark.skipif(numba.config.DISABLE_JIT, reason="NUMBA_DISABLE_JIT: nothing is compiled")
 @pytest.mark.parametrize(("overrides", "seed"), [(BUSY, 11), (REFOLDS, 5)])
 def test_compiled_code_gives_what_the_same_code_gives_as_python(overrides, seed, monkeypatch):
     # numba compiles the per-event arithmetic; the same functions run by the interpreter
