@@ -3,8 +3,8 @@
 Pure functions of per-area competency, kept continuous in [0, 4], on arrays
 with one row per nurse: a day's visits are trained together, and monthly
 readings score every nurse at once. What a visit does is compiled (numba),
-so that the model's compiled code calls it too. The SimPy processes decide *when* these
-apply; this module decides *how much*.
+so that the model's compiled code calls it too. The SimPy processes decide
+*when* these apply; this module decides *how much*.
 """
 
 from __future__ import annotations

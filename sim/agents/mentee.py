@@ -7,7 +7,8 @@ reading); between events it decays, and the decay owed is settled lazily by
 facility's stock-out counter and the nurse's group membership, so no process
 wakes daily to age anyone's skills. Every nurse's state is a row of one set of
 arrays (:class:`Nurses`); the arithmetic per event is compiled (numba) with the
-C library's ``exp``, as Python's ``math.exp``, so results do not depend on it.
+C library's ``exp``, as Python's ``math.exp``, so the results are the same whether
+it runs compiled or not, on any machine.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class Nurses:
 
     Settlements and training are compiled code over these arrays (:func:`settle`,
     :func:`visit_all`), for a day's visits or a month's reading at once as for one
-    nurse. :class:`Mentee`'s own bookkeeping (enrolment, visits planned) reads and
+    nurse. :class:`Mentee`'s own bookkeeping (enrolment, spells, her group) reads and
     writes single items through flat memoryviews (``_x`` and so on: a memoryview
     item costs what an attribute does, a numpy scalar several times more).
     """

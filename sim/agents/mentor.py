@@ -60,7 +60,7 @@ def late_timeout(env: simpy.Environment, delay: float, priority: int = LATE) -> 
 class Mentor:
     """One mentor in a caseload slot; a replacement takes the same slot."""
 
-    __slots__ = ("id", "who", "slot", "key", "start", "origin", "subcounty", "caseload", "rows", "hours",
+    __slots__ = ("id", "who", "slot", "key", "start", "origin", "subcounty", "caseload", "rows",
                  "release_weekdays", "_first_weekday", "active")
 
     def __init__(

@@ -39,7 +39,6 @@ Member = tuple[str, int]  # ("mentee" | "mentor", id)
 N_AREAS = len(AREAS)
 _RESTART_KEEP = 1e-150  # (1 - r) ** n below this restarts the epoch early
 _BATCH = 1024  # posts' draws taken at a time: a busy group posts hundreds a month
-_AREA = np.arange(N_AREAS)
 
 
 class PostSums:
