@@ -118,7 +118,7 @@ class Stock:
 
 @njit(cache=True)
 def _last(since, lo, hi, t):
-    """Index of facility's last delivery at or before ``t`` (its deliveries: ``lo:hi``)."""
+    """Index of the facility's last delivery at or before ``t`` (its deliveries: ``lo:hi``)."""
     return lo + np.searchsorted(since[lo:hi], t, side="right") - 1
 
 
@@ -159,7 +159,7 @@ def stocked_until(since, level, cum, lo, hi, t):
 
 
 @njit(cache=True)
-def flips(since, level, cum, lo, hi, t0, t1):
+def flips(since, level, lo, hi, t0, t1):
     """Whether the shelf is empty just after ``t0``, and the times in ``(t0, t1)`` at
     which that changes: a lazily settled nurse's decay rate changes at those times."""
     i = _last(since, lo, hi, t0)

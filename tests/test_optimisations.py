@@ -183,7 +183,8 @@ def visit_round(model, mentor, day: float, end: float) -> None:
     cfg, nurses = model.config.mentor, model.nurses
     hours = model.rounds.hours[mentor.slot].tolist()
     due = sorted((nurses.next_due[f.id], nurses.id[f.id], f.id, h)
-                 for f, h in zip(mentor.caseload, hours, strict=False) if nurses.next_due[f.id] <= end)
+                 for f, h in zip(mentor.caseload, hours, strict=False)
+                 if nurses.next_due[f.id] <= end)
     spent, visits = 0.0, []
     for _, _, row, h in due:
         if len(visits) < cfg.max_visits_per_day and spent + h <= cfg.workday_hours:

@@ -143,9 +143,8 @@ def test_schedules_drawn_side_by_side_equal_those_drawn_one_at_a_time():
     together = draw_stocks(params, horizon, [np.random.default_rng(s) for s in range(30)])
     for s, stock in enumerate(together):
         alone = draw_stocks(params, horizon, [np.random.default_rng(s)])[0]
-        for mine, its in zip((stock.since, stock.level, stock.cum), (alone.since, alone.level, alone.cum),
-                             strict=True):
-            np.testing.assert_array_equal(mine, its)
+        for name in ("since", "level", "cum"):
+            np.testing.assert_array_equal(getattr(stock, name), getattr(alone, name))
         assert stock.since[-1] <= horizon and len(stock.since) > BLOCK
 
 
@@ -185,7 +184,7 @@ def test_flips_are_where_the_shelf_empties_or_is_refilled():
         stock, lo, hi = shelves[f], shelves.start[f], shelves.start[f + 1]
         for _ in range(20):
             t0, t1 = np.sort(rng.uniform(0, 1000, 2)).tolist()
-            empty, times = flips(shelves.since, shelves.level, shelves.cum, lo, hi, t0, t1)
+            empty, times = flips(shelves.since, shelves.level, lo, hi, t0, t1)
             ends = [t0, *times, t1]
             assert ends == sorted(ends) and t0 < ends[1]
             for a, b in zip(ends[:-1], ends[1:], strict=True):

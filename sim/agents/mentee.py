@@ -274,7 +274,7 @@ def _settle_rows(rows, t, k, practice_protection, whatsapp_protection, reinforce
         if g >= 0 and version[i] != group_version[g]:
             _read_posts(i, g, t, out - mark[i], k, reinforcement, settled, x, x_ref, slots,
                         slopes, seen, epoch, version, gain, baseline, group_version, origin,
-                        group_epoch, counts, times, sums, keep, since, level, cum, start)
+                        group_epoch, counts, times, sums, keep, since, level, start)
         if elapsed > 0:
             practice = (elapsed - (out - mark[i])) * intensity[i]
             active = elapsed if g >= 0 else 0.0  # she joined at a settlement
@@ -286,8 +286,8 @@ def _settle_rows(rows, t, k, practice_protection, whatsapp_protection, reinforce
 
 @njit(cache=True)
 def _read_posts(i, g, t, stocked_out, k, r, settled, x, x_ref, slots, slopes, seen, epoch,
-                version, gain, baseline, group_version, origin, group_epoch, counts, times, sums, keep,
-                since, level, cum, start):
+                version, gain, baseline, group_version, origin, group_epoch, counts, times,
+                sums, keep, since, level, start):
     """Nurse ``i`` reads the posts of her group ``g`` she has not read yet (see
     :class:`~sim.agents.network.WhatsAppGroup`).
 
@@ -310,7 +310,7 @@ def _read_posts(i, g, t, stocked_out, k, r, settled, x, x_ref, slots, slopes, se
     if stocked_out == 0.0:
         empty, ends = False, [t]
     else:
-        empty, ends = supply.flips(since, level, cum, start[i], start[i + 1], u, t)
+        empty, ends = supply.flips(since, level, start[i], start[i + 1], u, t)
         ends.append(t)
     pieces = len(ends)
     piece_slot = np.empty(pieces, np.int64)
@@ -330,7 +330,8 @@ def _read_posts(i, g, t, stocked_out, k, r, settled, x, x_ref, slots, slopes, se
             continue
         if pieces == 1:
             s = piece_slot[0]
-            gain[i, a] = (keep[n - first] * gain[i, a] + r * piece_coef[0] * (competency.MAX_SCORE - baseline[i, a])
+            gain[i, a] = (keep[n - first] * gain[i, a]
+                          + r * piece_coef[0] * (competency.MAX_SCORE - baseline[i, a])
                           * (sums[g, s, a, n] - sums[g, s, a, first]) * keep[n])
             continue
         lo, total = first, 0.0
