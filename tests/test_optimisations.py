@@ -281,9 +281,9 @@ def test_nurses_settled_together_equal_them_settled_one_at_a_time(monkeypatch):
 
 # the compiled functions, by module: each is run as plain Python by the reference below
 COMPILED = {
-    network: ["_draw_posts"],
+    network: ["_draw_posts", "_write_post"],
     mentee_module: ["_settle_rows", "_read_posts", "_train"],
-    mentor_module: ["_hold_rounds"],
+    mentor_module: ["_hold_rounds", "_first_due"],
     competency: ["agenda", "learn", "decay_exposure"],
     supply: ["_last", "stockout_days", "stocked_until", "flips", "in_stock", "_stockout_days_at"],
 }

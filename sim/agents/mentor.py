@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from bisect import bisect_left
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -161,9 +160,9 @@ class Rounds:
         # flat views for one slot at a time (days[s, i] is _days[s * width + i]): a memoryview
         # item costs what a list's does, a numpy scalar several times more
         self.width = most
-        self._days, self._ends, self._count, self._next, self._wake, self._wake_day, \
-            self._entry = (a.reshape(-1).data for a in (
-                self.days, self.ends, self.count, self.next, self.wake, self.wake_day, self.entry))
+        self._days, self._count, self._next, self._wake, self._wake_day, self._entry = (
+            a.reshape(-1).data for a in (
+                self.days, self.count, self.next, self.wake, self.wake_day, self.entry))
 
     def start(self, mentor: Mentor, tenure: int) -> None:
         """A mentor takes up her caseload: lay out her release days and her first wake."""
@@ -187,23 +186,16 @@ class Rounds:
     def nudge(self, mentor: Mentor, now: float) -> None:
         """A nurse enrolled in her caseload, due now: wake earlier if she must."""
         s = mentor.slot
-        if self._first_due(s, now, now) < self._wake[s]:
+        first = _first_due(self.days, self.ends, s, self._next[s], self._count[s], now, now)
+        if first < self._wake[s]:
             self._enter(s, earliest_due(self.model, mentor))
-
-    def _first_due(self, s: int, due: float, now: float) -> int:
-        """Index of slot ``s``'s first release day, from now on, whose window reaches ``due``
-        (her count of days if none)."""
-        row = s * self.width
-        i, n = row + self._next[s], row + self._count[s]
-        if i < n and self._days[i] < now:  # days passed asleep
-            i = bisect_left(self._days, now, i, n)
-        return bisect_left(self._ends, due, i, n) - row
 
     def _enter(self, s: int, due: float) -> None:
         """Enter slot ``s``'s mentor under the first release day whose window reaches
         ``due``. Only a visit or an enrolment changes a nurse's due day, and both come
         here; a nurse who leaves may leave the entry early: she wakes to find nobody due."""
-        i = self._wake[s] = self._first_due(s, due, self.model.env.now)
+        now = self.model.env.now
+        i = self._wake[s] = _first_due(self.days, self.ends, s, self._next[s], self._count[s], due, now)
         self.entries += 1
         self._entry[s] = self.entries
         day = self._wake_day[s] = self._days[s * self.width + i]  # inf past her last day: none
@@ -229,9 +221,9 @@ class Rounds:
         cfg, nurses = model.config.mentor, model.nurses
         seen, who, self.entries = _hold_rounds(
             slots, float(day), self.rows, self.hours, nurses.id, nurses.next_due, nurses.visits,
-            self.days, self.ends, self.absent, self.next, self.wake, self.wake_day, self.entry,
-            self.entries, cfg.max_visits_per_day, cfg.workday_hours, cfg.target_interval_days,
-            cfg.min_days_between_visits)
+            self.days, self.ends, self.absent, self.count, self.next, self.wake, self.wake_day,
+            self.entry, self.entries, cfg.max_visits_per_day, cfg.workday_hours,
+            cfg.target_interval_days, cfg.min_days_between_visits)
         if seen.size:
             model.visit([self.mentors[s] for s in who.tolist()], seen)
         for wake in dict.fromkeys(self.wake_day[slots].tolist()):
@@ -239,8 +231,8 @@ class Rounds:
 
 
 @njit(cache=True)
-def _hold_rounds(slots, day, rows, hours, ids, next_due, visits, days, ends, absent, following,
-                 wake, wake_day, entry, entries, cap, workday, interval, min_gap):
+def _hold_rounds(slots, day, rows, hours, ids, next_due, visits, days, ends, absent, count,
+                 following, wake, wake_day, entry, entries, cap, workday, interval, min_gap):
     """Each slot's round today, in turn, then her next wake.
 
     A mentor who is not absent visits the nurses of her caseload (``rows``, padded
@@ -289,14 +281,22 @@ def _hold_rounds(slots, day, rows, hours, ids, next_due, visits, days, ends, abs
         earliest = math.inf
         for c in range(width):
             earliest = min(earliest, next_due[rows[s, c]])
-        i = w + 1
-        while ends[s, i] < earliest:  # inf past her last day ends the search
-            i += 1
-        wake[s] = i
+        i = wake[s] = _first_due(days, ends, s, w + 1, count[s], earliest, day)
         entries += 1
         entry[s] = entries
         wake_day[s] = days[s, i]
     return seen[:m], who[:m], entries
+
+
+@njit(cache=True)
+def _first_due(days, ends, s, i, n, due, now):
+    """Index of slot ``s``'s first release day, from her ``i``-th on and not before now,
+    whose window reaches ``due`` (her count ``n`` of days if none)."""
+    while i < n and days[s, i] < now:  # days passed asleep
+        i += 1
+    while i < n and ends[s, i] < due:
+        i += 1
+    return i
 
 
 def earliest_due(model: Model, mentor: Mentor) -> float:

@@ -48,9 +48,9 @@ class PostSums:
     epoch's prefix sums of ``(1 - r)^-j exp(k s (t_j - origin))`` (see
     :class:`WhatsAppGroup`), and per area the posts' times. Kept in numpy arrays for
     compiled code: posts are drawn into them by :func:`_draw_posts`, and members
-    read them in :func:`sim.agents.mentee.settle`. The rare post that restarts an
-    epoch or outgrows them is written through flat memoryviews (``s``, ``t``, ``n``,
-    ``v``, ``w``). Rows and posts per area grow by doubling.
+    read them in :func:`sim.agents.mentee.settle`; the rare post that restarts an
+    epoch or outgrows them is checked through flat memoryviews (``n``, ``v``, ``w``)
+    before it is written (:func:`_write_post`). Rows and posts per area grow by doubling.
     """
 
     def __init__(self, slots: int, reinforcement: float) -> None:
@@ -83,10 +83,7 @@ class PostSums:
             new = np.zeros((rows, *old.shape[1:]), old.dtype)
             new[:n] = old
             setattr(self, name, new)
-        # flat views for one item at a time: sums[g, slot, a, j] is s[(row(g, slot, a)) * posts + j]
-        # and times[g, a, j] is t[(g * N_AREAS + a) * posts + j]
-        self.s = sums.reshape(-1).data
-        self.t = times.reshape(-1).data
+        # flat views for one item at a time: counts[g, a] is n[g * N_AREAS + a]
         self.n = self.counts.reshape(-1).data
         self.v = self.version.data
         self.capacity = posts  # posts per area an epoch can hold before the sums grow
@@ -142,14 +139,21 @@ def _draw_posts(t, next_post, mean_gap, gaps, gi, areas, ai, g, origin, ks, coun
         n = counts[g, area] + 1
         if keep[n - 1] < _RESTART_KEEP or n >= keep.size or n >= cap:
             return _SLOW, next_post, gi, ai, serial, tp, area
-        counts[g, area] = n
+        _write_post(g, area, tp, origin, ks, counts, times, sums, keep)
         serial += 1
-        scale = 1.0 / keep[n]  # (1 - r) ** -n
-        times[g, area, n - 1] = tp
-        dt = tp - origin
-        for slot in range(ks.size):
-            sums[g, slot, area, n] = sums[g, slot, area, n - 1] + scale * math.exp(ks[slot] * dt)
     return _DRAWN, next_post, gi, ai, serial, 0.0, 0
+
+
+@njit(cache=True)
+def _write_post(g, area, t, origin, ks, counts, times, sums, keep):
+    """Group ``g``'s next post on ``area``, at ``t``: its time, and the next term of each
+    slope's prefix sum, ``(1 - r)^-n exp(k s (t - origin))``."""
+    n = counts[g, area] = counts[g, area] + 1
+    scale = 1.0 / keep[n]  # (1 - r) ** -n
+    times[g, area, n - 1] = t
+    dt = t - origin
+    for slot in range(ks.size):
+        sums[g, slot, area, n] = sums[g, slot, area, n - 1] + scale * math.exp(ks[slot] * dt)
 
 
 class WhatsAppGroup:
@@ -214,11 +218,6 @@ class WhatsAppGroup:
         table.origin[g] = t
         table.epoch[g] = self.epoch
         table.bump(g)
-        # what a post on each area extends: (k * slope, the row of that slope's sums for the area)
-        slots = table.slots
-        self._extends = [[(ks, (g * slots + slot) * N_AREAS + a)
-                          for slot, ks in enumerate(self.network.ks.tolist())]
-                         for a in range(N_AREAS)]
 
     def log_posts(self) -> None:
         """Log this epoch's posts in the record, in time order. Done once, when the epoch
@@ -273,24 +272,19 @@ class WhatsAppGroup:
         return self.network.rate_per_member * (len(self.active) + len(self.mentors))
 
     def _post(self, t: float, area: int) -> None:
+        """One post, restarting the epoch or growing the arrays first if it must."""
         table, g = self.table, self.row
-        counts = table.n
         i = g * N_AREAS + area
-        if table.w[counts[i]] < _RESTART_KEEP:  # many posts in one epoch: restart it
+        if table.w[table.n[i]] < _RESTART_KEEP:  # many posts in one epoch: restart it
             self._restart(t)
-        n = counts[i] = counts[i] + 1
+        n = table.n[i] + 1
         if n == len(table.keep):
             table.extend_keep()
         if n == table.capacity:
             table.grow()
         table.bump(g)
-        scale = 1.0 / table.w[n]  # (1 - r) ** -n
-        s, cap = table.s, table.capacity
-        table.t[i * cap + n - 1] = t
-        dt = t - self.origin
-        for ks, row in self._extends[area]:
-            j = row * cap + n
-            s[j] = s[j - 1] + scale * math.exp(ks * dt)
+        _write_post(g, area, float(t), float(self.origin), self.network.ks, table.counts,
+                    table.times, table.sums, table.keep)
 
     def _changed(self) -> None:
         self._redraw_at = self.network.model.env.now
