@@ -33,7 +33,7 @@ from sim.experiment import Experiment
 from sim.model import simulate
 from sim.outputs import OutputError
 
-TABLES = ("mentees", "mentors", "timeseries", "costs", "outcomes")
+TABLES = ("mentees", "mentors", "timeseries", "costs", "phases", "outcomes")
 MANIFEST = "manifest.jsonl"
 EXPERIMENT = "experiment.json"
 
@@ -49,6 +49,7 @@ def run_task(experiment: Experiment, scenario: str, replicate: int) -> dict[str,
         "mentors": metrics.mentors(config, [rec]),
         "timeseries": metrics.timeseries(config, [rec], ledger),
         "costs": ledger,
+        "phases": metrics.phases(config, [rec]),
         "outcomes": metrics.outcomes(mentees, ledger, config.costs.ksh_per_usd)
         .rename_axis("replicate").reset_index(),
     }

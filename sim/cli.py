@@ -8,8 +8,10 @@ ends with one line on stderr and exit status 2; nothing is written.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from sim.config import ConfigError, load
 import pandas as pd
 import yaml
 
+from sim import metrics
 from sim.outputs import OutputError, check_folder, write_folder
 from sim.runner import run
 
@@ -78,9 +81,7 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("cea", help="cost-effectiveness of a finished batch's strategies")
     e.add_argument("out", help="a batch output directory (one scenario per strategy)")
-    e.add_argument("--effect", default="competency_point_years",
-                   choices=["competency_point_years", "proficient_nurse_months",
-                            "proficient_nurses_at_end"])
+    e.add_argument("--effect", default="competency_point_years", choices=metrics.EFFECTS)
     e.add_argument("--discount", type=float, default=None,
                    help="discount rate a year (default: the scenarios' costs.discount_rate)")
     e.add_argument("--wtp", default="0:100000:2000",
@@ -90,9 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("experiment", help="experiment YAML file with a psa: block")
     t.add_argument("--strategy", required=True, help="the scenario to compare with the comparator")
     t.add_argument("--wtp", type=float, required=True, help="willingness to pay, KSh per effect unit")
-    t.add_argument("--effect", default="competency_point_years",
-                   choices=["competency_point_years", "proficient_nurse_months",
-                            "proficient_nurses_at_end"])
+    t.add_argument("--effect", default="competency_point_years", choices=metrics.EFFECTS)
     t.add_argument("--discount", type=float, default=0.03, help="discount rate a year (default 0.03)")
     _common(t, reps=20, seed=0, out="tornado", what="replications per run")
 
@@ -146,6 +145,34 @@ def _run(args: argparse.Namespace) -> None:
     print(f"  visits per mentee           {fmt('visits_per_mentee', '.1f')}")
     print(f"  total cost KSh              {fmt('total_cost_ksh', ',.0f')}")
     print(f"  cost per mentee KSh         {fmt('cost_per_mentee_ksh', ',.0f')}")
+    for line in _phase_lines(res.phases, args.reps):
+        print(line)
+
+
+def _names(names: list[str]) -> str:
+    """Names for one line: a long list is cut to its first three and a count."""
+    return ", ".join(names) if len(names) <= 5 else f"{', '.join(names[:3])} and {len(names) - 3} more"
+
+
+def _phase_lines(phases: pd.DataFrame, reps: int) -> list[str]:
+    """A line per scale-up phase: its planned month, when it started and why."""
+    lines = []
+    for phase, rows in phases.groupby("phase"):
+        started = rows["start_month"].dropna()
+        if not len(started):
+            when = "never started"
+        elif started.min() == started.max():
+            when = f"started month {started.min()}"
+        else:
+            when = (f"started month {started.mean():.1f} on average (range {started.min()}-"
+                    f"{started.max()})")
+        if len(started) < len(rows):
+            when += f", not started within the horizon in {len(rows) - len(started)} of {reps}"
+        why = ", ".join(f"{reason} in {n} of {reps}"
+                        for reason, n in rows["reason"].value_counts().items())
+        lines.append(f"  phase {phase} ({_names(rows['subcounties'].iloc[0].split(', '))}): planned month "
+                     f"{rows['planned_month'].iloc[0]}, {when}; {why}")
+    return lines
 
 
 def _calibrate(args: argparse.Namespace) -> None:
@@ -288,6 +315,7 @@ def _cea(args: argparse.Namespace) -> None:
     prices = f", {res.price_year} prices" if res.price_year else ""
     print(f"{res.name}: {len(res.cost)} draws, effect {args.effect}, "
           f"discount {res.rate:.0%} a year{prices}")
+    print(textwrap.fill(metrics.EFFECT_DEFINITION, 100))
     print(res.icer.to_string(index=False, float_format=lambda x: f"{x:,.2f}"))
     picks = res.curve.iloc[:: max(1, len(res.curve) // 8)]
     print("\nprobability cost-effective and EVPI (KSh per decision) by willingness to pay")
@@ -334,6 +362,44 @@ def _validate(args: argparse.Namespace) -> None:
     n_fac = sum(s.facilities.total for s in cfg.subcounties)
     print(f"{args.config}: ok ({cfg.name}: {n_sub} subcount{'y' if n_sub == 1 else 'ies'}, "
           f"{n_fac} facilities, {cfg.months} months)")
+    if cfg.scaleup is not None:
+        for line in _plan_lines(cfg):
+            print(line)
+
+
+def _plan_lines(cfg) -> list[str]:
+    """The scale-up plan as a planner reads it: who starts when, at what ratio, the budget."""
+    from sim.scenarios import caseloads, phase_of, ratio, sites
+
+    slots = [0] * len(cfg.subcounties)
+    for caseload in caseloads(cfg, sites(cfg)):
+        slots[caseload.subcounty] += 1
+
+    def group(subs: list[int]) -> str:
+        names = _names([cfg.subcounties[s].name for s in subs])
+        facilities = sum(cfg.subcounties[s].facilities.total for s in subs)
+        ratios = sorted({ratio(cfg, s) for s in subs})
+        return (f"{names} ({facilities} facilities, {sum(slots[s] for s in subs)} mentors at "
+                + " / ".join(f"1:{r:g}" for r in ratios) + ")")
+
+    plan = cfg.scaleup
+    first = [s for s in range(len(cfg.subcounties)) if phase_of(cfg, s) is None]
+    lines = [f"  from the start: {group(first)}" if first else "  from the start: none"]
+    starts = cfg.month_starts()
+    for k, phase in enumerate(plan.phases):
+        subs = [s for s in range(len(cfg.subcounties)) if phase_of(cfg, s) == k]
+        when = (f"month {phase.start_month} "
+                + (f"({cfg.start_date + dt.timedelta(days=starts[phase.start_month - 1])})"
+                   if phase.start_month <= cfg.months else "(after the horizon)"))
+        mentors = "graduates first, then recruits" if phase.mentors == "graduates" else "recruits"
+        lines.append(f"  phase {k + 1}, {when}: {group(subs)}; mentors: {mentors}")
+    budget = (f"KSh {plan.annual_budget_ksh:,.0f} a budget year"
+              if plan.annual_budget_ksh is not None else "no cap")
+    lines.append(f"  annual budget: {budget}")
+    if plan.graduation is not None:
+        lines.append(f"  graduation: every area at level {plan.graduation.threshold} or above "
+                     f"for {plan.graduation.months} month-end readings")
+    return lines
 
 
 COMMANDS = {

@@ -78,6 +78,43 @@ def mentors(config: Config, records: Sequence[Record]) -> pd.DataFrame:
     return df.sort_values(["replicate", "mentor_id"], ignore_index=True)
 
 
+PHASE_COLUMNS = ["replicate", "phase", "subcounties", "facilities", "planned_month",
+                 "planned_date", "start_month", "start_date", "delay_months", "reason",
+                 "mentors_recruited", "graduates_used"]
+
+
+def phases(config: Config, records: Sequence[Record]) -> pd.DataFrame:
+    """The plan's timeline: one row per (replicate, scale-up phase), phases numbered in
+    config order. A phase that did not start within the horizon has no start month
+    (null), and its delay is counted to the horizon's month."""
+    plan = config.scaleup.phases if config.scaleup else []
+    counts = {s.name: s.facilities.total for s in config.subcounties}
+    starts = config.month_starts()
+
+    def date(month: int | None) -> pd.Timestamp:
+        if month is None or month > config.months:
+            return pd.NaT
+        return pd.Timestamp(config.start_date + dt.timedelta(days=starts[month - 1]))
+
+    rows = []
+    for rec in records:
+        for row in sorted(rec.phases):
+            phase = plan[row.phase - 1]
+            reached = config.months + 1 if row.start_month is None else row.start_month
+            rows.append((rec.replicate, row.phase, ", ".join(phase.subcounties),
+                         sum(counts[n] for n in phase.subcounties), row.planned_month,
+                         date(row.planned_month), row.start_month, date(row.start_month),
+                         max(reached - row.planned_month, 0), row.reason,
+                         row.mentors_recruited, row.graduates_used))
+    df = pd.DataFrame(rows, columns=PHASE_COLUMNS)
+    df["start_month"] = df["start_month"].astype("Int64")
+    df["planned_date"] = pd.to_datetime(df["planned_date"])
+    df["start_date"] = pd.to_datetime(df["start_date"])
+    return df.astype({"replicate": "int64", "phase": "int64", "facilities": "int64",
+                      "planned_month": "int64", "delay_months": "int64",
+                      "mentors_recruited": "int64", "graduates_used": "int64"})
+
+
 def _per_month(config: Config, records: Sequence[Record], name: str, events: str) -> pd.Series:
     """Count a record's events (a log with day and subcounty) per replicate, subcounty and month."""
     names = np.array([s.name for s in config.subcounties], dtype=object)
@@ -105,14 +142,16 @@ def timeseries(config: Config, records: Sequence[Record], ledger: pd.DataFrame) 
     names = [s.name for s in config.subcounties]
     rows = []
     for rec in records:
-        for month, sub, mentees_, proficient, mentors_, groups, members, out, means in rec.months:
+        for (month, sub, mentees_, proficient, mentors_, groups, members, out, means, above,
+             newly) in rec.months:
             overall = float(np.mean(means)) if mentees_ else np.nan
             rows.append((rec.replicate, names[sub], month, mentees_, proficient, mentors_, groups,
-                         members, out, overall, *means))
+                         members, out, overall, *means, above, newly))
     df = pd.DataFrame(rows, columns=["replicate", "subcounty", "month", "active_mentees",
                                      "proficient_mentees", "active_mentors", "whatsapp_groups",
                                      "whatsapp_members",
-                                     "stockout_facility_days", "mean_score", *SCORE_COLS])
+                                     "stockout_facility_days", "mean_score", *SCORE_COLS,
+                                     "points_above_baseline", "newly_proficient"])
     starts = config.month_starts()
     dates = [pd.Timestamp(config.start_date + dt.timedelta(days=d)) for d in starts]
     df.insert(3, "month_start", [dates[max(m - 1, 0)] for m in df["month"]])
@@ -182,17 +221,34 @@ def summary(config: Config, spells: pd.DataFrame, ledger: pd.DataFrame) -> dict:
     return result
 
 
+EFFECTS = ("competency_point_years", "proficient_nurse_months", "proficient_nurses_at_end")
+
+#: How every effect measure is defined, for the docs and the CEA outputs.
+EFFECT_DEFINITION = (
+    "Effects count every nurse serving a programme post (enrolled mentees, and graduates "
+    "mentoring from their own posts) against her own baseline when she took the post, summed "
+    "over every facility of the scenario from day 0 to the horizon; a post that is vacant, "
+    "furloughed or not yet in the programme adds nothing. competency_point_years: her mean "
+    "checklist level above her baseline's, over the years it is held; proficient_nurse_months: "
+    "months in which she has every area at level 3 or above and did not at baseline; "
+    "proficient_nurses_at_end: such nurses at the horizon. Effects are discounted from the "
+    "middle of each month (the end, for the last one)."
+)
+
+
 def economics(ledger: pd.DataFrame, ts: pd.DataFrame, rate: float,
               keys: Sequence[str] = ("replicate",)) -> pd.DataFrame:
-    """Discounted cost and effects per group of ``keys`` (e.g. scenario and replicate).
+    """Discounted cost and effects per group of ``keys`` (e.g. scenario and replicate, or
+    replicate and subcounty).
 
     * ``cost_discounted_ksh``: every ledger entry discounted from its day;
-    * ``competency_point_years``: checklist points above the month-0 baseline, times
-      nurses in post, over the years they are held (each month's reading holds for
-      that month, discounted from its middle);
-    * ``proficient_nurse_months``: nurses with every area at 3 or above, month by month;
-    * ``proficient_nurses_at_end``: how many of them there are at the horizon (discounted
-      from it).
+    * the effects of :data:`EFFECTS` (see :data:`EFFECT_DEFINITION`), read from the
+      timeseries' ``points_above_baseline`` and ``newly_proficient``: each month's
+      reading holds for that month, discounted from its middle.
+
+    Because each nurse is measured against her own baseline and a post outside the
+    programme adds nothing, the same programme written with or without phases has the
+    same effect, and a later phase adds in proportion to its nurses and months.
     """
     from sim.cea import discount_factor
 
@@ -204,18 +260,15 @@ def economics(ledger: pd.DataFrame, ts: pd.DataFrame, rate: float,
     days_start = (ts["month_start"] - start).dt.days.to_numpy(dtype=float)
     length, middle = days_end - days_start, (days_start + days_end) / 2
     df = discount_factor(middle, rate)
-    baseline = ts[ts["month"] == 0].set_index([*keys, "subcounty"])["mean_score"]
-    base = baseline.reindex(pd.MultiIndex.from_frame(ts[[*keys, "subcounty"]])).to_numpy()
-    gain = (ts["mean_score"].to_numpy() - base) * ts["active_mentees"].to_numpy()
     months = ts["month"].to_numpy() > 0
+    points = ts["points_above_baseline"].to_numpy(dtype=float)
+    newly = ts["newly_proficient"].to_numpy(dtype=float)
     flows = pd.DataFrame({
-        "competency_point_years": np.where(months, np.nan_to_num(gain) * length / 365.25 * df, 0),
-        "proficient_nurse_months": np.where(months, ts["proficient_mentees"].to_numpy()
-                                            * length / (365.25 / 12) * df, 0),
+        "competency_point_years": np.where(months, points * length / 365.25 * df, 0),
+        "proficient_nurse_months": np.where(months, newly * length / (365.25 / 12) * df, 0),
     })
     last = ts["month"].to_numpy() == ts["month"].max()
-    flows["proficient_nurses_at_end"] = np.where(
-        last, ts["proficient_mentees"].to_numpy() * discount_factor(days_end, rate), 0)
+    flows["proficient_nurses_at_end"] = np.where(last, newly * discount_factor(days_end, rate), 0)
     for k in keys:
         flows[k] = ts[k].to_numpy()
-    return out.join(flows.groupby(keys).sum()).reset_index()
+    return out.join(flows.groupby(keys).sum(), how="outer").fillna(0.0).reset_index()

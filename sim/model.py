@@ -81,10 +81,12 @@ class Record:
         day="d", subcounty="l", facility="l", mentee="l", mentor="l"))
     # one row per (month, subcounty), read at the end of the month (month 0: day 0):
     # (month, subcounty, mentees, proficient mentees, mentors, WhatsApp groups, their members,
-    # stock-out days, per-area mean score)
+    # stock-out days, per-area mean score, checklist points above baseline and newly
+    # proficient nurses, both over every nurse serving the programme: see _read_month)
     months: list[tuple] = field(default_factory=list)
     # one row per mentor spell: (subcounty, slot, mentor, caseload, start, end, exit reason)
     mentors: list[tuple] = field(default_factory=list)
+    phases: list[scaleup.PhaseRow] = field(default_factory=list)  # one per scale-up phase
     posts: Events = field(default_factory=lambda: Events(day="d", subcounty="l"))  # WhatsApp
     # one row per facility on the day-0 baseline and at the horizon (endline), for surveys
     states: list[FacilityState] = field(default_factory=list)
@@ -202,14 +204,15 @@ class Model:
         ]
         self._slots: list[list] = [[] for _ in cfg.subcounties]  # mentor slots per subcounty
         self.graduates: list[Mentee] = []  # eligible to become mentors, longest waiting first
+        # graduates who mentor from their own posts, by post row, until they leave the post
+        self.mentoring_graduates: dict[int, Mentee] = {}
         for slot, load in enumerate(loads):
             self._slots[load.subcounty].append(
                 (slot, load.key, load.subcounty, [by_id[i] for i in load.sites]))
         for s, joined in enumerate(self.joined):
             if joined:
                 self._start_mentors(s)
-        if cfg.scaleup is not None:
-            self.process(scaleup.phases(self))
+        self.plan = scaleup.Plan(self) if cfg.scaleup is not None else None
         for s, group in enumerate(self.groups):
             self.process(
                 group.run(
@@ -229,10 +232,14 @@ class Model:
 
     # --- shared state changes -----------------------------------------------------
 
-    def _start_mentors(self, subcounty: int, graduates: bool = False) -> None:
+    def _start_mentors(self, subcounty: int, graduates: bool = False) -> tuple[int, int]:
+        """Fill a subcounty's mentor slots; returns how many were recruits and graduates."""
+        promoted = 0
         for slot in self._slots[subcounty]:
             origin = "graduate" if graduates and self._promote_graduate() else "recruit"
+            promoted += origin == "graduate"
             self.process(mentor_post(self, *slot, origin))
+        return len(self._slots[subcounty]) - promoted, promoted
 
     def _promote_graduate(self) -> bool:
         """Take the longest-waiting graduate still enrolled: her mentee spell ends."""
@@ -240,16 +247,18 @@ class Model:
             mentee = self.graduates.pop(0)
             if mentee.facility.mentee is mentee:
                 self.end_spell(mentee, "graduated")
+                self.mentoring_graduates[mentee.row] = mentee
                 mentee.promoted.succeed()
                 return True
         return False
 
-    def open_subcounty(self, subcounty: int, graduates: bool = False) -> None:
-        """A scale-up phase brings a subcounty's facilities and mentors in."""
+    def open_subcounty(self, subcounty: int, graduates: bool = False) -> tuple[int, int]:
+        """A scale-up phase brings a subcounty's facilities and mentors in; returns how
+        many of its mentors were recruited and how many were graduates."""
         self.joined[subcounty] = True
         for f in self.facilities[subcounty]:
             f.rejoin()
-        self._start_mentors(subcounty, graduates)
+        return self._start_mentors(subcounty, graduates)
 
     def new_mentee(self, facility: Facility) -> Mentee:
         """A nurse newly in post: a baseline per area and her engagement in groups."""
@@ -366,13 +375,29 @@ class Model:
                                   c.mentee_airtime_per_month)
 
     def _read_month(self, month: int) -> None:
+        """The month-end reading: enrolled nurses' levels, and the programme's effect.
+
+        The effect counts every nurse serving a programme post against her own baseline:
+        enrolled nurses and graduates mentoring from their own posts (who still practise
+        there). A vacant, furloughed or not yet joined post adds nothing.
+        """
         t = self.env.now
         by_subcounty = [[f.mentee for f in facs if f.mentee is not None] for facs in self.facilities]
         everyone = [m for enrolled in by_subcounty for m in enrolled]
-        if everyone:  # settled together: one compiled pass, not one per subcounty
-            rows = np.fromiter([m.row for m in everyone], np.intp, len(everyone))
+        serving = [m.row for m in everyone] + list(self.mentoring_graduates)
+        n_subs = len(self.facilities)
+        above, newly = np.zeros(n_subs), np.zeros(n_subs, np.int64)
+        if serving:  # settled together: one compiled pass, not one per subcounty
+            rows = np.array(serving, np.intp)
             settle(self.nurses, rows, t)
-            read = competency.checklist(competencies(self.nurses, rows))
+            levels = competency.checklist(competencies(self.nurses, rows))
+            base = competency.checklist(self.nurses.baseline[rows])
+            read = levels[:len(everyone)]
+            subs = self.nurses.subcounty[rows]
+            above = np.bincount(subs, levels.mean(axis=1) - base.mean(axis=1), minlength=n_subs)
+            gained = (levels >= competency.PROFICIENT).all(axis=1) & ~(
+                base >= competency.PROFICIENT).all(axis=1)
+            newly = np.bincount(subs, gained, minlength=n_subs)
         end = 0
         for s, enrolled in enumerate(by_subcounty):
             if enrolled:
@@ -390,7 +415,8 @@ class Model:
             group.new_epoch(t)
             self.record.months.append((month, s, len(enrolled), proficient, mentors,
                                        len(group.groups), group.size,
-                                       out[month] - (out[month - 1] if month else 0.0), means))
+                                       out[month] - (out[month - 1] if month else 0.0), means,
+                                       float(above[s]), int(newly[s])))
 
     def _check_graduation(self, mentees: list[Mentee], levels: np.ndarray) -> None:
         rule = self._graduation
@@ -414,12 +440,20 @@ class Model:
                 ))
 
     def _run_calendar(self):
+        # Phases due at the start open first (then their nurses and mentors take up their
+        # posts, at the same instant), so a phase from month 1 is as if it had no phase.
+        if self.plan is not None and self.plan.open_due(1):
+            yield self.env.timeout(0)
         self._read_month(0)  # the baseline, once every post is filled
         self._record_states("baseline")
         for month in range(1, self.config.months + 1):
+            if month > 1 and self.plan is not None and self.plan.open_due(month):
+                yield self.env.timeout(0)  # before the month's costs: its mentors are in post
             self._charge_month()
             yield self.env.timeout(self.month_starts[month] - self.env.now)
             self._read_month(month)
+        if self.plan is not None:
+            self.plan.close()
         self._record_states("endline")
         for facs in self.facilities:
             for f in facs:
@@ -469,7 +503,8 @@ class Model:
         self.nurses.facilities = []
         self._learning = None
         self.facilities, self.mentors, self.graduates, self.groups = [], [], [], []
-        self._slots, self._calendar = [], None
+        self.mentoring_graduates = {}
+        self._slots, self._calendar, self.plan = [], None, None
 
 
 def _let_go(event: simpy.Event) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim import batch, compare
+from sim import batch, compare, metrics
 from sim.plots import batch_figures, ce_plane_figure, ceac_figure
 
 PAPER = ("Hossain I, Mugoya I, Muchai L, et al. Blended Learning Using Peer Mentoring and "
@@ -121,7 +121,7 @@ def write_html(out: str | Path, path: Path, sheets: dict[str, pd.DataFrame]) -> 
         "<h2>Cost-effectiveness</h2>",
         f"<p>Costs (KSh{f', {ce.price_year} prices' if ce.price_year else ''}; US$ columns at "
         "the scenarios' exchange rate) and competency-point-years discounted at "
-        f"{ce.rate:.0%} a year.</p>",
+        f"{ce.rate:.0%} a year. {e(metrics.EFFECT_DEFINITION)}</p>",
         _table(sheets["icer"]),
     ]
     for key, fig, caption in figures:

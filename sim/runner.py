@@ -42,6 +42,7 @@ class Results:
     mentors: pd.DataFrame
     timeseries: pd.DataFrame
     costs: pd.DataFrame
+    phases: pd.DataFrame
     summary: dict
 
     def summary_document(self) -> dict:
@@ -60,6 +61,7 @@ class Results:
             "mentors.parquet": lambda p: self.mentors.to_parquet(p, index=False),
             "timeseries.parquet": lambda p: self.timeseries.to_parquet(p, index=False),
             "costs.parquet": lambda p: self.costs.to_parquet(p, index=False),
+            "phases.parquet": lambda p: self.phases.to_parquet(p, index=False),
             "summary.json": lambda p: p.write_text(json.dumps(self.summary_document(), indent=2) + "\n"),
             "config.resolved.yaml": lambda p: p.write_text(
                 yaml.safe_dump(self.config.to_dict(), sort_keys=False)),
@@ -96,5 +98,6 @@ def run(config: Config | str | Path, reps: int = 1, seed: int = 0) -> Results:
         mentors=metrics.mentors(cfg, records),
         timeseries=metrics.timeseries(cfg, records, ledger),
         costs=ledger,
+        phases=metrics.phases(cfg, records),
         summary=metrics.summary(cfg, spells, ledger),
     )

@@ -27,7 +27,9 @@ def pilot_run(tmp_path_factory):
 def test_outputs_and_columns(pilot_run):
     names = {p.name for p in pilot_run.iterdir()}
     assert names == {"mentees.parquet", "mentors.parquet", "timeseries.parquet", "costs.parquet",
-                     "summary.json", "config.resolved.yaml", "competency.png"}
+                     "phases.parquet", "summary.json", "config.resolved.yaml", "competency.png"}
+    phases = pd.read_parquet(pilot_run / "phases.parquet")
+    assert len(phases) == 0 and "start_month" in phases.columns  # the pilot has no phases
     m = pd.read_parquet(pilot_run / "mentees.parquet")
     assert list(m.columns[:10]) == ["replicate", "subcounty", "facility_id", "mentee_id",
                                     "start_day", "end_day", "exit_reason", "visits",

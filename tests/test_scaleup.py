@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import sim
@@ -141,10 +142,62 @@ def test_shipped_county_scaleup():
         assert (first["start_day"] > planned).all()  # the budget cap delayed the phase
         ts = res.timeseries[res.timeseries["replicate"] == rep].groupby("month")["active_mentors"].sum()
         assert ts.loc[0] == 5 < ts.loc[14] < ts.iloc[-1]
+    # the plan's timeline says so: the capped phase late in every replicate, and why
+    ph = res.phases.set_index(["replicate", "phase"])
+    assert len(ph) == 2 * len(cfg.scaleup.phases)
+    capped = ph.xs(2, level="phase")
+    assert (capped["start_month"] > 25).all() and (capped["delay_months"] > 0).all()
+    assert (capped["reason"] == "budget cap").all()
+    assert (capped["graduates_used"] >= 20).all()
     free = sim.run(sim.load(CONFIGS / "scaleup_machakos_county.yaml",
-                            ["scaleup.annual_budget_ksh=null"]), reps=1, seed=0)
+                            ["scaleup.annual_budget_ksh=null"]), reps=2, seed=0)
     starts = free.mentors[free.mentors["subcounty"].isin(third)]["start_day"]
     assert starts.min() == planned  # without the cap, on time
+    assert (free.phases["reason"] == "on time").all() and (free.phases["delay_months"] == 0).all()
+    assert (free.phases["start_month"] == free.phases["planned_month"]).all()
+
+
+def test_the_phase_timeline_accounts_for_every_phase_and_mentor(make_config):
+    cfg = make_config({
+        "months": 24,
+        "subcounties": [dict(make_config().subcounties[0].model_dump(), name=name)
+                        for name in ("A", "B", "C", "D")],
+        "subcounties.C.facilities": {"public": 2, "faith_based": 0, "private": 0},
+        # A runs at about 0.5 M KSh a year and A with B at about 1 M: B waits for a shorter
+        # rest of the year, and the small C, planned after it, waits for B or the budget
+        "scaleup": {"annual_budget_ksh": 900_000, "graduation": {"threshold": 3, "months": 2},
+                    "phases": [{"start_month": 5, "subcounties": ["C"], "mentors": "graduates"},
+                               {"start_month": 4, "subcounties": ["B"]},
+                               {"start_month": 30, "subcounties": ["D"]}]},
+    })
+    res = sim.run(cfg, reps=4, seed=4)
+    ph = res.phases
+    assert list(ph.columns[:3]) == ["replicate", "phase", "subcounties"]
+    assert sorted(ph["phase"].unique()) == [1, 2, 3]  # numbered in config order
+    for rep, rows in ph.groupby("replicate"):
+        rows = rows.set_index("phase")
+        assert rows.loc[3, "reason"] == "beyond horizon" and pd.isna(rows.loc[3, "start_month"])
+        for k in (1, 2):
+            row = rows.loc[k]
+            if pd.isna(row["start_month"]):
+                continue
+            assert row["delay_months"] == row["start_month"] - row["planned_month"]
+            assert (row["reason"] == "on time") == (row["delay_months"] == 0)
+            name = row["subcounties"]
+            mentors = res.mentors[(res.mentors["replicate"] == rep)
+                                  & (res.mentors["subcounty"] == name)].groupby("slot").head(1)
+            assert row["mentors_recruited"] == (mentors["origin"] == "recruit").sum()
+            assert row["graduates_used"] == (mentors["origin"] == "graduate").sum()
+            ts = res.timeseries[(res.timeseries["replicate"] == rep)
+                                & (res.timeseries["subcounty"] == name)]
+            assert ts.loc[ts["active_mentees"] > 0, "month"].min() == row["start_month"]
+        # phases are taken in order of planned start: C (month 5) never opens before B
+        assert rows.loc[1, "start_month"] >= rows.loc[2, "start_month"]
+        if rows.loc[1, "reason"] == "previous phase":
+            assert rows.loc[1, "start_month"] == rows.loc[2, "start_month"]
+    assert (ph.loc[ph["phase"] == 2, "reason"] == "budget cap").all()
+    assert set(ph.loc[ph["phase"] == 1, "reason"]) == {"budget cap", "previous phase"}
+    assert (ph.loc[ph["phase"] == 1, "graduates_used"] == 1).all()
 
 
 def test_shipped_national_config():

@@ -424,6 +424,7 @@ def nurse_post(model: Model, facility: Facility):
         if nurse.promoted in fired and not turned_over:
             # She now mentors others and keeps her post; it falls vacant when she leaves.
             yield quits
+            del model.mentoring_graduates[facility.id]
             if cfg.vacancy_days_mean > 0:
                 yield env.timeout(vacancy_rng.exponential(cfg.vacancy_days_mean))
             nurse = model.new_mentee(facility)

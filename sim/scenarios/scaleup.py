@@ -9,14 +9,16 @@ with the phase (each facility's expected visits, airtime and share of a
 mentor's airtime, each subcounty's coordination), plus the new mentors'
 orientation, must fit the annual cap. If it does not, the phase is checked
 again each month, and a new budget year usually lets it start. Phases are taken
-in order, so a delayed phase delays those after it.
+in order, so a delayed phase delays those after it. The monthly calendar drives
+the plan (:class:`Plan`): a phase opens at a month's start before that month's
+costs are posted, so its first month is charged like any other.
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sim.scenarios.layout import ratio
 
@@ -62,23 +64,75 @@ def projected_year_cost(model: Model, joining: list[int]) -> float:
     return spent + rest + orientation * cfg.costs.orientation_per_mentor
 
 
-def phases(model: Model):
-    """SimPy process: open each phase's subcounties when it is due and affordable."""
-    cfg, env = model.config, model.env
-    plan = cfg.scaleup
-    names = [s.name for s in cfg.subcounties]
-    for phase in sorted(plan.phases, key=lambda p: p.start_month):
-        if phase.start_month > cfg.months:
-            return
-        start = model.month_starts[phase.start_month - 1]
-        if env.now < start:
-            yield env.timeout(start - env.now)
-        joining = [names.index(n) for n in phase.subcounties]
-        while (plan.annual_budget_ksh is not None
-               and projected_year_cost(model, joining) > plan.annual_budget_ksh):
-            later = next((d for d in model.month_starts if d > env.now), model.horizon)
-            if later >= model.horizon:
-                return  # never affordable within the horizon
-            yield env.timeout(later - env.now)
-        for s in joining:
-            model.open_subcounty(s, graduates=phase.mentors == "graduates")
+class PhaseRow(NamedTuple):
+    """What became of one phase in one replicate."""
+
+    phase: int  # 1, 2, ... in config order
+    planned_month: int
+    start_month: int | None  # None: not started within the horizon
+    reason: str  # see REASONS
+    mentors_recruited: int
+    graduates_used: int
+
+
+#: Why a phase started when it did (or not at all).
+REASONS = {
+    "on time": "started in its planned month",
+    "budget cap": "the annual budget could not carry it in its planned month",
+    "previous phase": "waited for an earlier phase that the budget cap held back",
+    "beyond horizon": "planned after the scenario's last month",
+}
+
+
+class Plan:
+    """A scale-up plan as it unfolds: the calendar asks it at each month's start which
+    phases open, and it records what became of each (:class:`PhaseRow`)."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        phases = model.config.scaleup.phases
+        self._pending = sorted(range(len(phases)), key=lambda k: phases[k].start_month)
+        self._capped: set[int] = set()
+
+    def open_due(self, month: int) -> bool:
+        """At the start of ``month`` (1-based), open every phase that is due and fits the
+        budget, in order of planned start; a phase over the budget is checked again next
+        month, and the phases after it wait. Returns whether any opened."""
+        model, cfg = self.model, self.model.config
+        names = [s.name for s in cfg.subcounties]
+        opened = False
+        while self._pending:
+            k = self._pending[0]
+            phase = cfg.scaleup.phases[k]
+            if phase.start_month > month:
+                break
+            joining = [names.index(n) for n in phase.subcounties]
+            budget = cfg.scaleup.annual_budget_ksh
+            if budget is not None and projected_year_cost(model, joining) > budget:
+                self._capped.add(k)
+                break
+            self._pending.pop(0)
+            recruited = graduates = 0
+            for s in joining:
+                r, g = model.open_subcounty(s, graduates=phase.mentors == "graduates")
+                recruited, graduates = recruited + r, graduates + g
+            model.record.phases.append(PhaseRow(k + 1, phase.start_month, month,
+                                                self._reason(k, month), recruited, graduates))
+            opened = True
+        return opened
+
+    def close(self) -> None:
+        """At the horizon: record the phases that never started."""
+        phases = self.model.config.scaleup.phases
+        for k in self._pending:
+            self.model.record.phases.append(
+                PhaseRow(k + 1, phases[k].start_month, None, self._reason(k, None), 0, 0))
+        self._pending = []
+
+    def _reason(self, k: int, month: int | None) -> str:
+        planned = self.model.config.scaleup.phases[k].start_month
+        if planned > self.model.config.months:
+            return "beyond horizon"
+        if k in self._capped:
+            return "budget cap"
+        return "on time" if month == planned else "previous phase"
