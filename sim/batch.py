@@ -33,7 +33,8 @@ from sim.experiment import Experiment
 from sim.model import simulate
 from sim.outputs import OutputError
 
-TABLES = ("mentees", "mentors", "timeseries", "costs", "phases", "outcomes")
+TABLES = ("mentees", "mentors", "timeseries", "costs", "phases", "budget", "workforce",
+          "outcomes")
 MANIFEST = "manifest.jsonl"
 EXPERIMENT = "experiment.json"
 
@@ -44,12 +45,15 @@ def run_task(experiment: Experiment, scenario: str, replicate: int) -> dict[str,
     rec = simulate(config, experiment.seed, replicate)
     mentees = metrics.mentees(config, [rec])
     ledger = metrics.costs(config, [rec])
+    mentor_spells = metrics.mentors(config, [rec])
     tables = {
         "mentees": mentees,
-        "mentors": metrics.mentors(config, [rec]),
+        "mentors": mentor_spells,
         "timeseries": metrics.timeseries(config, [rec], ledger),
         "costs": ledger,
         "phases": metrics.phases(config, [rec]),
+        "budget": metrics.budget(config, ledger),
+        "workforce": metrics.workforce(config, [rec], mentees, mentor_spells),
         "outcomes": metrics.outcomes(mentees, ledger, config.costs.ksh_per_usd)
         .rename_axis("replicate").reset_index(),
     }

@@ -15,7 +15,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -225,6 +225,9 @@ class Costs(_Block):
     coordination_per_subcounty_month: float = Field(ge=0)  # assumption
     discount_rate: float = Field(default=0.03, ge=0, le=0.5)  # a year, for costs and effects
     price_year: int | None = Field(default=None, ge=1990, le=2100)  # year of the unit costs
+    # calendar month a government fiscal year starts in (Kenya's: July); budget years and the
+    # scale-up's annual cap follow it
+    fiscal_year_start_month: int = Field(default=7, ge=1, le=12)
 
 
 class Classroom(_Block):
@@ -327,6 +330,15 @@ class Calibration(_Block):
     parameters: list[str]
 
 
+class FiscalYear(NamedTuple):
+    """A government fiscal year, as days from the programme's start (``start`` may be
+    negative and ``end`` past the horizon: the whole year)."""
+
+    label: str  # e.g. "2018/19", or "2018" for a calendar fiscal year
+    start: float
+    end: float
+
+
 class Config(_Block):
     """A whole scenario: calendar, places, agents, processes and unit costs."""
 
@@ -380,6 +392,21 @@ class Config(_Block):
             boundary = dt.date(y, m, min(day, calendar.monthrange(y, m)[1]))
             out.append(float((boundary - self.start_date).days))
         return out
+
+    def fiscal_years(self) -> list[FiscalYear]:
+        """The fiscal years the programme's days fall in, in order, each whole
+        (``costs.fiscal_year_start_month`` starts them)."""
+        first = self.costs.fiscal_year_start_month
+        year = self.start_date.year - (self.start_date.month < first)
+        horizon, out = self.horizon_days, []
+        while True:
+            begin = dt.date(year, first, 1)
+            start, end = ((d - self.start_date).days for d in (begin, dt.date(year + 1, first, 1)))
+            label = str(year) if first == 1 else f"{year}/{(year + 1) % 100:02d}"
+            out.append(FiscalYear(label, float(start), float(end)))
+            if end >= horizon:
+                return out
+            year += 1
 
     @property
     def horizon_days(self) -> float:

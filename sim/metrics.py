@@ -115,6 +115,109 @@ def phases(config: Config, records: Sequence[Record]) -> pd.DataFrame:
                       "mentors_recruited": "int64", "graduates_used": "int64"})
 
 
+def _fiscal_frame(config: Config) -> pd.DataFrame:
+    """The fiscal years a scenario runs through, with their dates and programme days."""
+    start, horizon = config.start_date, config.horizon_days
+    rows = []
+    for year in config.fiscal_years():
+        first, last = max(year.start, 0.0), min(year.end, horizon)
+        months = sum(1 for d in config.month_starts()[:-1] if first <= d < last)
+        rows.append((year.label, pd.Timestamp(start + dt.timedelta(days=year.start)),
+                     pd.Timestamp(start + dt.timedelta(days=year.end)), first, last, months))
+    return pd.DataFrame(rows, columns=["fiscal_year", "year_start", "year_end", "first_day",
+                                       "last_day", "programme_months"])
+
+
+def _fiscal_index(config: Config, days: np.ndarray) -> np.ndarray:
+    """Index of the fiscal year each day falls in."""
+    starts = np.array([y.start for y in config.fiscal_years()])
+    return np.searchsorted(starts, np.asarray(days, dtype=float), side="right") - 1
+
+
+def budget(config: Config, ledger: pd.DataFrame) -> pd.DataFrame:
+    """Costs by government fiscal year and category against the scale-up's annual cap: a
+    row per (replicate, fiscal year). ``year_start`` and ``year_end`` bound the whole year;
+    ``programme_months`` counts the programme's months that start in it (a first or last
+    year may be cut short by the start date or the horizon)."""
+    years = _fiscal_frame(config)
+    reps = sorted(ledger["replicate"].unique())
+    ledger = ledger.assign(fiscal_year=years["fiscal_year"].to_numpy()[
+        _fiscal_index(config, ledger["day"].to_numpy())])
+    wide = (ledger.pivot_table(index=["replicate", "fiscal_year"], columns="category",
+                               values="ksh", aggfunc="sum", fill_value=0.0)
+            .reindex(columns=list(CATEGORIES), fill_value=0.0))
+    wide.columns = COST_COLS
+    grid = pd.MultiIndex.from_product([reps, years["fiscal_year"]],
+                                      names=["replicate", "fiscal_year"])
+    df = wide.reindex(grid, fill_value=0.0).reset_index()
+    df = df.merge(years.drop(columns=["first_day", "last_day"]), on="fiscal_year")
+    df["cost_total"] = df[COST_COLS].sum(axis=1)
+    cap = config.scaleup.annual_budget_ksh if config.scaleup else None
+    df["annual_budget_ksh"] = np.nan if cap is None else float(cap)
+    df["share_of_budget"] = df["cost_total"] / df["annual_budget_ksh"]
+    cols = ["replicate", "fiscal_year", "year_start", "year_end", "programme_months",
+            *COST_COLS, "cost_total", "annual_budget_ksh", "share_of_budget"]
+    return df[cols].sort_values(["replicate", "year_start"], ignore_index=True)
+
+
+def workforce(config: Config, records: Sequence[Record], spells: pd.DataFrame,
+              mentor_spells: pd.DataFrame) -> pd.DataFrame:
+    """Mentors and their workload by fiscal year: a row per (replicate, fiscal year).
+
+    * ``mentor_years``: time in post of all mentors; ``mentors_in_post``: at the year's
+      last programme day; ``mentors_recruited``, ``graduates_promoted``, ``mentors_left``:
+      mentor spells that began (as a recruit or a graduate) or ended in attrition in it;
+    * ``release_days_available``: release days of the mentors in post, net of absence
+      (expected: ``release_days_per_week / 7`` of each day in post, times one less the
+      absence probability); ``release_days_used``: mentor-days with at least one visit;
+    * ``workload_pressure``: visit hours the enrolled nurses need at the target interval
+      (visit plus travel, by setting) over the hours of the available release days. In
+      the spirit of WHO's Workload Indicators of Staffing Need: above 1, the mentors in
+      post cannot keep every nurse to the target interval.
+    """
+    m = config.mentor
+    years = _fiscal_frame(config)
+    n_years = len(years)
+    first, last = years["first_day"].to_numpy(), years["last_day"].to_numpy()
+
+    def overlap(start: np.ndarray, end: np.ndarray) -> np.ndarray:  # spells x years, days
+        lo = np.maximum(np.asarray(start, float)[:, None], first[None, :])
+        hi = np.minimum(np.asarray(end, float)[:, None], last[None, :])
+        return np.clip(hi - lo, 0.0, None)
+
+    hours = {s.name: m.visit_hours + getattr(m.travel_hours, s.setting)
+             for s in config.subcounties}
+    rows = []
+    for rec in records:
+        r = rec.replicate
+        mine = mentor_spells[mentor_spells["replicate"] == r]
+        nurses = spells[spells["replicate"] == r]
+        in_post = overlap(mine["start_day"], mine["end_day"]).sum(axis=0)
+        began = _fiscal_index(config, mine["start_day"].to_numpy())
+        ended = _fiscal_index(config, mine["end_day"].to_numpy())
+        at_end = [int(((mine["start_day"] <= d) & (mine["end_day"] > d)).sum())
+                  for d in last - 1e-9]
+        visits = pd.DataFrame({"day": np.asarray(rec.visits.column("day")),
+                               "mentor": np.asarray(rec.visits.column("mentor"))})
+        used = np.bincount(_fiscal_index(config, visits.drop_duplicates()["day"].to_numpy()),
+                           minlength=n_years)[:n_years] if len(visits) else np.zeros(n_years)
+        enrolled = overlap(nurses["start_day"], nurses["end_day"])
+        needed = (enrolled * nurses["subcounty"].map(hours).to_numpy()[:, None]).sum(axis=0) \
+            / m.target_interval_days
+        available = in_post * m.release_days_per_week / 7 * (1 - m.absence_probability)
+        for k in range(n_years):
+            rows.append((r, years["fiscal_year"].iat[k], in_post[k] / 365.25, at_end[k],
+                         int(((began == k) & (mine["origin"] == "recruit")).sum()),
+                         int(((began == k) & (mine["origin"] == "graduate")).sum()),
+                         int(((ended == k) & (mine["exit_reason"] == "attrition")).sum()),
+                         available[k], int(used[k]), needed[k],
+                         needed[k] / (available[k] * m.workday_hours) if available[k] else np.nan))
+    return pd.DataFrame(rows, columns=[
+        "replicate", "fiscal_year", "mentor_years", "mentors_in_post", "mentors_recruited",
+        "graduates_promoted", "mentors_left", "release_days_available", "release_days_used",
+        "visit_hours_needed", "workload_pressure"])
+
+
 def _per_month(config: Config, records: Sequence[Record], name: str, events: str) -> pd.Series:
     """Count a record's events (a log with day and subcounty) per replicate, subcounty and month."""
     names = np.array([s.name for s in config.subcounties], dtype=object)
@@ -143,15 +246,17 @@ def timeseries(config: Config, records: Sequence[Record], ledger: pd.DataFrame) 
     rows = []
     for rec in records:
         for (month, sub, mentees_, proficient, mentors_, groups, members, out, means, above,
-             newly) in rec.months:
+             newly, in_post, level_sum) in rec.months:
             overall = float(np.mean(means)) if mentees_ else np.nan
             rows.append((rec.replicate, names[sub], month, mentees_, proficient, mentors_, groups,
-                         members, out, overall, *means, above, newly))
+                         members, out, overall, *means, above, newly, in_post,
+                         level_sum / in_post if in_post else np.nan))
     df = pd.DataFrame(rows, columns=["replicate", "subcounty", "month", "active_mentees",
                                      "proficient_mentees", "active_mentors", "whatsapp_groups",
                                      "whatsapp_members",
                                      "stockout_facility_days", "mean_score", *SCORE_COLS,
-                                     "points_above_baseline", "newly_proficient"])
+                                     "points_above_baseline", "newly_proficient",
+                                     "nurses_in_post", "mean_score_in_post"])
     starts = config.month_starts()
     dates = [pd.Timestamp(config.start_date + dt.timedelta(days=d)) for d in starts]
     df.insert(3, "month_start", [dates[max(m - 1, 0)] for m in df["month"]])

@@ -82,7 +82,8 @@ class Record:
     # one row per (month, subcounty), read at the end of the month (month 0: day 0):
     # (month, subcounty, mentees, proficient mentees, mentors, WhatsApp groups, their members,
     # stock-out days, per-area mean score, checklist points above baseline and newly
-    # proficient nurses, both over every nurse serving the programme: see _read_month)
+    # proficient nurses, both over every nurse serving the programme, and the nurses in post
+    # at its facilities with the sum of their mean levels: see _read_month)
     months: list[tuple] = field(default_factory=list)
     # one row per mentor spell: (subcounty, slot, mentor, caseload, start, end, exit reason)
     mentors: list[tuple] = field(default_factory=list)
@@ -375,29 +376,39 @@ class Model:
                                   c.mentee_airtime_per_month)
 
     def _read_month(self, month: int) -> None:
-        """The month-end reading: enrolled nurses' levels, and the programme's effect.
+        """The month-end reading: enrolled nurses' levels, the programme's effect, and the
+        level of every nurse in post at the scenario's facilities.
 
         The effect counts every nurse serving a programme post against her own baseline:
         enrolled nurses and graduates mentoring from their own posts (who still practise
-        there). A vacant, furloughed or not yet joined post adds nothing.
+        there). A vacant, furloughed or not yet joined post adds nothing. The nurses in
+        post add, to those serving, the nurses of subcounties not yet in the programme, at
+        their baselines: a curve over them has no composition effect when a phase starts.
         """
         t = self.env.now
+        n_subs = len(self.facilities)
         by_subcounty = [[f.mentee for f in facs if f.mentee is not None] for facs in self.facilities]
         everyone = [m for enrolled in by_subcounty for m in enrolled]
-        serving = [m.row for m in everyone] + list(self.mentoring_graduates)
-        n_subs = len(self.facilities)
-        above, newly = np.zeros(n_subs), np.zeros(n_subs, np.int64)
-        if serving:  # settled together: one compiled pass, not one per subcounty
-            rows = np.array(serving, np.intp)
-            settle(self.nurses, rows, t)
-            levels = competency.checklist(competencies(self.nurses, rows))
-            base = competency.checklist(self.nurses.baseline[rows])
-            read = levels[:len(everyone)]
-            subs = self.nurses.subcounty[rows]
-            above = np.bincount(subs, levels.mean(axis=1) - base.mean(axis=1), minlength=n_subs)
-            gained = (levels >= competency.PROFICIENT).all(axis=1) & ~(
-                base >= competency.PROFICIENT).all(axis=1)
-            newly = np.bincount(subs, gained, minlength=n_subs)
+        serving = np.array([m.row for m in everyone] + list(self.mentoring_graduates), np.intp)
+        # nurses of subcounties not yet in the programme: still at their baselines
+        waiting = np.array([f.id for s, facs in enumerate(self.facilities) if not self.joined[s]
+                            for f in facs], np.intp)
+        if len(serving):  # settled together: one compiled pass, not one per subcounty
+            settle(self.nurses, serving, t)
+        levels = competency.checklist(competencies(self.nurses, serving))
+        base = competency.checklist(self.nurses.baseline[serving])
+        read = levels[:len(everyone)]
+        subs, others = self.nurses.subcounty[serving], self.nurses.subcounty[waiting]
+
+        def by_subcounty_sum(where: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
+            return np.bincount(where, values, minlength=n_subs)
+
+        above = by_subcounty_sum(subs, levels.mean(axis=1) - base.mean(axis=1))
+        newly = by_subcounty_sum(subs, ((levels >= competency.PROFICIENT).all(axis=1)
+                                        & ~(base >= competency.PROFICIENT).all(axis=1)).astype(float))
+        in_post = by_subcounty_sum(subs) + by_subcounty_sum(others)
+        level_sum = by_subcounty_sum(subs, levels.mean(axis=1)) + by_subcounty_sum(
+            others, competency.checklist(self.nurses.baseline[waiting]).mean(axis=1))
         end = 0
         for s, enrolled in enumerate(by_subcounty):
             if enrolled:
@@ -416,7 +427,8 @@ class Model:
             self.record.months.append((month, s, len(enrolled), proficient, mentors,
                                        len(group.groups), group.size,
                                        out[month] - (out[month - 1] if month else 0.0), means,
-                                       float(above[s]), int(newly[s])))
+                                       float(above[s]), int(newly[s]), int(in_post[s]),
+                                       float(level_sum[s])))
 
     def _check_graduation(self, mentees: list[Mentee], levels: np.ndarray) -> None:
         rule = self._graduation

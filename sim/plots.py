@@ -1,4 +1,4 @@
-"""Figures for results: the competency curve per subcounty with its band.
+"""Figures for results: competency curves, costs, the plan's timeline, budget and workforce.
 
 Figures are built with matplotlib's object-oriented API (no pyplot state, no
 backend switching), so they save on a headless server and display in a notebook.
@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import io
 
+import matplotlib.dates as mdates
+import matplotlib.ticker as mticker
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -21,25 +24,116 @@ class _Figure(Figure):
         return buf.getvalue()
 
 
-def competency_figure(ts: pd.DataFrame, title: str = "") -> Figure:
-    """Mean and 5-95 % band across replicates of the mean checklist score, by month end."""
-    fig = _Figure(figsize=(7, 4), dpi=120, layout="tight")
-    ax = fig.subplots()
-    for name, sub in ts.groupby("subcounty", sort=False):
-        by_month = sub.groupby("month_end")["mean_score"]
+#: More groups than this are drawn as small multiples, never as one crowded legend.
+MAX_LEGEND = 8
+
+
+def _dates(ax, small: bool = False) -> None:
+    """Readable date ticks: as few as fit (fewer on a small multiple), each written once
+    (year, then months)."""
+    locator = mdates.AutoDateLocator(minticks=2, maxticks=4 if small else 8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _money(ax, largest: float, axis: str = "y") -> str:
+    """KSh ticks with thousands or millions spelled out in the label (no '1e6' offset);
+    returns the unit words for the axis label."""
+    scale, unit = ((1e6, "KSh millions") if largest >= 2e6 else
+                   (1e3, "KSh thousands") if largest >= 2e4 else (1.0, "KSh"))
+    fmt = mticker.FuncFormatter(lambda v, _: f"{v / scale:,.{1 if scale > 1 and largest / scale < 10 else 0}f}")
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+    return unit
+
+
+def _panels(n: int, width: float = 8.0, height: float = 4.5):
+    """A figure with one axis, or a grid of small multiples for more than MAX_LEGEND
+    groups; returns the figure and a list of ``n`` axes (the same axis n times when one)."""
+    if n <= MAX_LEGEND:
+        fig = _Figure(figsize=(width, height), dpi=110, layout="constrained")
+        ax = fig.subplots()
+        return fig, [ax] * n
+    cols = min(6, int(np.ceil(np.sqrt(n))))
+    rows = int(np.ceil(n / cols))
+    fig = _Figure(figsize=(2.3 * cols, 1.9 * rows + 0.8), dpi=110, layout="constrained")
+    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, list(axes[:n])
+
+
+def plan_groups(ts: pd.DataFrame, phases: pd.DataFrame | None) -> dict[str, str]:
+    """Each subcounty's group in the plan: 'from the start' or 'phase k'."""
+    groups = {name: "from the start" for name in ts["subcounty"].unique()}
+    if phases is not None:
+        for phase, names in phases.groupby("phase")["subcounties"].first().items():
+            for name in names.split(", "):
+                groups[name] = f"phase {phase}"
+    return groups
+
+
+def _level_in_post(ts: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Mean checklist level of every nurse in post, per ``keys`` and month end."""
+    w = ts.assign(points=ts["mean_score_in_post"] * ts["nurses_in_post"])
+    per = w.groupby([*keys, "month_end"], sort=False)[["points", "nurses_in_post"]].sum()
+    return per["points"] / per["nurses_in_post"]
+
+
+def competency_figure(ts: pd.DataFrame, phases: pd.DataFrame | None = None,
+                      by: str | None = None, title: str = "") -> Figure:
+    """Mean competency of every nurse in post at the scenario's facilities (nurses of
+    subcounties not yet in the programme count at their baselines, so a phase's start is
+    no dip), across replicates with the 5-95 % band, with the phases' starts marked.
+
+    ``by`` draws a curve per ``"subcounty"`` or per ``"phase"`` (the subcounties that
+    join together) instead; more than :data:`MAX_LEGEND` become small multiples.
+    """
+    if by is None:
+        data = ts.assign(group="all nurses in post")
+    elif by in ("subcounty", "phase"):
+        groups = plan_groups(ts, phases) if by == "phase" else None
+        data = ts.assign(group=ts["subcounty"].map(groups) if groups else ts["subcounty"])
+    else:
+        raise ValueError(f"by: expected 'subcounty' or 'phase', got {by!r}")
+    level = _level_in_post(data, ["group", "replicate"])
+    names = list(dict.fromkeys(data["group"]))
+    fig, axes = _panels(len(names))
+    for name, ax in zip(names, axes, strict=True):
+        by_month = level.loc[name].groupby(level="month_end")
         q = by_month.quantile([0.05, 0.95]).unstack()
-        line = ax.plot(q.index, by_month.mean(), marker="o", label=name)[0]
+        line = ax.plot(q.index, by_month.mean(), marker="o", ms=2.5, label=name)[0]
         ax.fill_between(q.index, q[0.05], q[0.95], color=line.get_color(), alpha=0.2)
-    ax.set_ylim(0, 4)
-    ax.set_ylabel("mean competency (0-4 checklist)")
-    ax.set_xlabel("date of reading (end of each programme month)")
-    ax.set_title(title or "Competency")
-    ax.grid(alpha=0.3)
-    ax.legend(title="subcounty: mean, 5-95 % of replicates")
-    for label in ax.get_xticklabels():
-        label.set_rotation(30)
-        label.set_horizontalalignment("right")
+        if len(names) > MAX_LEGEND:
+            ax.set_title(name, fontsize=8)
+    small = len(names) > MAX_LEGEND
+    for k, ax in enumerate(dict.fromkeys(axes)):
+        ax.set_ylim(0, 4)
+        ax.grid(alpha=0.3)
+        _dates(ax, small)
+        if phases is not None and len(phases):
+            _mark_phases(ax, phases, labels=k == 0)
+    main = axes[0]
+    if len(names) <= MAX_LEGEND:
+        main.set_ylabel("mean competency (0-4 checklist)")
+        main.set_xlabel("date of reading (end of each programme month)")
+        main.legend(fontsize=8, loc="lower right", title="mean, 5-95 % of replicates",
+                    title_fontsize=8)
+    else:
+        fig.supylabel("mean competency (0-4 checklist)")
+        fig.supxlabel("date of reading; band: 5-95 % of replicates; dotted: phase starts")
+    fig.suptitle(title or "Competency of the nurses in post")
     return fig
+
+
+def _mark_phases(ax, phases: pd.DataFrame, labels: bool = True) -> None:
+    """A dotted line at each phase's mean actual start, labelled with its number."""
+    started = phases.dropna(subset=["start_date"])
+    for phase, rows in started.groupby("phase"):
+        when = rows["start_date"].mean()
+        ax.axvline(when, color="grey", ls=":", lw=1)
+        if labels:
+            ax.annotate(f"phase {phase}", (when, 0.05), xycoords=("data", "axes fraction"),
+                        rotation=90, fontsize=7, color="dimgrey", ha="right", va="bottom")
 
 
 def validation_figure(table: pd.DataFrame, title: str = "") -> Figure:
@@ -75,28 +169,39 @@ def validation_figure(table: pd.DataFrame, title: str = "") -> Figure:
 def batch_figures(timeseries: pd.DataFrame, outcomes: pd.DataFrame,
                   order: list[str]) -> dict[str, Figure]:
     """The batch's three figures: competency curves, cumulative costs, cost vs competency."""
-    # programme-wide per replicate and month: enrolment-weighted score, summed costs
-    ts = timeseries.assign(weighted=timeseries["mean_score"] * timeseries["active_mentees"])
-    per = ts.groupby(["scenario", "replicate", "month_end"], sort=False)[
-        ["weighted", "active_mentees", "cost_total"]].sum()
-    per["score"] = per["weighted"] / per["active_mentees"]
-    per["cumulative_cost"] = per.groupby(level=["scenario", "replicate"])["cost_total"].cumsum()
+    order = [s for s in order if s in set(timeseries["scenario"])]
+    level = _level_in_post(timeseries, ["scenario", "replicate"]).rename("level")
+    cost = timeseries.groupby(["scenario", "replicate", "month_end"], sort=False)["cost_total"].sum()
+    cumulative = cost.groupby(level=["scenario", "replicate"]).cumsum()
     figs = {}
-    for key, column, label in (("competency", "score", "mean competency (0-4 checklist)"),
-                               ("cost", "cumulative_cost", "cumulative cost (KSh)")):
-        fig = _Figure(figsize=(8, 4.5), dpi=110, layout="constrained")
-        ax = fig.subplots()
-        for scenario in order:
-            if scenario not in per.index.get_level_values("scenario"):
-                continue
-            by_month = per.loc[scenario][column].groupby(level="month_end")
+    for key, series, title in (
+            ("competency", level, "Competency of the nurses in post, by scenario"),
+            ("cost", cumulative, "Cumulative cost, by scenario")):
+        fig, axes = _panels(len(order))
+        for scenario, ax in zip(order, axes, strict=True):
+            by_month = series.loc[scenario].groupby(level="month_end")
             q = by_month.quantile([0.05, 0.95]).unstack()
             line = ax.plot(q.index, by_month.mean(), label=scenario)[0]
             ax.fill_between(q.index, q[0.05], q[0.95], color=line.get_color(), alpha=0.15)
-        ax.set_ylabel(label)
-        ax.set_xlabel("date")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), title="mean, 5-95 %")
+            if len(order) > MAX_LEGEND:
+                ax.set_title(scenario, fontsize=8)
+        for ax in dict.fromkeys(axes):
+            ax.grid(alpha=0.3)
+            _dates(ax, len(order) > MAX_LEGEND)
+        label = ("mean competency (0-4 checklist)" if key == "competency" else
+                 f"cumulative cost ({_money(axes[0], float(series.max()))})")
+        if key == "competency":
+            for ax in dict.fromkeys(axes):
+                ax.set_ylim(0, 4)
+        if len(order) <= MAX_LEGEND:
+            axes[0].set_ylabel(label)
+            axes[0].set_xlabel("date")
+            axes[0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1),
+                           title="mean, 5-95 %", title_fontsize=7)
+        else:
+            fig.supylabel(label)
+            fig.supxlabel("date; band: 5-95 % of replicates")
+        fig.suptitle(title)
         figs[key] = fig
     fig = _Figure(figsize=(7, 5), dpi=110, layout="constrained")
     ax = fig.subplots()
@@ -110,12 +215,124 @@ def batch_figures(timeseries: pd.DataFrame, outcomes: pd.DataFrame,
                     yerr=[[y - lo.loc[scenario].iloc[1]], [hi.loc[scenario].iloc[1] - y]],
                     fmt="o", capsize=2, alpha=0.8)
         ax.annotate(scenario, (x, y), fontsize=7, xytext=(4, 4), textcoords="offset points")
-    ax.set_xlabel("cost per mentee (KSh)")
+    ax.set_xlabel(f"cost per mentee ({_money(ax, float(hi['cost_per_mentee_ksh'].max()), 'x')})")
     ax.set_ylabel("mean competency at the end (0-4)")
     ax.set_title("Cost and competency by scenario (mean, 5-95 %)")
     ax.grid(alpha=0.3)
     figs["tradeoff"] = fig
     return figs
+
+
+def timeline_figure(phases: pd.DataFrame, order: list[str] | None = None) -> Figure:
+    """Planned against actual start of each phase (of each scenario): the planned month,
+    the mean actual start and the range across replicates; phases that did not start
+    within the horizon in some replicates are flagged."""
+    keys = ["scenario", "phase"] if "scenario" in phases.columns else ["phase"]
+    if order is not None and "scenario" in phases.columns:
+        phases = phases[phases["scenario"].isin(order)].assign(
+            _o=lambda d: d["scenario"].map({s: i for i, s in enumerate(order)}))
+        phases = phases.sort_values(["_o", "phase"])
+    rows = list(phases.groupby(keys, sort=False))
+    fig = _Figure(figsize=(8, 0.35 * max(len(rows), 1) + 1.6), dpi=110, layout="constrained")
+    ax = fig.subplots()
+    labels = []
+    for y, (key, grp) in enumerate(rows):
+        scenario, phase = key if len(keys) == 2 else ("", key[0] if isinstance(key, tuple) else key)
+        labels.append(f"{scenario} · phase {phase}" if scenario else f"phase {phase}")
+        planned = grp["planned_date"].iloc[0]
+        started = grp["start_date"].dropna()
+        ax.plot(planned, y, "D", mfc="none", color="black", ms=6,
+                label="planned" if y == 0 else None)
+        if len(started):
+            ax.hlines(y, started.min(), started.max(), color="tab:blue", lw=5, alpha=0.4,
+                      label="actual start, range" if y == 0 else None)
+            ax.plot(started.mean(), y, "o", color="tab:blue", ms=5,
+                    label="actual start, mean" if y == 0 else None)
+        missing = len(grp) - len(started)
+        if missing:
+            ax.annotate(f"not started in {missing} of {len(grp)}", (planned, y), fontsize=7,
+                        color="tab:red", xytext=(8, -3), textcoords="offset points")
+    ax.set_yticks(range(len(rows)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.grid(axis="x", alpha=0.3)
+    _dates(ax)
+    ax.set_xlabel("date")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set_title("The plan's timeline: planned and actual phase starts")
+    return fig
+
+
+def budget_figure(budget: pd.DataFrame, order: list[str] | None = None) -> Figure:
+    """Mean cost per fiscal year against the annual cap, a bar per scenario (or one)."""
+    data = budget if "scenario" in budget.columns else budget.assign(scenario="")
+    order = [s for s in (order or list(dict.fromkeys(data["scenario"])))
+             if s in set(data["scenario"])]
+    mean = data.groupby(["fiscal_year", "scenario"], sort=False)["cost_total"].mean().unstack()
+    mean = mean.reindex(columns=order)
+    years = list(dict.fromkeys(data.sort_values("year_start")["fiscal_year"]))
+    mean = mean.reindex(years)
+    fig = _Figure(figsize=(8, 4.5), dpi=110, layout="constrained")
+    ax = fig.subplots()
+    width = 0.8 / len(order)
+    x = np.arange(len(years))
+    for k, scenario in enumerate(order):
+        ax.bar(x + (k - (len(order) - 1) / 2) * width, mean[scenario], width,
+               label=scenario or None)
+    caps = data.groupby("scenario")["annual_budget_ksh"].first().dropna()
+    for cap in sorted(set(caps)):
+        ax.axhline(cap, color="tab:red", ls="--", lw=1)
+        ax.annotate(f"annual cap {cap:,.0f} KSh", (0, cap), xycoords=("axes fraction", "data"),
+                    fontsize=7, color="tab:red", xytext=(2, 2), textcoords="offset points")
+    top = max(float(np.nanmax(mean.to_numpy())), max(caps, default=0.0))
+    ax.set_ylabel(f"cost ({_money(ax, top)}), mean of replicates")
+    ax.set_xticks(x, [f"FY {y}" for y in years], fontsize=8)
+    months = data.groupby("fiscal_year")["programme_months"].first()
+    for i, y in enumerate(years):
+        if months[y] < 12:
+            ax.annotate(f"{months[y]} months", (i, 0), fontsize=7, ha="center",
+                        xytext=(0, 2), textcoords="offset points")
+    ax.grid(axis="y", alpha=0.3)
+    if len(order) > 1 and len(order) <= MAX_LEGEND * 2:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set_title("Budget impact: cost by government fiscal year")
+    return fig
+
+
+def workforce_figure(workforce: pd.DataFrame, order: list[str] | None = None) -> Figure:
+    """Mentors in post at each fiscal year's end (recruits and graduates taken on in it),
+    and the workload pressure on their release days."""
+    data = workforce if "scenario" in workforce.columns else workforce.assign(scenario="")
+    order = [s for s in (order or list(dict.fromkeys(data["scenario"])))
+             if s in set(data["scenario"])]
+    years = list(dict.fromkeys(data["fiscal_year"]))
+    mean = data.groupby(["scenario", "fiscal_year"], sort=False)[
+        ["mentors_in_post", "mentors_recruited", "graduates_promoted", "workload_pressure"]].mean()
+    fig = _Figure(figsize=(9, 4), dpi=110, layout="constrained")
+    left, right = fig.subplots(1, 2)
+    x = np.arange(len(years))
+    for scenario in order:
+        m = mean.loc[scenario].reindex(years)
+        line = left.plot(x, m["mentors_in_post"], marker="o", label=scenario or "mentors in post")[0]
+        if len(order) == 1:
+            left.bar(x - 0.2, m["mentors_recruited"], 0.4, color="tab:orange", alpha=0.6,
+                     label="recruited in the year")
+            left.bar(x + 0.2, m["graduates_promoted"], 0.4, color="tab:green", alpha=0.6,
+                     label="graduates promoted in the year")
+        right.plot(x, m["workload_pressure"], marker="o", color=line.get_color(),
+                   label=scenario or None)
+    right.axhline(1, color="tab:red", ls="--", lw=1)
+    for ax in (left, right):
+        ax.set_xticks(x, [f"FY {y}" for y in years], fontsize=7, rotation=30, ha="right")
+        ax.grid(alpha=0.3)
+    left.set_ylabel("mentors (mean of replicates)")
+    left.set_title("Mentors in post at the year's end", fontsize=9)
+    right.set_ylabel("visit hours needed / release hours available")
+    right.set_ylim(bottom=0)
+    right.set_title("Workload pressure (above 1: too few release days)", fontsize=9)
+    if len(order) <= MAX_LEGEND:
+        left.legend(fontsize=7)
+    fig.suptitle("Workforce by government fiscal year")
+    return fig
 
 
 def ce_plane_figure(d_cost: pd.DataFrame, d_effect: pd.DataFrame, comparator: str,
@@ -130,7 +347,8 @@ def ce_plane_figure(d_cost: pd.DataFrame, d_effect: pd.DataFrame, comparator: st
     ax.axhline(0, color="grey", lw=0.8)
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_xlabel(f"incremental {effect.replace('_', ' ')} vs {comparator}")
-    ax.set_ylabel(f"incremental discounted cost (KSh) vs {comparator}")
+    largest = float(np.nanmax(np.abs(d_cost.to_numpy()))) if d_cost.size else 0.0
+    ax.set_ylabel(f"incremental discounted cost ({_money(ax, largest)}) vs {comparator}")
     ax.set_title("Cost-effectiveness plane (one dot per draw)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -144,7 +362,8 @@ def ceac_figure(curve: pd.DataFrame, effect: str) -> Figure:
     for strategy in curve.columns:
         ax.plot(curve.index, curve[strategy], label=strategy)
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel(f"willingness to pay (KSh per {effect.replace('_', ' ')})")
+    unit = _money(ax, float(curve.index.max()), "x")
+    ax.set_xlabel(f"willingness to pay ({unit} per {effect.replace('_', ' ')})")
     ax.set_ylabel("probability cost-effective")
     ax.set_title("Cost-effectiveness acceptability curves")
     ax.grid(alpha=0.3)
@@ -165,8 +384,9 @@ def tornado_figure(table: pd.DataFrame, strategy: str, comparator: str, wtp: flo
             label="95th percentile")
     ax.axvline(base, color="black", lw=1)
     ax.set_yticks(list(y), rows["parameter"], fontsize=8)
-    ax.set_xlabel(f"incremental net monetary benefit of {strategy} vs {comparator} (KSh), "
-                  f"WTP {wtp:,.0f}")
+    largest = float(np.nanmax(np.abs(rows[["nmb_at_low", "nmb_at_high"]].to_numpy())))
+    ax.set_xlabel(f"incremental net monetary benefit of {strategy} vs {comparator} "
+                  f"({_money(ax, largest, 'x')}), WTP {wtp:,.0f} KSh")
     ax.set_title("One-way sensitivity")
     ax.legend(fontsize=8)
     ax.grid(axis="x", alpha=0.3)

@@ -17,7 +17,8 @@ import pandas as pd
 import yaml
 
 from sim import batch, compare, metrics
-from sim.plots import batch_figures, ce_plane_figure, ceac_figure
+from sim.plots import (batch_figures, budget_figure, ce_plane_figure, ceac_figure,
+                       timeline_figure, workforce_figure)
 
 PAPER = ("Hossain I, Mugoya I, Muchai L, et al. Blended Learning Using Peer Mentoring and "
          "WhatsApp for Building Capacity of Health Workers for Strengthening Immunization "
@@ -52,6 +53,33 @@ def _flatten(data: dict, prefix: str = "") -> list[tuple[str, object]]:
     return rows
 
 
+def _timeline(phases: pd.DataFrame) -> pd.DataFrame:
+    """Each scenario's phases: planned and actual start across replications, and why."""
+    rows = []
+    for (scenario, phase), grp in phases.groupby(["scenario", "phase"], sort=False):
+        started = grp["start_month"].dropna().astype(float)
+        reasons = grp["reason"].value_counts()
+        rows.append({
+            "scenario": scenario, "phase": phase, "subcounties": grp["subcounties"].iloc[0],
+            "facilities": grp["facilities"].iloc[0],
+            "planned_month": grp["planned_month"].iloc[0],
+            "start_month_mean": started.mean() if len(started) else None,
+            "start_month_min": started.min() if len(started) else None,
+            "start_month_max": started.max() if len(started) else None,
+            "share_delayed": float((grp["delay_months"] > 0).mean()),
+            "reasons": "; ".join(f"{r} ({n} of {len(grp)})" for r, n in reasons.items()),
+            "mentors_recruited": grp["mentors_recruited"].mean(),
+            "graduates_used": grp["graduates_used"].mean(),
+        })
+    return pd.DataFrame(rows)
+
+
+def _by_year(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Means over replications per scenario and fiscal year."""
+    return (df.groupby(["scenario", "fiscal_year"], sort=False)[columns].mean()
+            .reset_index())
+
+
 def tables(out: str | Path) -> dict[str, pd.DataFrame]:
     """Every table of the report, by sheet name."""
     exp = batch.experiment_of(out)
@@ -63,12 +91,19 @@ def tables(out: str | Path) -> dict[str, pd.DataFrame]:
         columns=["scenario", "parameter", "value"])
     psa = pd.DataFrame([(k, d.pop("distribution"), d) for k, d in exp.get("psa", {}).items()],
                        columns=["parameter", "distribution", "settings"]).astype({"settings": str})
+    budget = batch.read(out, "budget")
+    workforce = batch.read(out, "workforce")
     return {
         "outcomes": compare.wide(comparison),
         "differences": compare.wide(comparison, difference=True),
         "outcomes_long": comparison,
         "icer": ce.icer,
         "ceac": ce.curve.reset_index(),
+        "timeline": _timeline(batch.read(out, "phases")),
+        "budget": _by_year(budget, ["programme_months", *metrics.COST_COLS, "cost_total",
+                                    "annual_budget_ksh", "share_of_budget"]),
+        "workforce": _by_year(workforce, [c for c in workforce.columns
+                                          if c not in ("replicate", "fiscal_year", "scenario")]),
         "scenarios": overrides,
         "uncertainty": psa,
         "parameters": pd.DataFrame(_flatten(base), columns=["parameter", "value"])
@@ -91,16 +126,30 @@ def write_html(out: str | Path, path: Path, sheets: dict[str, pd.DataFrame]) -> 
     ce = compare.cost_effectiveness(out)
     figs = batch_figures(batch.read(out, "timeseries"), batch.read(out, "outcomes"),
                          list(exp["scenarios"]))
+    order = list(exp["scenarios"])
+    phases = batch.read(out, "phases")
     figures = [
-        ("competency", figs["competency"], "Mean competency of the nurses in post, month by "
-         "month: mean over replications and the band holding 90 % of them."),
-        ("cost", figs["cost"], "Cumulative cost, KSh."),
+        ("competency", figs["competency"], "Mean competency of every nurse in post at the "
+         "scenario's facilities (nurses of subcounties not yet in the programme at their "
+         "baselines), month by month: mean over replications and the band holding 90 % of them."),
+        ("cost", figs["cost"], "Cumulative cost."),
         ("tradeoff", figs["tradeoff"], "Cost per mentee against competency at the end."),
         ("ce_plane", ce_plane_figure(ce.d_cost, ce.d_effect, ce.comparator,
                                      "competency_point_years"),
          "Incremental discounted cost and competency-point-years against the comparator."),
         ("ceac", ceac_figure(ce.curve[ce.strategies], "competency_point_years"),
          "Probability each strategy is cost-effective, by willingness to pay."),
+    ]
+    plan = []
+    if len(phases):
+        plan.append(("timeline", timeline_figure(phases, order), "Each phase's planned start "
+                     "(diamond) and actual start: mean (dot) and range across replications."))
+    plan += [
+        ("budget", budget_figure(batch.read(out, "budget"), order), "Mean cost per government "
+         "fiscal year against the annual cap; the first and last years may be part-years."),
+        ("workforce", workforce_figure(batch.read(out, "workforce"), order), "Mentors in post at "
+         "each fiscal year's end, and the visit hours the enrolled nurses need at the target "
+         "interval over the hours of the mentors' release days (above 1, too few)."),
     ]
     calibrated = yaml.safe_load((Path(out) / "scenarios" / "000.yaml").read_text()).get(
         "calibration")
@@ -124,10 +173,22 @@ def write_html(out: str | Path, path: Path, sheets: dict[str, pd.DataFrame]) -> 
         f"{ce.rate:.0%} a year. {e(metrics.EFFECT_DEFINITION)}</p>",
         _table(sheets["icer"]),
     ]
-    for key, fig, caption in figures:
-        parts.append(f"<figure id='{key}'><img alt='{e(caption)}' "
-                     f"src='data:image/png;base64,{_png(fig)}'>"
-                     f"<figcaption>{e(caption)}</figcaption></figure>")
+
+    def figure(key: str, fig, caption: str) -> str:
+        return (f"<figure id='{key}'><img alt='{e(caption)}' "
+                f"src='data:image/png;base64,{_png(fig)}'>"
+                f"<figcaption>{e(caption)}</figcaption></figure>")
+
+    parts += [figure(*f) for f in figures]
+    parts += ["<h2>The plan: timeline, budget and workforce</h2>"]
+    parts += ([_table(sheets["timeline"])] if len(sheets["timeline"]) else
+              ["<p>No scenario has scale-up phases: every subcounty is in from the start.</p>"])
+    parts += [figure(*f) for f in plan]
+    parts += ["<h3>Budget by fiscal year (mean of replications)</h3>",
+              _table(sheets["budget"][["scenario", "fiscal_year", "programme_months",
+                                       "cost_total", "annual_budget_ksh", "share_of_budget"]]),
+              "<h3>Workforce by fiscal year (mean of replications)</h3>",
+              _table(sheets["workforce"])]
     parts += [
         "<h2>Scenarios</h2>", _table(sheets["scenarios"]),
         "<h2>Uncertain parameters</h2>",

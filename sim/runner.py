@@ -43,6 +43,8 @@ class Results:
     timeseries: pd.DataFrame
     costs: pd.DataFrame
     phases: pd.DataFrame
+    budget: pd.DataFrame
+    workforce: pd.DataFrame
     summary: dict
 
     def summary_document(self) -> dict:
@@ -62,6 +64,8 @@ class Results:
             "timeseries.parquet": lambda p: self.timeseries.to_parquet(p, index=False),
             "costs.parquet": lambda p: self.costs.to_parquet(p, index=False),
             "phases.parquet": lambda p: self.phases.to_parquet(p, index=False),
+            "budget.parquet": lambda p: self.budget.to_parquet(p, index=False),
+            "workforce.parquet": lambda p: self.workforce.to_parquet(p, index=False),
             "summary.json": lambda p: p.write_text(json.dumps(self.summary_document(), indent=2) + "\n"),
             "config.resolved.yaml": lambda p: p.write_text(
                 yaml.safe_dump(self.config.to_dict(), sort_keys=False)),
@@ -70,11 +74,14 @@ class Results:
             writers["competency.png"] = self.plot_competency
         return write_folder(out, writers, force)
 
-    def plot_competency(self, path: str | Path | None = None) -> Figure:
-        """Mean competency per subcounty by month with its 5-95 % band; saved if ``path``."""
+    def plot_competency(self, path: str | Path | None = None, by: str | None = None) -> Figure:
+        """Mean competency of the nurses in post by month with its 5-95 % band and the
+        phases' starts, or a curve per ``by`` (``"subcounty"`` or ``"phase"``); saved if
+        ``path``."""
         from sim.plots import competency_figure
 
-        fig = competency_figure(self.timeseries, title=self.config.name)
+        fig = competency_figure(self.timeseries, self.phases if len(self.phases) else None,
+                                by=by, title=self.config.name)
         if path is not None:
             fig.savefig(path)
         return fig
@@ -90,14 +97,17 @@ def run(config: Config | str | Path, reps: int = 1, seed: int = 0) -> Results:
     records = [simulate(cfg, seed, r) for r in range(reps)]
     spells = metrics.mentees(cfg, records)
     ledger = metrics.costs(cfg, records)
+    mentor_spells = metrics.mentors(cfg, records)
     return Results(
         config=cfg,
         seed=seed,
         reps=reps,
         mentees=spells,
-        mentors=metrics.mentors(cfg, records),
+        mentors=mentor_spells,
         timeseries=metrics.timeseries(cfg, records, ledger),
         costs=ledger,
         phases=metrics.phases(cfg, records),
+        budget=metrics.budget(cfg, ledger),
+        workforce=metrics.workforce(cfg, records, spells, mentor_spells),
         summary=metrics.summary(cfg, spells, ledger),
     )

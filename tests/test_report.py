@@ -51,6 +51,7 @@ comparator: classroom
 scenarios:
   mentoring: {{months: 6}}
   classroom: {{months: 6, classroom.enabled: true, mentor.enabled: false, whatsapp.enabled: false}}
+  phased: {{months: 6, scaleup: {{annual_budget_ksh: 700000, phases: [{{start_month: 4, subcounties: [Machakos]}}]}}}}
 psa:
   classroom.per_diem_per_day: {{distribution: uniform, low: 2000, high: 6000}}
 """)
@@ -62,12 +63,15 @@ def test_html_report_is_self_contained_with_every_figure(finished_batch, tmp_pat
     assert main(["report", str(finished_batch), "--html", str(page)]) == 0
     dom = _Dom()
     dom.feed(page.read_text())
-    assert dom.figures == ["competency", "cost", "tradeoff", "ce_plane", "ceac"]
-    assert len(dom.images) == 5 and not dom.external
+    assert dom.figures == ["competency", "cost", "tradeoff", "ce_plane", "ceac", "timeline",
+                           "budget", "workforce"]
+    assert len(dom.images) == 8 and not dom.external
     for src in dom.images:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
-    assert dom.tables >= 6
+    assert dom.tables >= 9
+    text = page.read_text()
+    assert "own baseline" in text and "budget cap" in text and "2018/19" in text
     assert "doi:10.9745/GHSP-D-20-00421" in page.read_text()
 
 
@@ -76,9 +80,17 @@ def test_xlsx_report_opens_with_the_expected_sheets(finished_batch, tmp_path):
     assert main(["report", str(finished_batch), "--xlsx", str(book)]) == 0
     sheets = pd.read_excel(book, sheet_name=None)
     assert list(sheets) == ["outcomes", "differences", "outcomes_long", "icer", "ceac",
-                            "scenarios", "uncertainty", "parameters"]
-    assert set(sheets["outcomes"]["scenario"]) == {"mentoring", "classroom"}
-    assert set(sheets["icer"]["strategy"]) == {"mentoring", "classroom"}
+                            "timeline", "budget", "workforce", "scenarios", "uncertainty",
+                            "parameters"]
+    assert set(sheets["outcomes"]["scenario"]) == {"mentoring", "classroom", "phased"}
+    assert set(sheets["icer"]["strategy"]) == {"mentoring", "classroom", "phased"}
+    timeline = sheets["timeline"].set_index("scenario")
+    # a full fiscal year from July cannot carry Machakos, so it never starts
+    assert timeline.loc["phased", "planned_month"] == 4
+    assert timeline.loc["phased", "share_delayed"] == 1
+    assert timeline.loc["phased", "reasons"] == "budget cap (4 of 4)"
+    assert set(sheets["budget"]["fiscal_year"]) == {"2017/18", "2018/19"}
+    assert {"mentors_in_post", "workload_pressure"} <= set(sheets["workforce"].columns)
     assert "classroom.per_diem_per_day" in set(sheets["uncertainty"]["parameter"])
     assert "mentor.mentees_per_mentor" in set(sheets["parameters"]["parameter"])
 
@@ -107,7 +119,7 @@ window.addEventListener('load', () => { document.body.dataset.decoded =
              "--virtual-time-budget=10000"]
     dom = subprocess.run([*flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True,
                          timeout=120).stdout
-    assert 'data-decoded="5"' in dom
+    assert 'data-decoded="8"' in dom
     shot = tmp_path / "shot.png"
     subprocess.run([*flags, "--window-size=1200,2000", f"--screenshot={shot}", page.as_uri()],
                    capture_output=True, timeout=120)

@@ -27,7 +27,8 @@ def pilot_run(tmp_path_factory):
 def test_outputs_and_columns(pilot_run):
     names = {p.name for p in pilot_run.iterdir()}
     assert names == {"mentees.parquet", "mentors.parquet", "timeseries.parquet", "costs.parquet",
-                     "phases.parquet", "summary.json", "config.resolved.yaml", "competency.png"}
+                     "phases.parquet", "budget.parquet", "workforce.parquet", "summary.json",
+                     "config.resolved.yaml", "competency.png"}
     phases = pd.read_parquet(pilot_run / "phases.parquet")
     assert len(phases) == 0 and "start_month" in phases.columns  # the pilot has no phases
     m = pd.read_parquet(pilot_run / "mentees.parquet")
@@ -126,7 +127,9 @@ def test_python_api_and_plot(tmp_path):
     assert res.timeseries["replicate"].nunique() == 3
     fig = res.plot_competency(tmp_path / "curve.png")
     assert (tmp_path / "curve.png").stat().st_size > 10_000
-    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["Machakos"]
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["all nurses in post"]
+    by = res.plot_competency(by="subcounty")
+    assert [line.get_label() for line in by.axes[0].get_lines()] == ["Machakos"]
     out = res.write(tmp_path / "api")
     assert (out / "mentees.parquet").exists()
     with pytest.raises(sim.ConfigError, match="reps"):

@@ -2,13 +2,14 @@
 
 A plan lists phases, each with a start month, the subcounties it brings in and,
 optionally, their mentor:mentee ratio. Subcounties in no phase are in from day
-0. Budget years run twelve months from the start date. When a phase is due,
-the planner checks the budget the way a county would: what the programme has
-spent this budget year, plus the rest of the year at the projected run-rate
+0. The annual cap holds for each government fiscal year
+(``costs.fiscal_year_start_month``; Kenya's runs July to June). When a phase is
+due, the planner checks the budget the way a county would: what the programme
+has spent this fiscal year, plus the rest of the year at the projected run-rate
 with the phase (each facility's expected visits, airtime and share of a
 mentor's airtime, each subcounty's coordination), plus the new mentors'
 orientation, must fit the annual cap. If it does not, the phase is checked
-again each month, and a new budget year usually lets it start. Phases are taken
+again each month, and a new fiscal year usually lets it start. Phases are taken
 in order, so a delayed phase delays those after it. The monthly calendar drives
 the plan (:class:`Plan`): a phase opens at a month's start before that month's
 costs are posted, so its first month is charged like any other.
@@ -48,18 +49,13 @@ def annual_run_rate(model: Model, joining: list[int]) -> float:
 
 
 def projected_year_cost(model: Model, joining: list[int]) -> float:
-    """This budget year's cost if ``joining`` subcounties join now: spent so far, the rest
-    of the year at the new run-rate, and the new mentors' orientation, KSh."""
+    """This fiscal year's cost if ``joining`` subcounties join now: spent so far, the rest
+    of the fiscal year at the new run-rate, and the new mentors' orientation, KSh."""
     cfg, t = model.config, model.env.now
-    starts = model.month_starts
-    year = int(next(k for k in range(len(starts) - 1, -1, -1) if starts[k] <= t) // 12)
-    year_start = starts[12 * year]
-    year_end = starts[min(12 * (year + 1), len(starts) - 1)]
-    if year_end <= year_start:
-        year_end = year_start + 365.25
+    year = next(y for y in cfg.fiscal_years() if y.start <= t < y.end)
     led = model.ledger  # posted as things happen, so its days are in order
-    spent = sum(led.ksh[bisect_left(led.day, year_start):bisect_left(led.day, t)])
-    rest = max(0.0, year_end - t) / 365.25 * annual_run_rate(model, joining)
+    spent = sum(led.ksh[bisect_left(led.day, max(year.start, 0.0)):bisect_left(led.day, t)])
+    rest = (year.end - t) / 365.25 * annual_run_rate(model, joining)
     orientation = sum(math.ceil(len(model.facilities[s]) / ratio(cfg, s)) for s in joining)
     return spent + rest + orientation * cfg.costs.orientation_per_mentor
 
