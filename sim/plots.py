@@ -116,7 +116,7 @@ def competency_figure(ts: pd.DataFrame, phases: pd.DataFrame | None = None,
     if len(names) <= MAX_LEGEND:
         main.set_ylabel("mean competency (0-4 checklist)")
         main.set_xlabel("date of reading (end of each programme month)")
-        main.legend(fontsize=8, loc="lower right", title="mean, 5-95 % of replicates",
+        main.legend(fontsize=8, loc="upper left", title="mean, 5-95 % of replicates",
                     title_fontsize=8)
     else:
         fig.supylabel("mean competency (0-4 checklist)")
