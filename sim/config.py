@@ -5,9 +5,13 @@ models, so the model layer can trust every number it reads. Every failure is a
 :class:`ConfigError` carrying one line that names the YAML path and the problem;
 the CLI prints that line and exits with status 2.
 
-Defaults are the pilot's where the paper gives a number (Hossain et al., GHSP
-2021, doi:10.9745/GHSP-D-20-00421); every other default is an assumption and is
-marked ``# assumption`` here, in the shipped YAML and in the README.
+Only a scenario's own layout and plan are required: ``name``, ``start_date``,
+``months`` and each subcounty's ``name``, ``setting`` and facilities. Every other
+key defaults to the calibrated pilot's value, that of ``configs/pilot.yaml`` with
+``configs/params/lari_calibrated.yaml`` (a test keeps them equal). Each default is
+marked here as from the paper (Hossain et al., GHSP 2021,
+doi:10.9745/GHSP-D-20-00421), calibrated to the Lari arm, or an assumption. A block
+given in part keeps the defaults of the keys it leaves out, at every depth.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -31,7 +35,8 @@ AREAS: tuple[str, ...] = (
     "administering_vaccines",
     "interpersonal_communication",
 )
-OWNERSHIPS: tuple[str, ...] = ("public", "faith_based", "private")
+Ownership = Literal["public", "faith_based", "private"]
+OWNERSHIPS: tuple[str, ...] = get_args(Ownership)
 
 Setting = Literal["rural", "urban"]
 Moderation = Literal["peer", "supervisor"]
@@ -41,8 +46,35 @@ class ConfigError(Exception):
     """A scenario that cannot be run; ``str()`` is the one-line message for the user."""
 
 
+def _plain(value: Any) -> Any:
+    """A default as plain data (models dumped), ready to merge a partial mapping into."""
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
 class _Block(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _over_defaults(cls, data: Any) -> Any:
+        """Merge a partial mapping given for a defaulted block into that block's default.
+
+        A block type can have different defaults in different places (a
+        :class:`ByOwnership` of session days or of hazards), so the default comes
+        from the field that holds it.
+        """
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for name, field in cls.model_fields.items():
+            given = out.get(name)
+            if isinstance(given, dict) and field.default_factory is not None:
+                out[name] = _merge(_plain(field.default_factory()), given)
+        return out
 
 
 class ByOwnership(_Block):
@@ -57,15 +89,25 @@ class ByOwnership(_Block):
 
 
 class FacilityCounts(ByOwnership):
-    """How many facilities of each ownership type."""
+    """How many facilities of each ownership type (none where not given)."""
 
-    public: int = Field(ge=0)
-    faith_based: int = Field(ge=0)
-    private: int = Field(ge=0)
+    public: int = Field(default=0, ge=0)
+    faith_based: int = Field(default=0, ge=0)
+    private: int = Field(default=0, ge=0)
 
     @property
     def total(self) -> int:
         return self.public + self.faith_based + self.private
+
+
+#: Lari's agenda order, the default for every subcounty (paper: the mentees' chosen order;
+#: "reaching every district" is part of increasing_coverage; problem_solving was not
+#: ranked and goes last, an assumption).
+LARI_PRIORITIES: tuple[str, ...] = (
+    "record_keeping_reporting", "increasing_coverage", "monitoring_data_use",
+    "vaccine_supply_chain", "cold_chain", "interpersonal_communication",
+    "administering_vaccines", "problem_solving",
+)
 
 
 class Subcounty(_Block):
@@ -74,8 +116,12 @@ class Subcounty(_Block):
     name: str = Field(min_length=1)
     setting: Setting
     facilities: FacilityCounts
-    priorities: list[str] = Field(description="the eight areas, highest priority first")
-    furlough_hazard_per_year: ByOwnership
+    priorities: list[str] = Field(default_factory=lambda: list(LARI_PRIORITIES),
+                                  description="the eight areas, highest priority first")
+    # paper, Lari: 1 of 8 private/FBO facilities furloughed its mentee in 12 months,
+    # -ln(7/8) = 0.134 a year; public facilities never did
+    furlough_hazard_per_year: ByOwnership = Field(
+        default_factory=lambda: ByOwnership(public=0.0, faith_based=0.134, private=0.134))
 
     @model_validator(mode="after")
     def _check(self) -> Subcounty:
@@ -89,8 +135,11 @@ class Subcounty(_Block):
 
 
 class Facilities(_Block):
-    session_days_per_week: ByOwnership  # assumption
-    immunizing_nurses: ByOwnership  # assumption
+    session_days_per_week: ByOwnership = Field(  # assumption
+        default_factory=lambda: ByOwnership(public=5, faith_based=3, private=2))
+    immunizing_nurses: ByOwnership = Field(  # paper: many have one; assumption
+        default_factory=lambda: ByOwnership(public=1, faith_based=1, private=1))
+    # paper: furloughed facilities did not come back (null = never)
     furlough_return_days_mean: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
@@ -104,9 +153,22 @@ class Facilities(_Block):
         return self
 
 
+#: calibrated: one shift of assumed per-area means (configs/params/lari_calibrated.yaml)
+CALIBRATED_BASELINE_MEAN: dict[str, float] = {
+    "monitoring_data_use": 0.9305,
+    "record_keeping_reporting": 1.7305,
+    "problem_solving": 1.4305,
+    "vaccine_supply_chain": 1.1305,
+    "increasing_coverage": 1.1305,
+    "cold_chain": 2.1305,
+    "administering_vaccines": 2.4305,
+    "interpersonal_communication": 2.1305,
+}
+
+
 class Baseline(_Block):
-    mean: dict[str, float]
-    sd: float = Field(ge=0)
+    mean: dict[str, float] = Field(default_factory=lambda: dict(CALIBRATED_BASELINE_MEAN))
+    sd: float = Field(default=0.4968, ge=0)  # calibrated
 
     @model_validator(mode="after")
     def _check(self) -> Baseline:
@@ -119,16 +181,19 @@ class Baseline(_Block):
 
 
 class Learning(_Block):
-    rate: float = Field(ge=0, le=5)  # a trained area closes 1 - exp(-rate) of its gap
-    noise_sd: float = Field(ge=0)
-    areas_per_visit: int = Field(ge=1, le=len(AREAS))
-    priority_weight_decay: float = Field(gt=0, le=1)
+    # calibrated: a trained area closes 1 - exp(-rate) of its gap
+    rate: float = Field(default=0.5882, ge=0, le=5)
+    noise_sd: float = Field(default=0.3, ge=0)  # assumption: log-scale sd of a visit's effort
+    areas_per_visit: int = Field(default=3, ge=1, le=len(AREAS))  # assumption
+    # assumption: the agenda weight falls by this factor per priority rank
+    priority_weight_decay: float = Field(default=0.85, gt=0, le=1)
 
 
 class Decay(_Block):
-    rate_per_year: float = Field(ge=0)
-    practice_protection: float = Field(ge=0, le=1)
-    whatsapp_protection: float = Field(ge=0, le=1)
+    rate_per_year: float = Field(default=0.7136, ge=0)  # calibrated
+    # assumption: shares of decay prevented while sessions are held / while active on WhatsApp
+    practice_protection: float = Field(default=0.5, ge=0, le=1)
+    whatsapp_protection: float = Field(default=0.3, ge=0, le=1)
 
     @model_validator(mode="after")
     def _check(self) -> Decay:
@@ -138,40 +203,43 @@ class Decay(_Block):
 
 
 class Turnover(_Block):
-    hazard_per_year: float = Field(ge=0)
-    vacancy_days_mean: float = Field(ge=0)
+    hazard_per_year: float = Field(default=0.0826, ge=0)  # calibrated
+    vacancy_days_mean: float = Field(default=60, ge=0)  # assumption
 
 
 class Mentee(_Block):
-    baseline: Baseline
-    learning: Learning
-    decay: Decay
-    turnover: Turnover
+    baseline: Baseline = Field(default_factory=Baseline)
+    learning: Learning = Field(default_factory=Learning)
+    decay: Decay = Field(default_factory=Decay)
+    turnover: Turnover = Field(default_factory=Turnover)
 
 
 class Attrition(_Block):
-    hazard_per_year: float = Field(ge=0)
-    replacement_days_mean: float = Field(ge=0)
+    hazard_per_year: float = Field(default=0.05, ge=0)  # assumption
+    replacement_days_mean: float = Field(default=90, ge=0)  # assumption
 
 
 class TravelHours(_Block):
-    rural: float = Field(ge=0)
-    urban: float = Field(ge=0)
+    """Round trip per visit, by setting (assumption)."""
+
+    rural: float = Field(default=1.5, ge=0)
+    urban: float = Field(default=1.0, ge=0)
 
 
 class Mentor(_Block):
     enabled: bool = True  # false: no mentors and no visits (e.g. classroom training alone)
-    mentees_per_mentor: float = Field(ge=1)
-    release_days_per_week: int = Field(ge=1, le=5)
-    home_session_days_per_week: int = Field(ge=0, le=4)
-    max_visits_per_day: int = Field(ge=1)
-    absence_probability: float = Field(ge=0, lt=1)
-    target_interval_days: float = Field(gt=0)
-    min_days_between_visits: float = Field(ge=0)
-    workday_hours: float = Field(gt=0)
-    visit_hours: float = Field(gt=0)
-    travel_hours: TravelHours
-    attrition: Attrition
+    mentees_per_mentor: float = Field(default=4, ge=1)  # paper: 10 mentors for 40 mentees
+    release_days_per_week: int = Field(default=1, ge=1, le=5)  # paper: about a day a week
+    # assumption: she never visits on her own facility's session days
+    home_session_days_per_week: int = Field(default=2, ge=0, le=4)
+    max_visits_per_day: int = Field(default=2, ge=1)  # assumption
+    absence_probability: float = Field(default=0.0275, ge=0, lt=1)  # calibrated
+    target_interval_days: float = Field(default=30.4, gt=0)  # paper: at least monthly
+    min_days_between_visits: float = Field(default=14, ge=0)  # assumption
+    workday_hours: float = Field(default=8, gt=0)  # assumption
+    visit_hours: float = Field(default=3, gt=0)  # assumption
+    travel_hours: TravelHours = Field(default_factory=TravelHours)
+    attrition: Attrition = Field(default_factory=Attrition)
 
     @model_validator(mode="after")
     def _check(self) -> Mentor:
@@ -195,16 +263,35 @@ class Supply(_Block):
     shortfall_fill_fraction: float = Field(ge=0, le=1)
 
 
+def _pilot_supply() -> dict[str, Supply]:
+    """The pilot's three stock lines, all assumptions (the paper gives no rates)."""
+    def line(up_to: float, short: float, fill: float) -> Supply:
+        # monthly collection from the subcounty store, 5 days' mean lead time
+        return Supply(review_period_days=30, lead_time_mean_days=5, order_up_to_days=up_to,
+                      shortfall_probability=short, shortfall_fill_fraction=fill)
+
+    return {
+        "vaccines": line(40, 0.15, 0.5),  # Lari: all vaccines on 94-95 % of survey days
+        # materials and cards: long-run availability 20/35 = 57 %, between the Lari survey's
+        # two observations of each (materials 70 % then 41 %, cards 20 % then 94 %)
+        "materials": line(20, 0.0, 1.0),
+        "child_health_cards": line(20, 0.0, 1.0),
+    }
+
+
 class WhatsApp(_Block):
-    enabled: bool
-    start_month: int = Field(ge=1)
-    moderation: Moderation
-    active_probability: float = Field(ge=0, le=1)
-    posts_per_active_member_per_week: float = Field(ge=0)
-    moderation_effect: dict[Moderation, float]
-    reinforcement: float = Field(ge=0, lt=1)
-    member_cap: int = Field(ge=2)
-    split_at_cap: bool = True  # a full group is followed by a new one (else a queue)
+    enabled: bool = True  # paper
+    start_month: int = Field(default=4, ge=1)  # paper: the mentees' group from July 2018
+    moderation: Moderation = "peer"  # paper: mentors moderated in rotation
+    active_probability: float = Field(default=0.6, ge=0, le=1)  # assumption
+    posts_per_active_member_per_week: float = Field(default=0.5, ge=0)  # assumption
+    # assumption (direction: the paper expected supervisors to suppress posting)
+    moderation_effect: dict[Moderation, float] = Field(
+        default_factory=lambda: {"peer": 1.0, "supervisor": 0.4})
+    # assumption: share of an area's gap closed by one post
+    reinforcement: float = Field(default=0.03, ge=0, lt=1)
+    member_cap: int = Field(default=256, ge=2)  # WhatsApp's group limit at the time
+    split_at_cap: bool = True  # a full group is followed by a new one (counties did so)
 
     @model_validator(mode="after")
     def _check(self) -> WhatsApp:
@@ -216,31 +303,43 @@ class WhatsApp(_Block):
 
 
 class Costs(_Block):
-    ksh_per_usd: float = Field(gt=0)
-    transport_per_visit: float = Field(ge=0)
-    lunch_per_visit: float = Field(ge=0)
-    mentor_airtime_per_month: float = Field(ge=0)
-    mentee_airtime_per_month: float = Field(ge=0)
-    orientation_per_mentor: float = Field(ge=0)  # assumption
-    coordination_per_subcounty_month: float = Field(ge=0)  # assumption
-    discount_rate: float = Field(default=0.03, ge=0, le=0.5)  # a year, for costs and effects
-    price_year: int | None = Field(default=None, ge=1990, le=2100)  # year of the unit costs
+    """Unit costs in KSh of ``price_year``."""
+
+    ksh_per_usd: float = Field(default=100, gt=0)  # paper: 100 KSh ~ 1 US$
+    transport_per_visit: float = Field(default=1000, ge=0)  # paper (read as per visit)
+    lunch_per_visit: float = Field(default=500, ge=0)  # paper
+    mentor_airtime_per_month: float = Field(default=500, ge=0)  # paper
+    mentee_airtime_per_month: float = Field(default=300, ge=0)  # paper
+    # assumption: 2-day orientation, transport and meals
+    orientation_per_mentor: float = Field(default=6000, ge=0)
+    # assumption: subcounty coordinator time
+    coordination_per_subcounty_month: float = Field(default=5000, ge=0)
+    # convention: a year, for costs and effects (sensitivity 0 and 0.05)
+    discount_rate: float = Field(default=0.03, ge=0, le=0.5)
+    price_year: int | None = Field(default=2018, ge=1990, le=2100)  # the pilot's shillings
 
 
 class Classroom(_Block):
-    """A classroom course for every enrolled nurse (see :mod:`sim.agents.classroom`)."""
+    """A classroom course for every enrolled nurse (see :mod:`sim.agents.classroom`).
 
-    enabled: bool
-    start_month: int = Field(ge=1)
-    course_days: int = Field(ge=1, le=30)
-    cohort_size: int = Field(ge=1)
-    gain: dict[str, float]  # checklist points gained per area at the course's end
-    per_diem_per_day: float = Field(ge=0)
-    travel_per_trainee: float = Field(ge=0)
-    venue_per_day: float = Field(ge=0)
-    facilitators: int = Field(ge=0)
-    facilitator_fee_per_day: float = Field(ge=0)
-    lost_session_cost: float = Field(ge=0)
+    Off by default, as in the pilot; every value is an assumption (the README
+    gives the sources of the per diem and the check on the total).
+    """
+
+    enabled: bool = False
+    start_month: int = Field(default=1, ge=1)
+    course_days: int = Field(default=5, ge=1, le=30)  # a WHO immunization-module course
+    cohort_size: int = Field(default=20, ge=1)
+    # checklist points gained per area at the course's end
+    gain: dict[str, float] = Field(default_factory=lambda: {
+        a: 0.5 if a in ("problem_solving", "interpersonal_communication") else 1.0
+        for a in AREAS})
+    per_diem_per_day: float = Field(default=4200, ge=0)  # public-service DSA, job groups F-J
+    travel_per_trainee: float = Field(default=2000, ge=0)  # return fare to the district town
+    venue_per_day: float = Field(default=30000, ge=0)  # hall and meals for a cohort
+    facilitators: int = Field(default=2, ge=0)
+    facilitator_fee_per_day: float = Field(default=6000, ge=0)
+    lost_session_cost: float = Field(default=2500, ge=0)  # per session lost while she is away
 
     @model_validator(mode="after")
     def _check(self) -> Classroom:
@@ -262,24 +361,18 @@ class Phase(_Block):
 
 class Graduation(_Block):
     """A mentee with every area at ``threshold`` or above for ``months`` month-end readings
-    may become a mentor."""
+    may become a mentor (assumption: the rule of the shipped county scale-ups)."""
 
-    threshold: int = Field(ge=1, le=4)
-    months: int = Field(ge=1)
+    threshold: int = Field(default=3, ge=1, le=4)
+    months: int = Field(default=3, ge=1)
 
 
 class ScaleUp(_Block):
     """A rollout plan (see :mod:`sim.scenarios.scaleup`); subcounties in no phase start at once."""
 
     phases: list[Phase] = Field(min_length=1)
-    annual_budget_ksh: float | None = Field(default=None, gt=0)
-    graduation: Graduation | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> ScaleUp:
-        if self.graduation is None and any(p.mentors == "graduates" for p in self.phases):
-            raise ValueError("a phase takes graduates: give the graduation rule")
-        return self
+    annual_budget_ksh: float | None = Field(default=None, gt=0)  # null: no cap
+    graduation: Graduation = Field(default_factory=Graduation)
 
 
 class SurveyItem(_Block):
@@ -334,15 +427,17 @@ class Config(_Block):
     start_date: dt.date
     months: int = Field(ge=1, le=600)
     subcounties: list[Subcounty] = Field(min_length=1)
-    facilities: Facilities
-    mentee: Mentee
-    mentor: Mentor
-    supply: dict[str, Supply]
-    whatsapp: WhatsApp
-    costs: Costs
-    classroom: Classroom | None = None
-    scaleup: ScaleUp | None = None
-    survey: Survey | None = None
+    facilities: Facilities = Field(default_factory=Facilities)
+    mentee: Mentee = Field(default_factory=Mentee)
+    mentor: Mentor = Field(default_factory=Mentor)
+    # lines merge by name with the pilot's, so the three are always there; a new line
+    # gives every key
+    supply: dict[str, Supply] = Field(default_factory=_pilot_supply)
+    whatsapp: WhatsApp = Field(default_factory=WhatsApp)
+    costs: Costs = Field(default_factory=Costs)
+    classroom: Classroom = Field(default_factory=Classroom)
+    scaleup: ScaleUp | None = None  # null: every subcounty from day 0
+    survey: Survey | None = None  # needed by calibrate, report-validation and power only
     calibration: Calibration | None = None
 
     @model_validator(mode="after")
@@ -447,7 +542,7 @@ def read_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         if inc in seen or inc == path.resolve():
             raise ConfigError(f"{path}: include: {name} includes itself")
         if not inc.is_file():
-            raise ConfigError(f"{path}: include: {name}: file not found")
+            raise ConfigError(f"{path}: include: {name}: file not found (looked for {inc})")
         merged = _merge(merged, read_raw(inc, (*seen, path.resolve())))
     return _merge(merged, data)
 
