@@ -331,7 +331,7 @@ def _report(args: argparse.Namespace) -> None:
 def _validate(args: argparse.Namespace) -> None:
     cfg = load(args.config, args.overrides)
     n_sub = len(cfg.subcounties)
-    n_fac = sum(s.facilities.total for s in cfg.subcounties)
+    n_fac = sum(s.counts.total for s in cfg.subcounties)
     print(f"{args.config}: ok ({cfg.name}: {n_sub} subcount{'y' if n_sub == 1 else 'ies'}, "
           f"{n_fac} facilities, {cfg.months} months)")
 

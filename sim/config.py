@@ -12,17 +12,30 @@ key defaults to the calibrated pilot's value, that of ``configs/pilot.yaml`` wit
 marked here as from the paper (Hossain et al., GHSP 2021,
 doi:10.9745/GHSP-D-20-00421), calibrated to the Lari arm, or an assumption. A block
 given in part keeps the defaults of the keys it leaves out, at every depth.
+
+A subcounty's facilities are counts per ownership or a list of named facilities;
+a top-level ``facility_list`` (a CSV file such as a KMHFL export) fills in the
+list of every subcounty that gives none, and is not kept in the :class:`Config`.
 """
 
 from __future__ import annotations
 
 import calendar
+import csv
 import datetime as dt
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 #: The eight technical areas of the pilot's learning agenda (pilot.md).
 AREAS: tuple[str, ...] = (
@@ -100,6 +113,32 @@ class FacilityCounts(ByOwnership):
         return self.public + self.faith_based + self.private
 
 
+class ListedFacility(_Block):
+    """A facility of a subcounty's list: from a ``facility_list`` file or written inline."""
+
+    name: str = Field(min_length=1)
+    ownership: Ownership
+    keph_level: str | None = None  # carried to the outputs; the model does not use it
+
+
+# The two forms of a subcounty's facilities; the tags are left out of error paths.
+_COUNTS, _LISTED = "facility counts", "facility list"
+_UNION_TAGS = {_COUNTS, _LISTED}
+
+
+def _facilities_form(value: Any) -> str | None:
+    if isinstance(value, dict | FacilityCounts):
+        return _COUNTS
+    return _LISTED if isinstance(value, list) else None
+
+
+FacilitiesGiven = Annotated[
+    Annotated[FacilityCounts, Tag(_COUNTS)] | Annotated[list[ListedFacility], Tag(_LISTED)],
+    Discriminator(_facilities_form, custom_error_type="facilities",
+                  custom_error_message="expected counts {public, faith_based, private} "
+                                       "or a list of facilities {name, ownership, keph_level}"),
+]
+
 #: Lari's agenda order, the default for every subcounty (paper: the mentees' chosen order;
 #: "reaching every district" is part of increasing_coverage; problem_solving was not
 #: ranked and goes last, an assumption).
@@ -111,11 +150,11 @@ LARI_PRIORITIES: tuple[str, ...] = (
 
 
 class Subcounty(_Block):
-    """One subcounty: its facility mix, setting and the mentees' priority order."""
+    """One subcounty: its facilities, setting and the mentees' priority order."""
 
     name: str = Field(min_length=1)
     setting: Setting
-    facilities: FacilityCounts
+    facilities: FacilitiesGiven
     priorities: list[str] = Field(default_factory=lambda: list(LARI_PRIORITIES),
                                   description="the eight areas, highest priority first")
     # paper, Lari: 1 of 8 private/FBO facilities furloughed its mentee in 12 months,
@@ -125,13 +164,33 @@ class Subcounty(_Block):
 
     @model_validator(mode="after")
     def _check(self) -> Subcounty:
-        if self.facilities.total < 1:
+        if self.counts.total < 1:
             raise ValueError("a subcounty needs at least one facility")
         if sorted(self.priorities) != sorted(AREAS):
             raise ValueError(
                 "priorities must list each of the eight areas once: " + ", ".join(AREAS)
             )
         return self
+
+    @property
+    def counts(self) -> FacilityCounts:
+        """Facilities per ownership, in whichever form they were given."""
+        if isinstance(self.facilities, FacilityCounts):
+            return self.facilities
+        return FacilityCounts(**{o: sum(f.ownership == o for f in self.facilities)
+                                 for o in OWNERSHIPS})
+
+    def roster(self) -> list[tuple[str, str, str | None]]:
+        """``(ownership, name, KEPH level)`` of every facility, ownership by ownership.
+
+        Listed facilities keep their list order within an ownership; counted ones
+        are named ``<subcounty> <ownership> <k>`` (``Lari public 3``), with no KEPH level.
+        """
+        if isinstance(self.facilities, FacilityCounts):
+            return [(o, f"{self.name} {o} {k + 1}", None)
+                    for o in OWNERSHIPS for k in range(self.facilities[o])]
+        return [(f.ownership, f.name, f.keph_level)
+                for f in sorted(self.facilities, key=lambda f: OWNERSHIPS.index(f.ownership))]
 
 
 class Facilities(_Block):
@@ -484,12 +543,152 @@ class Config(_Block):
         return self.model_dump(mode="json")
 
 
+# --- facility lists ------------------------------------------------------------------
+
+
+class FacilityColumns(_Block):
+    """The list's column headers (matched ignoring case and surrounding spaces): KMHFL's."""
+
+    subcounty: str = Field(default="Sub County", min_length=1)
+    owner_type: str = Field(default="Owner type", min_length=1)
+    name: str = Field(default="Name", min_length=1)
+    keph_level: str | None = Field(default="Keph level", min_length=1)  # null: no such column
+
+
+#: The Kenya Master Health Facility List's owner types, and the ownership each counts as.
+KMHFL_OWNERS: dict[str, Ownership] = {
+    "Ministry of Health": "public",
+    "Faith Based Organization": "faith_based",
+    "Private Practice": "private",
+    # assumption: like private practices, they are outside the public payroll and funding
+    "Non-Governmental Organizations": "private",
+}
+
+
+class FacilityList(_Block):
+    """A CSV file of facilities, a row each, assigned to subcounties by their sub county.
+
+    ``owners`` adds to (or overrides) :data:`KMHFL_OWNERS`; owner types are matched
+    ignoring case and surrounding spaces, and so are sub county names.
+    """
+
+    path: str = Field(min_length=1)
+    columns: FacilityColumns = Field(default_factory=FacilityColumns)
+    owners: dict[str, Ownership] = Field(default_factory=lambda: dict(KMHFL_OWNERS))
+
+
+def _key(text: str) -> str:
+    return text.strip().casefold()
+
+
+def read_facility_list(spec: FacilityList, where: str) -> list[tuple[int, str, dict[str, Any]]]:
+    """``(line, sub county, facility)`` for each row of the list, in file order.
+
+    Blank lines and ``#`` comment lines may precede the header. A row's line is its
+    line in the file, counting those; ``where`` starts every error message.
+    """
+    path = Path(spec.path)
+    if not path.is_file():
+        raise ConfigError(f"{where}: file not found (looked for {path.resolve()})")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: cannot read file: {exc}") from None
+    lines = text.splitlines(keepends=True)
+    skip = next((i for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")),
+                len(lines))
+    reader = csv.reader(lines[skip:])
+    try:
+        titles = next(reader)
+    except StopIteration:
+        raise ConfigError(f"{where}: no header row") from None
+    except csv.Error as exc:
+        raise ConfigError(f"{where}: line {skip + reader.line_num}: {exc}") from None
+    cols = spec.columns
+    wanted = {"subcounty": cols.subcounty, "owner_type": cols.owner_type, "name": cols.name}
+    if cols.keph_level is not None:
+        wanted["keph_level"] = cols.keph_level
+    header = [_key(t) for t in titles]
+    at = {}
+    for field, title in wanted.items():
+        if _key(title) not in header:
+            raise ConfigError(f"{where}: no column '{title}' (the header has: "
+                              f"{', '.join(t.strip() for t in titles if t.strip())}); set "
+                              f"facility_list.columns.{field}"
+                              + (" (null if the list has none)" if field == "keph_level" else ""))
+        at[field] = header.index(_key(title))
+    owners = {_key(k): v for k, v in spec.owners.items()}
+    rows: list[tuple[int, str, dict[str, Any]]] = []
+    line = skip + reader.line_num  # the last line read
+    try:
+        for row in reader:
+            first, line = line + 1, skip + reader.line_num  # a quoted cell may span lines
+            if not any(cell.strip() for cell in row):
+                continue
+            cell = {f: (row[i].strip() if i < len(row) else "") for f, i in at.items()}
+            for field in ("subcounty", "name", "owner_type"):
+                if not cell[field]:
+                    raise ConfigError(f"{where}: line {first}: {wanted[field]} is empty")
+            ownership = owners.get(_key(cell["owner_type"]))
+            if ownership is None:
+                raise ConfigError(f"{where}: line {first}: {wanted['owner_type']} "
+                                  f"'{cell['owner_type']}' is not mapped to an ownership (known: "
+                                  f"{', '.join(spec.owners)}); add it to facility_list.owners")
+            rows.append((first, cell["subcounty"], {
+                "name": cell["name"], "ownership": ownership,
+                "keph_level": cell.get("keph_level") or None}))
+    except csv.Error as exc:
+        raise ConfigError(f"{where}: line {line + 1}: {exc}") from None
+    return rows
+
+
+def _with_listed_facilities(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """The scenario with the list's facilities given to every subcounty that gives none.
+
+    The ``facility_list`` block is consumed: the config keeps the facilities, so it
+    runs again without the file (``config.resolved.yaml``, batch scenarios).
+    """
+    data = dict(data)
+    try:
+        spec = FacilityList.model_validate(data.pop("facility_list"))
+    except ValidationError as err:
+        raise ConfigError(format_error(source, err, "facility_list")) from None
+    subs = data.get("subcounties")
+    if not isinstance(subs, list) or not all(
+            isinstance(s, dict) and isinstance(s.get("name"), str) for s in subs):
+        return data  # the schema names what is wrong with the subcounties
+    where = f"{source}: facility_list: {spec.path}"
+    index = {_key(s["name"]): i for i, s in enumerate(subs)}
+    listed: dict[int, list[dict[str, Any]]] = {}
+    for line, name, facility in read_facility_list(spec, where):
+        i = index.get(_key(name))
+        column = spec.columns.subcounty
+        if i is None:
+            raise ConfigError(f"{where}: line {line}: {column} '{name}' is not one of the "
+                              f"subcounties ({', '.join(s['name'] for s in subs)})")
+        if "facilities" in subs[i]:
+            raise ConfigError(f"{where}: line {line}: {column} '{name}': that subcounty gives "
+                              "its facilities in the YAML; give them there or in the list")
+        listed.setdefault(i, []).append(facility)
+    data["subcounties"] = subs = [dict(s) for s in subs]
+    for i, sub in enumerate(subs):
+        if "facilities" not in sub:
+            if i not in listed:
+                raise ConfigError(f"{source}: subcounties.{i}.facilities: none given, and "
+                                  f"{spec.path} has no rows for '{sub['name']}'")
+            sub["facilities"] = listed[i]
+    return data
+
+
 # --- loading -----------------------------------------------------------------------
 
 
-def format_error(source: str, err: ValidationError) -> str:
+def format_error(source: str, err: ValidationError, within: str = "") -> str:
+    """One line for the first problem, with its YAML path (under ``within``, if given)."""
     first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    parts = [within] if within else []
+    parts += [str(p) for p in first["loc"] if p not in _UNION_TAGS]
+    loc = ".".join(parts) or "(top level)"
     msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         msg = "unknown key (check the spelling)"
@@ -544,6 +743,10 @@ def read_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         if not inc.is_file():
             raise ConfigError(f"{path}: include: {name}: file not found (looked for {inc})")
         merged = _merge(merged, read_raw(inc, (*seen, path.resolve())))
+    listing = data.get("facility_list")
+    if isinstance(listing, dict) and isinstance(listing.get("path"), str):
+        # relative to the file that names it, wherever that file is included from
+        data["facility_list"] = {**listing, "path": str(path.parent / listing["path"])}
     return _merge(merged, data)
 
 
@@ -590,7 +793,9 @@ def parse_overrides(items: list[str]) -> list[tuple[str, Any]]:
 
 
 def from_dict(data: dict[str, Any], source: str = "config") -> Config:
-    """Validate a plain mapping into a :class:`Config`."""
+    """Validate a plain mapping into a :class:`Config`, reading its ``facility_list`` if any."""
+    if "facility_list" in data:
+        data = _with_listed_facilities(data, source)
     try:
         return Config.model_validate(data)
     except ValidationError as err:

@@ -1,15 +1,25 @@
-"""A county written from scratch: every key but its layout and plan has a default."""
+"""A county written from scratch: defaults and facility lists."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
+from pathlib import Path
 from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
 
 import sim
 from sim import config as cfgmod
 from sim.cli import main
+from sim.scenarios import sites
 
 from conftest import CONFIGS
+
+EXAMPLES = CONFIGS / "examples"
 
 MINIMAL = """\
 name: two_subcounties
@@ -128,3 +138,137 @@ def test_include_error_names_the_resolved_path(tmp_path, capsys):
     line = _report(["validate", str(path)], capsys)
     assert line.endswith(f"{path}: include: pilot.yaml: file not found "
                          f"(looked for {(tmp_path / 'configs' / 'pilot.yaml').resolve()})")
+
+
+# --- facility lists ---------------------------------------------------------------
+
+
+def _without_names(layout: list) -> list:
+    return [dataclasses.replace(site, name="", keph_level=None) for site in layout]
+
+
+def test_facility_list_example_has_the_layout_of_its_counts():
+    listed = cfgmod.load(EXAMPLES / "county_from_list.yaml")
+    assert [s.counts.total for s in listed.subcounties] == [20, 22, 19]
+    data = listed.to_dict()
+    for sub, given in zip(data["subcounties"], listed.subcounties, strict=True):
+        sub["facilities"] = given.counts.model_dump()
+    counted = cfgmod.from_dict(data)
+    assert _without_names(sites(listed)) == _without_names(sites(counted))
+    names = pd.read_csv(EXAMPLES / "facilities_synthetic.csv", comment="#")
+    assert sorted(s.name for s in sites(listed)) == sorted(names["Name"])
+
+
+def _pilot_list(tmp_path: Path, pilot_raw: dict) -> Path:
+    """The pilot's facility counts as a KMHFL-style list, rows in no particular order."""
+    owner = {"public": "Ministry of Health", "faith_based": "Faith Based Organization",
+             "private": "Private Practice"}
+    rows = [(f"{sub['name']} {o} facility {k}", owner[o], sub["name"].upper(), "Level 2")
+            for sub in pilot_raw["subcounties"] for o in owner
+            for k in range(sub["facilities"][o])]
+    rows = rows[1::2] + rows[::2]
+    table = pd.DataFrame(rows, columns=["Name", "Owner type", "Sub County", "Keph level"])
+    path = tmp_path / "pilot_facilities.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
+def test_a_list_with_the_pilots_counts_runs_the_pilot(tmp_path, pilot_raw):
+    data = copy.deepcopy(pilot_raw)
+    for sub in data["subcounties"]:
+        del sub["facilities"]
+    data["facility_list"] = {"path": str(_pilot_list(tmp_path, pilot_raw))}
+    listed = cfgmod.from_dict(data)
+    counted = cfgmod.from_dict(pilot_raw)
+    a, b = sim.run(listed, reps=2, seed=5), sim.run(counted, reps=2, seed=5)
+    names = ["facility_name", "keph_level"]
+    pd.testing.assert_frame_equal(a.mentees.drop(columns=names), b.mentees.drop(columns=names))
+    for table in ("mentors", "costs", "timeseries"):
+        pd.testing.assert_frame_equal(getattr(a, table), getattr(b, table))
+    by_id = {s.id: s for s in sites(listed)}
+    assert (a.mentees["facility_name"] == [by_id[f].name for f in a.mentees["facility_id"]]).all()
+    assert set(a.mentees["keph_level"]) == {"Level 2"}
+    lari = a.mentees[a.mentees["subcounty"] == "Lari"]
+    assert lari["facility_name"].str.startswith("Lari public").sum() == (
+        lari["facility_id"] < 12).sum()
+
+
+def test_the_resolved_config_runs_without_the_list(tmp_path):
+    cfg = cfgmod.load(EXAMPLES / "county_from_list.yaml")
+    again = cfgmod.from_dict(yaml.safe_load(yaml.safe_dump(cfg.to_dict())))
+    assert again == cfg
+    listed = {f.name: f for f in again.subcounties[0].facilities}
+    assert listed["Milima Town Sub-County Hospital"].keph_level == "Level 4"
+
+
+def _county_with_list(tmp_path: Path, text: str, listing: str = "{path: f.csv}") -> Path:
+    (tmp_path / "f.csv").write_text(text)
+    path = tmp_path / "county.yaml"
+    path.write_text(f"""\
+name: t
+start_date: 2025-01-01
+months: 2
+facility_list: {listing}
+subcounties:
+  - {{name: Hillside, setting: rural}}
+  - {{name: Riverside, setting: urban, facilities: {{public: 2}}}}
+""")
+    return path
+
+
+HEADER = "Code,Name,Owner type,Sub County,Keph level\n"
+GOOD = "1,Kilima Dispensary,Ministry of Health,Hillside,Level 2\n"
+
+
+@pytest.mark.parametrize("rows, words", [
+    ("2,Baraka Clinic,Armed Forces,Hillside,Level 2\n",
+     ["line 4: Owner type 'Armed Forces' is not mapped", "add it to facility_list.owners"]),
+    ("2,Baraka Clinic,Private Practice,,Level 2\n", ["line 4: Sub County is empty"]),
+    ("\n2,,Private Practice,Hillside,Level 2\n", ["line 5: Name is empty"]),
+    ('2,"Baraka\nClinic",Private Practice,Hillside,\n3,Ziwa,Private Practice,Lakeside,\n',
+     ["line 6: Sub County 'Lakeside' is not one of the subcounties (Hillside, Riverside)"]),
+    ("2,Ziwa,Private Practice,Riverside,\n",
+     ["line 4: Sub County 'Riverside': that subcounty gives its facilities in the YAML"]),
+])
+def test_a_bad_row_is_one_line_with_its_line_number(rows, words, tmp_path, capsys):
+    # line 1 a comment, 2 the header (its titles in another case), 3 a good row
+    path = _county_with_list(tmp_path, "# SYNTHETIC\n" + HEADER.upper() + GOOD + rows)
+    line = _report(["validate", str(path)], capsys)
+    assert line.startswith(f"mentorsim: error: {path}: facility_list: {tmp_path / 'f.csv'}: ")
+    for word in words:
+        assert word in line, (word, line)
+
+
+@pytest.mark.parametrize("text, listing, words", [
+    ("Name,Owner type,Keph level\n", "{path: f.csv}",
+     ["no column 'Sub County' (the header has: Name, Owner type, Keph level)",
+      "facility_list.columns.subcounty"]),
+    (HEADER + GOOD, "{path: nowhere.csv}", ["nowhere.csv: file not found (looked for /"]),
+    (HEADER + GOOD, "{path: f.csv, owners: {Armed Forces: army}}",
+     ["facility_list.owners.Armed Forces: Input should be 'public'"]),
+    (HEADER + GOOD, "{path: f.csv, colums: {}}", ["facility_list.colums: unknown key"]),
+    (HEADER, "{path: f.csv}", ["subcounties.0.facilities: none given", "no rows for 'Hillside'"]),
+])
+def test_unusable_lists_are_one_line(text, listing, words, tmp_path, capsys):
+    line = _report(["validate", str(_county_with_list(tmp_path, text, listing))], capsys)
+    for word in words:
+        assert word in line, (word, line)
+
+
+def test_columns_and_owner_types_can_be_renamed(tmp_path):
+    text = ("Facility,Ownership,Subcounty\n"
+            "Kambi Dispensary,armed forces,hillside\n"
+            "Ziwa Clinic, Private Practice ,Hillside\n")
+    listing = ("{path: f.csv, columns: {name: Facility, owner_type: Ownership, "
+               "subcounty: Subcounty, keph_level: null}, owners: {Armed Forces: public}}")
+    cfg = cfgmod.load(_county_with_list(tmp_path, text, listing))
+    hillside = cfg.subcounties[0]
+    assert hillside.counts.model_dump() == {"public": 1, "faith_based": 0, "private": 1}
+    assert hillside.roster() == [("public", "Kambi Dispensary", None),
+                                 ("private", "Ziwa Clinic", None)]
+
+
+def test_counted_facilities_are_named(make_config):
+    names = [s.name for s in sites(make_config())]
+    assert names[:2] == ["Lari public 1", "Lari public 2"]
+    assert names[12] == "Lari faith_based 1" and names[-1] == "Machakos private 3"
