@@ -1,5 +1,5 @@
-"""Command line: ``mentorsim run``, ``validate``, ``batch``, ``compare``, ``plot``, ``calibrate``,
-``report-validation`` and ``power``.
+"""Command line: ``mentorsim run``, ``validate``, ``init``, ``batch``, ``compare``, ``plot``,
+``cea``, ``tornado``, ``report``, ``calibrate``, ``report-validation`` and ``power``.
 
 Every user error (a bad config, a bad flag value, an unusable output folder)
 ends with one line on stderr and exit status 2; nothing is written.
@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a scenario file and exit")
     v.add_argument("config", help="scenario YAML file")
     _overrides(v)
+
+    i = sub.add_parser("init", help="write a starter county scenario and experiment")
+    i.add_argument("dir", help="directory to write county.yaml and experiment.yaml into")
+    i.add_argument("--force", action="store_true", help="write into a non-empty directory")
 
     c = sub.add_parser("calibrate", help="fit unreported parameters to one arm's survey results")
     c.add_argument("config", help="scenario YAML file of the arm (one subcounty)")
@@ -336,9 +340,20 @@ def _validate(args: argparse.Namespace) -> None:
           f"{n_fac} facilities, {cfg.months} months)")
 
 
+def _init(args: argparse.Namespace) -> None:
+    from importlib.resources import files
+
+    starter = files("sim") / "starter"
+    names = ("county.yaml", "experiment.yaml")
+    out = write_folder(args.dir, {name: (lambda p, name=name: p.write_bytes(
+        (starter / name).read_bytes())) for name in names}, args.force)
+    print(f"wrote {', '.join(names)} to {out}")
+    print(f"  next: mentorsim validate {Path(args.dir) / 'county.yaml'}")
+
+
 COMMANDS = {
-    "run": _run, "validate": _validate, "batch": _batch, "compare": _compare, "plot": _plot,
-    "cea": _cea, "tornado": _tornado, "report": _report, "calibrate": _calibrate,
+    "run": _run, "validate": _validate, "init": _init, "batch": _batch, "compare": _compare,
+    "plot": _plot, "cea": _cea, "tornado": _tornado, "report": _report, "calibrate": _calibrate,
     "report-validation": _report_validation, "power": _power,
 }
 

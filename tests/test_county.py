@@ -1,4 +1,4 @@
-"""A county written from scratch: defaults and facility lists."""
+"""A county written from scratch: defaults, facility lists, ``mentorsim init``."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ import pytest
 import yaml
 
 import sim
+from sim import batch
 from sim import config as cfgmod
 from sim.cli import main
+from sim.experiment import load_experiment
 from sim.scenarios import sites
 
-from conftest import CONFIGS
+from conftest import CONFIGS, ROOT
 
 EXAMPLES = CONFIGS / "examples"
 
@@ -157,6 +159,9 @@ def test_facility_list_example_has_the_layout_of_its_counts():
     assert _without_names(sites(listed)) == _without_names(sites(counted))
     names = pd.read_csv(EXAMPLES / "facilities_synthetic.csv", comment="#")
     assert sorted(s.name for s in sites(listed)) == sorted(names["Name"])
+    # the example is the starter county of `mentorsim init`, its facilities from the list
+    starter = cfgmod.load(ROOT / "sim" / "starter" / "county.yaml", [f"name={listed.name}"])
+    assert counted == starter
 
 
 def _pilot_list(tmp_path: Path, pilot_raw: dict) -> Path:
@@ -272,3 +277,34 @@ def test_counted_facilities_are_named(make_config):
     names = [s.name for s in sites(make_config())]
     assert names[:2] == ["Lari public 1", "Lari public 2"]
     assert names[12] == "Lari faith_based 1" and names[-1] == "Machakos private 3"
+
+
+# --- mentorsim init ---------------------------------------------------------------
+
+
+def test_init_writes_a_county_and_an_experiment_that_run(tmp_path, capsys):
+    out = tmp_path / "plan"
+    assert main(["init", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["county.yaml", "experiment.yaml"]
+    assert "wrote county.yaml, experiment.yaml" in capsys.readouterr().out
+    county = out / "county.yaml"
+    assert "include" not in cfgmod.read_raw(county)
+    assert main(["validate", str(county)]) == 0
+    assert "3 subcounties, 61 facilities, 24 months" in capsys.readouterr().out
+    assert main(["run", str(county), "--out", str(tmp_path / "run"), "--set", "months=2"]) == 0
+    assert (tmp_path / "run" / "mentees.parquet").is_file()
+    exp = load_experiment(out / "experiment.yaml", ["months=2"])
+    assert [s.config.mentor.mentees_per_mentor for s in exp.scenarios] == [4, 6]
+    tables = batch.run_task(exp, exp.comparator, 0)
+    assert len(tables["mentees"]) > 0
+
+
+def test_init_refuses_a_non_empty_directory(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    line = _report(["init", str(tmp_path)], capsys)
+    assert "directory is not empty (use --force to overwrite)" in line
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+    assert main(["init", str(tmp_path), "--force"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "county.yaml", "experiment.yaml", "notes.txt"]
+    assert (tmp_path / "notes.txt").read_text() == "mine"
