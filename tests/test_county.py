@@ -105,6 +105,15 @@ def test_minimal_county_validates_and_runs(tmp_path, capsys):
     assert res.costs["ksh"].sum() > 0 and res.timeseries["visits"].sum() > 0
 
 
+def test_the_readme_county_validates(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### A county from scratch"):]
+    example = section[section.index("```yaml\n") + 8:section.index("```\n")]
+    cfg = cfgmod.from_dict(yaml.safe_load(example), "README")
+    assert [s.counts.total for s in cfg.subcounties] == [20, 20]
+    assert cfg.mentor.mentees_per_mentor == 6 and cfg.costs.transport_per_visit == 1000
+
+
 def test_partial_blocks_keep_the_other_defaults(tmp_path):
     path = tmp_path / "county.yaml"
     path.write_text(MINIMAL + """\
