@@ -657,12 +657,11 @@ def _with_listed_facilities(data: dict[str, Any], source: str) -> dict[str, Any]
     if not isinstance(subs, list) or not all(
             isinstance(s, dict) and isinstance(s.get("name"), str) for s in subs):
         return data  # the schema names what is wrong with the subcounties
-    where = f"{source}: facility_list: {spec.path}"
+    where, column = f"{source}: facility_list: {spec.path}", spec.columns.subcounty
     index = {_key(s["name"]): i for i, s in enumerate(subs)}
     listed: dict[int, list[dict[str, Any]]] = {}
     for line, name, facility in read_facility_list(spec, where):
         i = index.get(_key(name))
-        column = spec.columns.subcounty
         if i is None:
             raise ConfigError(f"{where}: line {line}: {column} '{name}' is not one of the "
                               f"subcounties ({', '.join(s['name'] for s in subs)})")
