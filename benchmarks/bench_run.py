@@ -75,7 +75,7 @@ def load(config: str, factor: int, overrides: tuple[str, ...] = ()):
     cfg = sim.load(path, list(overrides))
     if factor == 1:
         return cfg
-    scaled = [f"subcounties.{sub.name}.facilities.{o}={sub.facilities[o] * factor}"
+    scaled = [f"subcounties.{sub.name}.facilities.{o}={sub.counts[o] * factor}"
               for sub in cfg.subcounties for o in ("public", "faith_based", "private")]
     return sim.load(path, [*overrides, *scaled])
 

@@ -193,7 +193,7 @@ class Objective:
         return -sum(k * math.log(p) for k, p in zip(observed, probs, strict=True))
 
     def _enrolled_nll(self, mentees: pd.DataFrame, cfg: Config) -> float:
-        facilities = sum(s.facilities.total for s in cfg.subcounties)
+        facilities = sum(s.counts.total for s in cfg.subcounties)
         enrolled = mentees[mentees["exit_reason"].isna()].groupby("replicate").size()
         p = float(enrolled.reindex(range(self.reps), fill_value=0).mean()) / facilities
         return _binomial_nll(self.targets.dropouts.enrolled_at_endline, facilities, p)

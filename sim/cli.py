@@ -1,5 +1,5 @@
-"""Command line: ``mentorsim run``, ``validate``, ``batch``, ``compare``, ``plot``, ``calibrate``,
-``report-validation`` and ``power``.
+"""Command line: ``mentorsim run``, ``validate``, ``init``, ``batch``, ``compare``, ``plot``,
+``cea``, ``tornado``, ``report``, ``calibrate``, ``report-validation`` and ``power``.
 
 Every user error (a bad config, a bad flag value, an unusable output folder)
 ends with one line on stderr and exit status 2; nothing is written.
@@ -8,6 +8,7 @@ ends with one line on stderr and exit status 2; nothing is written.
 from __future__ import annotations
 
 import argparse
+import calendar
 import datetime as dt
 import os
 import sys
@@ -46,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a scenario file and exit")
     v.add_argument("config", help="scenario YAML file")
     _overrides(v)
+
+    i = sub.add_parser("init", help="write a starter county scenario and experiment")
+    i.add_argument("dir", help="directory to write county.yaml and experiment.yaml into")
+    i.add_argument("--force", action="store_true", help="write into a non-empty directory")
 
     c = sub.add_parser("calibrate", help="fit unreported parameters to one arm's survey results")
     c.add_argument("config", help="scenario YAML file of the arm (one subcounty)")
@@ -359,7 +364,7 @@ def _report(args: argparse.Namespace) -> None:
 def _validate(args: argparse.Namespace) -> None:
     cfg = load(args.config, args.overrides)
     n_sub = len(cfg.subcounties)
-    n_fac = sum(s.facilities.total for s in cfg.subcounties)
+    n_fac = sum(s.counts.total for s in cfg.subcounties)
     print(f"{args.config}: ok ({cfg.name}: {n_sub} subcount{'y' if n_sub == 1 else 'ies'}, "
           f"{n_fac} facilities, {cfg.months} months)")
     if cfg.scaleup is not None:
@@ -377,7 +382,7 @@ def _plan_lines(cfg) -> list[str]:
 
     def group(subs: list[int]) -> str:
         names = _names([cfg.subcounties[s].name for s in subs])
-        facilities = sum(cfg.subcounties[s].facilities.total for s in subs)
+        facilities = sum(cfg.subcounties[s].counts.total for s in subs)
         ratios = sorted({ratio(cfg, s) for s in subs})
         return (f"{names} ({facilities} facilities, {sum(slots[s] for s in subs)} mentors at "
                 + " / ".join(f"1:{r:g}" for r in ratios) + ")")
@@ -393,7 +398,8 @@ def _plan_lines(cfg) -> list[str]:
                    if phase.start_month <= cfg.months else "(after the horizon)"))
         mentors = "graduates first, then recruits" if phase.mentors == "graduates" else "recruits"
         lines.append(f"  phase {k + 1}, {when}: {group(subs)}; mentors: {mentors}")
-    budget = (f"KSh {plan.annual_budget_ksh:,.0f} a budget year"
+    first = calendar.month_name[cfg.costs.fiscal_year_start_month]
+    budget = (f"KSh {plan.annual_budget_ksh:,.0f} a fiscal year (from {first})"
               if plan.annual_budget_ksh is not None else "no cap")
     lines.append(f"  annual budget: {budget}")
     if plan.graduation is not None:
@@ -402,9 +408,20 @@ def _plan_lines(cfg) -> list[str]:
     return lines
 
 
+def _init(args: argparse.Namespace) -> None:
+    from importlib.resources import files
+
+    starter = files("sim") / "starter"
+    names = ("county.yaml", "experiment.yaml")
+    out = write_folder(args.dir, {name: (lambda p, name=name: p.write_bytes(
+        (starter / name).read_bytes())) for name in names}, args.force)
+    print(f"wrote {', '.join(names)} to {out}")
+    print(f"  next: mentorsim validate {Path(args.dir) / 'county.yaml'}")
+
+
 COMMANDS = {
-    "run": _run, "validate": _validate, "batch": _batch, "compare": _compare, "plot": _plot,
-    "cea": _cea, "tornado": _tornado, "report": _report, "calibrate": _calibrate,
+    "run": _run, "validate": _validate, "init": _init, "batch": _batch, "compare": _compare,
+    "plot": _plot, "cea": _cea, "tornado": _tornado, "report": _report, "calibrate": _calibrate,
     "report-validation": _report_validation, "power": _power,
 }
 

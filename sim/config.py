@@ -5,20 +5,37 @@ models, so the model layer can trust every number it reads. Every failure is a
 :class:`ConfigError` carrying one line that names the YAML path and the problem;
 the CLI prints that line and exits with status 2.
 
-Defaults are the pilot's where the paper gives a number (Hossain et al., GHSP
-2021, doi:10.9745/GHSP-D-20-00421); every other default is an assumption and is
-marked ``# assumption`` here, in the shipped YAML and in the README.
+Only a scenario's own layout and plan are required: ``name``, ``start_date``,
+``months`` and each subcounty's ``name``, ``setting`` and facilities. Every other
+key defaults to the calibrated pilot's value, that of ``configs/pilot.yaml`` with
+``configs/params/lari_calibrated.yaml`` (a test keeps them equal). Each default is
+marked here as from the paper (Hossain et al., GHSP 2021,
+doi:10.9745/GHSP-D-20-00421), calibrated to the Lari arm, or an assumption. A block
+given in part keeps the defaults of the keys it leaves out, at every depth.
+
+A subcounty's facilities are counts per ownership or a list of named facilities;
+a top-level ``facility_list`` (a CSV file such as a KMHFL export) fills in the
+list of every subcounty that gives none, and is not kept in the :class:`Config`.
 """
 
 from __future__ import annotations
 
 import calendar
+import csv
 import datetime as dt
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 #: The eight technical areas of the pilot's learning agenda (pilot.md).
 AREAS: tuple[str, ...] = (
@@ -31,7 +48,8 @@ AREAS: tuple[str, ...] = (
     "administering_vaccines",
     "interpersonal_communication",
 )
-OWNERSHIPS: tuple[str, ...] = ("public", "faith_based", "private")
+Ownership = Literal["public", "faith_based", "private"]
+OWNERSHIPS: tuple[str, ...] = get_args(Ownership)
 
 Setting = Literal["rural", "urban"]
 Moderation = Literal["peer", "supervisor"]
@@ -41,8 +59,35 @@ class ConfigError(Exception):
     """A scenario that cannot be run; ``str()`` is the one-line message for the user."""
 
 
+def _plain(value: Any) -> Any:
+    """A default as plain data (models dumped), ready to merge a partial mapping into."""
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
 class _Block(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _over_defaults(cls, data: Any) -> Any:
+        """Merge a partial mapping given for a defaulted block into that block's default.
+
+        A block type can have different defaults in different places (a
+        :class:`ByOwnership` of session days or of hazards), so the default comes
+        from the field that holds it.
+        """
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for name, field in cls.model_fields.items():
+            given = out.get(name)
+            if isinstance(given, dict) and field.default_factory is not None:
+                out[name] = _merge(_plain(field.default_factory()), given)
+        return out
 
 
 class ByOwnership(_Block):
@@ -57,29 +102,69 @@ class ByOwnership(_Block):
 
 
 class FacilityCounts(ByOwnership):
-    """How many facilities of each ownership type."""
+    """How many facilities of each ownership type (none where not given)."""
 
-    public: int = Field(ge=0)
-    faith_based: int = Field(ge=0)
-    private: int = Field(ge=0)
+    public: int = Field(default=0, ge=0)
+    faith_based: int = Field(default=0, ge=0)
+    private: int = Field(default=0, ge=0)
 
     @property
     def total(self) -> int:
         return self.public + self.faith_based + self.private
 
 
+class ListedFacility(_Block):
+    """A facility of a subcounty's list: from a ``facility_list`` file or written inline."""
+
+    name: str = Field(min_length=1)
+    ownership: Ownership
+    keph_level: str | None = None  # carried to the outputs; the model does not use it
+
+
+# The two forms of a subcounty's facilities; the tags are left out of error paths.
+_COUNTS, _LISTED = "facility counts", "facility list"
+_UNION_TAGS = {_COUNTS, _LISTED}
+
+
+def _facilities_form(value: Any) -> str | None:
+    if isinstance(value, dict | FacilityCounts):
+        return _COUNTS
+    return _LISTED if isinstance(value, list) else None
+
+
+FacilitiesGiven = Annotated[
+    Annotated[FacilityCounts, Tag(_COUNTS)] | Annotated[list[ListedFacility], Tag(_LISTED)],
+    Discriminator(_facilities_form, custom_error_type="facilities",
+                  custom_error_message="expected counts {public, faith_based, private} "
+                                       "or a list of facilities {name, ownership, keph_level}"),
+]
+
+#: Lari's agenda order, the default for every subcounty (paper: the mentees' chosen order;
+#: "reaching every district" is part of increasing_coverage; problem_solving was not
+#: ranked and goes last, an assumption).
+LARI_PRIORITIES: tuple[str, ...] = (
+    "record_keeping_reporting", "increasing_coverage", "monitoring_data_use",
+    "vaccine_supply_chain", "cold_chain", "interpersonal_communication",
+    "administering_vaccines", "problem_solving",
+)
+
+
 class Subcounty(_Block):
-    """One subcounty: its facility mix, setting and the mentees' priority order."""
+    """One subcounty: its facilities, setting and the mentees' priority order."""
 
     name: str = Field(min_length=1)
     setting: Setting
-    facilities: FacilityCounts
-    priorities: list[str] = Field(description="the eight areas, highest priority first")
-    furlough_hazard_per_year: ByOwnership
+    facilities: FacilitiesGiven
+    priorities: list[str] = Field(default_factory=lambda: list(LARI_PRIORITIES),
+                                  description="the eight areas, highest priority first")
+    # paper, Lari: 1 of 8 private/FBO facilities furloughed its mentee in 12 months,
+    # -ln(7/8) = 0.134 a year; public facilities never did
+    furlough_hazard_per_year: ByOwnership = Field(
+        default_factory=lambda: ByOwnership(public=0.0, faith_based=0.134, private=0.134))
 
     @model_validator(mode="after")
     def _check(self) -> Subcounty:
-        if self.facilities.total < 1:
+        if self.counts.total < 1:
             raise ValueError("a subcounty needs at least one facility")
         if sorted(self.priorities) != sorted(AREAS):
             raise ValueError(
@@ -87,10 +172,33 @@ class Subcounty(_Block):
             )
         return self
 
+    @property
+    def counts(self) -> FacilityCounts:
+        """Facilities per ownership, in whichever form they were given."""
+        if isinstance(self.facilities, FacilityCounts):
+            return self.facilities
+        return FacilityCounts(**{o: sum(f.ownership == o for f in self.facilities)
+                                 for o in OWNERSHIPS})
+
+    def roster(self) -> list[tuple[str, str, str | None]]:
+        """``(ownership, name, KEPH level)`` of every facility, ownership by ownership.
+
+        Listed facilities keep their list order within an ownership; counted ones
+        are named ``<subcounty> <ownership> <k>`` (``Lari public 3``), with no KEPH level.
+        """
+        if isinstance(self.facilities, FacilityCounts):
+            return [(o, f"{self.name} {o} {k + 1}", None)
+                    for o in OWNERSHIPS for k in range(self.facilities[o])]
+        return [(f.ownership, f.name, f.keph_level)
+                for f in sorted(self.facilities, key=lambda f: OWNERSHIPS.index(f.ownership))]
+
 
 class Facilities(_Block):
-    session_days_per_week: ByOwnership  # assumption
-    immunizing_nurses: ByOwnership  # assumption
+    session_days_per_week: ByOwnership = Field(  # assumption
+        default_factory=lambda: ByOwnership(public=5, faith_based=3, private=2))
+    immunizing_nurses: ByOwnership = Field(  # paper: many have one; assumption
+        default_factory=lambda: ByOwnership(public=1, faith_based=1, private=1))
+    # paper: furloughed facilities did not come back (null = never)
     furlough_return_days_mean: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
@@ -104,9 +212,22 @@ class Facilities(_Block):
         return self
 
 
+#: calibrated: one shift of assumed per-area means (configs/params/lari_calibrated.yaml)
+CALIBRATED_BASELINE_MEAN: dict[str, float] = {
+    "monitoring_data_use": 0.9305,
+    "record_keeping_reporting": 1.7305,
+    "problem_solving": 1.4305,
+    "vaccine_supply_chain": 1.1305,
+    "increasing_coverage": 1.1305,
+    "cold_chain": 2.1305,
+    "administering_vaccines": 2.4305,
+    "interpersonal_communication": 2.1305,
+}
+
+
 class Baseline(_Block):
-    mean: dict[str, float]
-    sd: float = Field(ge=0)
+    mean: dict[str, float] = Field(default_factory=lambda: dict(CALIBRATED_BASELINE_MEAN))
+    sd: float = Field(default=0.4968, ge=0)  # calibrated
 
     @model_validator(mode="after")
     def _check(self) -> Baseline:
@@ -119,16 +240,19 @@ class Baseline(_Block):
 
 
 class Learning(_Block):
-    rate: float = Field(ge=0, le=5)  # a trained area closes 1 - exp(-rate) of its gap
-    noise_sd: float = Field(ge=0)
-    areas_per_visit: int = Field(ge=1, le=len(AREAS))
-    priority_weight_decay: float = Field(gt=0, le=1)
+    # calibrated: a trained area closes 1 - exp(-rate) of its gap
+    rate: float = Field(default=0.5882, ge=0, le=5)
+    noise_sd: float = Field(default=0.3, ge=0)  # assumption: log-scale sd of a visit's effort
+    areas_per_visit: int = Field(default=3, ge=1, le=len(AREAS))  # assumption
+    # assumption: the agenda weight falls by this factor per priority rank
+    priority_weight_decay: float = Field(default=0.85, gt=0, le=1)
 
 
 class Decay(_Block):
-    rate_per_year: float = Field(ge=0)
-    practice_protection: float = Field(ge=0, le=1)
-    whatsapp_protection: float = Field(ge=0, le=1)
+    rate_per_year: float = Field(default=0.7136, ge=0)  # calibrated
+    # assumption: shares of decay prevented while sessions are held / while active on WhatsApp
+    practice_protection: float = Field(default=0.5, ge=0, le=1)
+    whatsapp_protection: float = Field(default=0.3, ge=0, le=1)
 
     @model_validator(mode="after")
     def _check(self) -> Decay:
@@ -138,40 +262,43 @@ class Decay(_Block):
 
 
 class Turnover(_Block):
-    hazard_per_year: float = Field(ge=0)
-    vacancy_days_mean: float = Field(ge=0)
+    hazard_per_year: float = Field(default=0.0826, ge=0)  # calibrated
+    vacancy_days_mean: float = Field(default=60, ge=0)  # assumption
 
 
 class Mentee(_Block):
-    baseline: Baseline
-    learning: Learning
-    decay: Decay
-    turnover: Turnover
+    baseline: Baseline = Field(default_factory=Baseline)
+    learning: Learning = Field(default_factory=Learning)
+    decay: Decay = Field(default_factory=Decay)
+    turnover: Turnover = Field(default_factory=Turnover)
 
 
 class Attrition(_Block):
-    hazard_per_year: float = Field(ge=0)
-    replacement_days_mean: float = Field(ge=0)
+    hazard_per_year: float = Field(default=0.05, ge=0)  # assumption
+    replacement_days_mean: float = Field(default=90, ge=0)  # assumption
 
 
 class TravelHours(_Block):
-    rural: float = Field(ge=0)
-    urban: float = Field(ge=0)
+    """Round trip per visit, by setting (assumption)."""
+
+    rural: float = Field(default=1.5, ge=0)
+    urban: float = Field(default=1.0, ge=0)
 
 
 class Mentor(_Block):
     enabled: bool = True  # false: no mentors and no visits (e.g. classroom training alone)
-    mentees_per_mentor: float = Field(ge=1)
-    release_days_per_week: int = Field(ge=1, le=5)
-    home_session_days_per_week: int = Field(ge=0, le=4)
-    max_visits_per_day: int = Field(ge=1)
-    absence_probability: float = Field(ge=0, lt=1)
-    target_interval_days: float = Field(gt=0)
-    min_days_between_visits: float = Field(ge=0)
-    workday_hours: float = Field(gt=0)
-    visit_hours: float = Field(gt=0)
-    travel_hours: TravelHours
-    attrition: Attrition
+    mentees_per_mentor: float = Field(default=4, ge=1)  # paper: 10 mentors for 40 mentees
+    release_days_per_week: int = Field(default=1, ge=1, le=5)  # paper: about a day a week
+    # assumption: she never visits on her own facility's session days
+    home_session_days_per_week: int = Field(default=2, ge=0, le=4)
+    max_visits_per_day: int = Field(default=2, ge=1)  # assumption
+    absence_probability: float = Field(default=0.0275, ge=0, lt=1)  # calibrated
+    target_interval_days: float = Field(default=30.4, gt=0)  # paper: at least monthly
+    min_days_between_visits: float = Field(default=14, ge=0)  # assumption
+    workday_hours: float = Field(default=8, gt=0)  # assumption
+    visit_hours: float = Field(default=3, gt=0)  # assumption
+    travel_hours: TravelHours = Field(default_factory=TravelHours)
+    attrition: Attrition = Field(default_factory=Attrition)
 
     @model_validator(mode="after")
     def _check(self) -> Mentor:
@@ -195,16 +322,35 @@ class Supply(_Block):
     shortfall_fill_fraction: float = Field(ge=0, le=1)
 
 
+def _pilot_supply() -> dict[str, Supply]:
+    """The pilot's three stock lines, all assumptions (the paper gives no rates)."""
+    def line(up_to: float, short: float, fill: float) -> Supply:
+        # monthly collection from the subcounty store, 5 days' mean lead time
+        return Supply(review_period_days=30, lead_time_mean_days=5, order_up_to_days=up_to,
+                      shortfall_probability=short, shortfall_fill_fraction=fill)
+
+    return {
+        "vaccines": line(40, 0.15, 0.5),  # Lari: all vaccines on 94-95 % of survey days
+        # materials and cards: long-run availability 20/35 = 57 %, between the Lari survey's
+        # two observations of each (materials 70 % then 41 %, cards 20 % then 94 %)
+        "materials": line(20, 0.0, 1.0),
+        "child_health_cards": line(20, 0.0, 1.0),
+    }
+
+
 class WhatsApp(_Block):
-    enabled: bool
-    start_month: int = Field(ge=1)
-    moderation: Moderation
-    active_probability: float = Field(ge=0, le=1)
-    posts_per_active_member_per_week: float = Field(ge=0)
-    moderation_effect: dict[Moderation, float]
-    reinforcement: float = Field(ge=0, lt=1)
-    member_cap: int = Field(ge=2)
-    split_at_cap: bool = True  # a full group is followed by a new one (else a queue)
+    enabled: bool = True  # paper
+    start_month: int = Field(default=4, ge=1)  # paper: the mentees' group from July 2018
+    moderation: Moderation = "peer"  # paper: mentors moderated in rotation
+    active_probability: float = Field(default=0.6, ge=0, le=1)  # assumption
+    posts_per_active_member_per_week: float = Field(default=0.5, ge=0)  # assumption
+    # assumption (direction: the paper expected supervisors to suppress posting)
+    moderation_effect: dict[Moderation, float] = Field(
+        default_factory=lambda: {"peer": 1.0, "supervisor": 0.4})
+    # assumption: share of an area's gap closed by one post
+    reinforcement: float = Field(default=0.03, ge=0, lt=1)
+    member_cap: int = Field(default=256, ge=2)  # WhatsApp's group limit at the time
+    split_at_cap: bool = True  # a full group is followed by a new one (counties did so)
 
     @model_validator(mode="after")
     def _check(self) -> WhatsApp:
@@ -216,34 +362,46 @@ class WhatsApp(_Block):
 
 
 class Costs(_Block):
-    ksh_per_usd: float = Field(gt=0)
-    transport_per_visit: float = Field(ge=0)
-    lunch_per_visit: float = Field(ge=0)
-    mentor_airtime_per_month: float = Field(ge=0)
-    mentee_airtime_per_month: float = Field(ge=0)
-    orientation_per_mentor: float = Field(ge=0)  # assumption
-    coordination_per_subcounty_month: float = Field(ge=0)  # assumption
-    discount_rate: float = Field(default=0.03, ge=0, le=0.5)  # a year, for costs and effects
-    price_year: int | None = Field(default=None, ge=1990, le=2100)  # year of the unit costs
+    """Unit costs in KSh of ``price_year``."""
+
+    ksh_per_usd: float = Field(default=100, gt=0)  # paper: 100 KSh ~ 1 US$
+    transport_per_visit: float = Field(default=1000, ge=0)  # paper (read as per visit)
+    lunch_per_visit: float = Field(default=500, ge=0)  # paper
+    mentor_airtime_per_month: float = Field(default=500, ge=0)  # paper
+    mentee_airtime_per_month: float = Field(default=300, ge=0)  # paper
+    # assumption: 2-day orientation, transport and meals
+    orientation_per_mentor: float = Field(default=6000, ge=0)
+    # assumption: subcounty coordinator time
+    coordination_per_subcounty_month: float = Field(default=5000, ge=0)
+    # convention: a year, for costs and effects (sensitivity 0 and 0.05)
+    discount_rate: float = Field(default=0.03, ge=0, le=0.5)
+    price_year: int | None = Field(default=2018, ge=1990, le=2100)  # the pilot's shillings
     # calendar month a government fiscal year starts in (Kenya's: July); budget years and the
     # scale-up's annual cap follow it
     fiscal_year_start_month: int = Field(default=7, ge=1, le=12)
 
 
 class Classroom(_Block):
-    """A classroom course for every enrolled nurse (see :mod:`sim.agents.classroom`)."""
+    """A classroom course for every enrolled nurse (see :mod:`sim.agents.classroom`).
 
-    enabled: bool
-    start_month: int = Field(ge=1)
-    course_days: int = Field(ge=1, le=30)
-    cohort_size: int = Field(ge=1)
-    gain: dict[str, float]  # checklist points gained per area at the course's end
-    per_diem_per_day: float = Field(ge=0)
-    travel_per_trainee: float = Field(ge=0)
-    venue_per_day: float = Field(ge=0)
-    facilitators: int = Field(ge=0)
-    facilitator_fee_per_day: float = Field(ge=0)
-    lost_session_cost: float = Field(ge=0)
+    Off by default, as in the pilot; every value is an assumption (the README
+    gives the sources of the per diem and the check on the total).
+    """
+
+    enabled: bool = False
+    start_month: int = Field(default=1, ge=1)
+    course_days: int = Field(default=5, ge=1, le=30)  # a WHO immunization-module course
+    cohort_size: int = Field(default=20, ge=1)
+    # checklist points gained per area at the course's end
+    gain: dict[str, float] = Field(default_factory=lambda: {
+        a: 0.5 if a in ("problem_solving", "interpersonal_communication") else 1.0
+        for a in AREAS})
+    per_diem_per_day: float = Field(default=4200, ge=0)  # public-service DSA, job groups F-J
+    travel_per_trainee: float = Field(default=2000, ge=0)  # return fare to the district town
+    venue_per_day: float = Field(default=30000, ge=0)  # hall and meals for a cohort
+    facilitators: int = Field(default=2, ge=0)
+    facilitator_fee_per_day: float = Field(default=6000, ge=0)
+    lost_session_cost: float = Field(default=2500, ge=0)  # per session lost while she is away
 
     @model_validator(mode="after")
     def _check(self) -> Classroom:
@@ -265,24 +423,18 @@ class Phase(_Block):
 
 class Graduation(_Block):
     """A mentee with every area at ``threshold`` or above for ``months`` month-end readings
-    may become a mentor."""
+    may become a mentor (assumption: the rule of the shipped county scale-ups)."""
 
-    threshold: int = Field(ge=1, le=4)
-    months: int = Field(ge=1)
+    threshold: int = Field(default=3, ge=1, le=4)
+    months: int = Field(default=3, ge=1)
 
 
 class ScaleUp(_Block):
     """A rollout plan (see :mod:`sim.scenarios.scaleup`); subcounties in no phase start at once."""
 
     phases: list[Phase] = Field(min_length=1)
-    annual_budget_ksh: float | None = Field(default=None, gt=0)
-    graduation: Graduation | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> ScaleUp:
-        if self.graduation is None and any(p.mentors == "graduates" for p in self.phases):
-            raise ValueError("a phase takes graduates: give the graduation rule")
-        return self
+    annual_budget_ksh: float | None = Field(default=None, gt=0)  # null: no cap
+    graduation: Graduation = Field(default_factory=Graduation)
 
 
 class SurveyItem(_Block):
@@ -346,15 +498,17 @@ class Config(_Block):
     start_date: dt.date
     months: int = Field(ge=1, le=600)
     subcounties: list[Subcounty] = Field(min_length=1)
-    facilities: Facilities
-    mentee: Mentee
-    mentor: Mentor
-    supply: dict[str, Supply]
-    whatsapp: WhatsApp
-    costs: Costs
-    classroom: Classroom | None = None
-    scaleup: ScaleUp | None = None
-    survey: Survey | None = None
+    facilities: Facilities = Field(default_factory=Facilities)
+    mentee: Mentee = Field(default_factory=Mentee)
+    mentor: Mentor = Field(default_factory=Mentor)
+    # lines merge by name with the pilot's, so the three are always there; a new line
+    # gives every key
+    supply: dict[str, Supply] = Field(default_factory=_pilot_supply)
+    whatsapp: WhatsApp = Field(default_factory=WhatsApp)
+    costs: Costs = Field(default_factory=Costs)
+    classroom: Classroom = Field(default_factory=Classroom)
+    scaleup: ScaleUp | None = None  # null: every subcounty from day 0
+    survey: Survey | None = None  # needed by calibrate, report-validation and power only
     calibration: Calibration | None = None
 
     @model_validator(mode="after")
@@ -416,12 +570,151 @@ class Config(_Block):
         return self.model_dump(mode="json")
 
 
+# --- facility lists ------------------------------------------------------------------
+
+
+class FacilityColumns(_Block):
+    """The list's column headers (matched ignoring case and surrounding spaces): KMHFL's."""
+
+    subcounty: str = Field(default="Sub County", min_length=1)
+    owner_type: str = Field(default="Owner type", min_length=1)
+    name: str = Field(default="Name", min_length=1)
+    keph_level: str | None = Field(default="Keph level", min_length=1)  # null: no such column
+
+
+#: The Kenya Master Health Facility List's owner types, and the ownership each counts as.
+KMHFL_OWNERS: dict[str, Ownership] = {
+    "Ministry of Health": "public",
+    "Faith Based Organization": "faith_based",
+    "Private Practice": "private",
+    # assumption: like private practices, they are outside the public payroll and funding
+    "Non-Governmental Organizations": "private",
+}
+
+
+class FacilityList(_Block):
+    """A CSV file of facilities, a row each, assigned to subcounties by their sub county.
+
+    ``owners`` adds to (or overrides) :data:`KMHFL_OWNERS`; owner types are matched
+    ignoring case and surrounding spaces, and so are sub county names.
+    """
+
+    path: str = Field(min_length=1)
+    columns: FacilityColumns = Field(default_factory=FacilityColumns)
+    owners: dict[str, Ownership] = Field(default_factory=lambda: dict(KMHFL_OWNERS))
+
+
+def _key(text: str) -> str:
+    return text.strip().casefold()
+
+
+def read_facility_list(spec: FacilityList, where: str) -> list[tuple[int, str, dict[str, Any]]]:
+    """``(line, sub county, facility)`` for each row of the list, in file order.
+
+    Blank lines and ``#`` comment lines may precede the header. A row's line is its
+    line in the file, counting those; ``where`` starts every error message.
+    """
+    path = Path(spec.path)
+    if not path.is_file():
+        raise ConfigError(f"{where}: file not found (looked for {path.resolve()})")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: cannot read file: {exc}") from None
+    lines = text.splitlines(keepends=True)
+    skip = next((i for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")),
+                len(lines))
+    reader = csv.reader(lines[skip:])
+    try:
+        titles = next(reader)
+    except StopIteration:
+        raise ConfigError(f"{where}: no header row") from None
+    except csv.Error as exc:
+        raise ConfigError(f"{where}: line {skip + reader.line_num}: {exc}") from None
+    cols = spec.columns
+    wanted = {"subcounty": cols.subcounty, "owner_type": cols.owner_type, "name": cols.name}
+    if cols.keph_level is not None:
+        wanted["keph_level"] = cols.keph_level
+    header = [_key(t) for t in titles]
+    at = {}
+    for field, title in wanted.items():
+        if _key(title) not in header:
+            raise ConfigError(f"{where}: no column '{title}' (the header has: "
+                              f"{', '.join(t.strip() for t in titles if t.strip())}); set "
+                              f"facility_list.columns.{field}"
+                              + (" (null if the list has none)" if field == "keph_level" else ""))
+        at[field] = header.index(_key(title))
+    owners = {_key(k): v for k, v in spec.owners.items()}
+    rows: list[tuple[int, str, dict[str, Any]]] = []
+    line = skip + reader.line_num  # the last line read
+    try:
+        for row in reader:
+            first, line = line + 1, skip + reader.line_num  # a quoted cell may span lines
+            if not any(cell.strip() for cell in row):
+                continue
+            cell = {f: (row[i].strip() if i < len(row) else "") for f, i in at.items()}
+            for field in ("subcounty", "name", "owner_type"):
+                if not cell[field]:
+                    raise ConfigError(f"{where}: line {first}: {wanted[field]} is empty")
+            ownership = owners.get(_key(cell["owner_type"]))
+            if ownership is None:
+                raise ConfigError(f"{where}: line {first}: {wanted['owner_type']} "
+                                  f"'{cell['owner_type']}' is not mapped to an ownership (known: "
+                                  f"{', '.join(spec.owners)}); add it to facility_list.owners")
+            rows.append((first, cell["subcounty"], {
+                "name": cell["name"], "ownership": ownership,
+                "keph_level": cell.get("keph_level") or None}))
+    except csv.Error as exc:
+        raise ConfigError(f"{where}: line {line + 1}: {exc}") from None
+    return rows
+
+
+def _with_listed_facilities(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """The scenario with the list's facilities given to every subcounty that gives none.
+
+    The ``facility_list`` block is consumed: the config keeps the facilities, so it
+    runs again without the file (``config.resolved.yaml``, batch scenarios).
+    """
+    data = dict(data)
+    try:
+        spec = FacilityList.model_validate(data.pop("facility_list"))
+    except ValidationError as err:
+        raise ConfigError(format_error(source, err, "facility_list")) from None
+    subs = data.get("subcounties")
+    if not isinstance(subs, list) or not all(
+            isinstance(s, dict) and isinstance(s.get("name"), str) for s in subs):
+        return data  # the schema names what is wrong with the subcounties
+    where, column = f"{source}: facility_list: {spec.path}", spec.columns.subcounty
+    index = {_key(s["name"]): i for i, s in enumerate(subs)}
+    listed: dict[int, list[dict[str, Any]]] = {}
+    for line, name, facility in read_facility_list(spec, where):
+        i = index.get(_key(name))
+        if i is None:
+            raise ConfigError(f"{where}: line {line}: {column} '{name}' is not one of the "
+                              f"subcounties ({', '.join(s['name'] for s in subs)})")
+        if "facilities" in subs[i]:
+            raise ConfigError(f"{where}: line {line}: {column} '{name}': that subcounty gives "
+                              "its facilities in the YAML; give them there or in the list")
+        listed.setdefault(i, []).append(facility)
+    data["subcounties"] = subs = [dict(s) for s in subs]
+    for i, sub in enumerate(subs):
+        if "facilities" not in sub:
+            if i not in listed:
+                raise ConfigError(f"{source}: subcounties.{i}.facilities: none given, and "
+                                  f"{spec.path} has no rows for '{sub['name']}'")
+            sub["facilities"] = listed[i]
+    return data
+
+
 # --- loading -----------------------------------------------------------------------
 
 
-def format_error(source: str, err: ValidationError) -> str:
+def format_error(source: str, err: ValidationError, within: str = "") -> str:
+    """One line for the first problem, with its YAML path (under ``within``, if given)."""
     first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    parts = [within] if within else []
+    parts += [str(p) for p in first["loc"] if p not in _UNION_TAGS]
+    loc = ".".join(parts) or "(top level)"
     msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         msg = "unknown key (check the spelling)"
@@ -474,8 +767,12 @@ def read_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         if inc in seen or inc == path.resolve():
             raise ConfigError(f"{path}: include: {name} includes itself")
         if not inc.is_file():
-            raise ConfigError(f"{path}: include: {name}: file not found")
+            raise ConfigError(f"{path}: include: {name}: file not found (looked for {inc})")
         merged = _merge(merged, read_raw(inc, (*seen, path.resolve())))
+    listing = data.get("facility_list")
+    if isinstance(listing, dict) and isinstance(listing.get("path"), str):
+        # relative to the file that names it, wherever that file is included from
+        data["facility_list"] = {**listing, "path": str(path.parent / listing["path"])}
     return _merge(merged, data)
 
 
@@ -522,7 +819,9 @@ def parse_overrides(items: list[str]) -> list[tuple[str, Any]]:
 
 
 def from_dict(data: dict[str, Any], source: str = "config") -> Config:
-    """Validate a plain mapping into a :class:`Config`."""
+    """Validate a plain mapping into a :class:`Config`, reading its ``facility_list`` if any."""
+    if "facility_list" in data:
+        data = _with_listed_facilities(data, source)
     try:
         return Config.model_validate(data)
     except ValidationError as err:

@@ -66,7 +66,7 @@ def validate(cfg: Config, targets: survey.Targets, reps: int = 200, seed: int = 
                               targets.sample_sizes.visits_received, bins[label].to_numpy()))
     enrolled = mentees[mentees["exit_reason"].isna()].groupby("replicate").size()
     dropped = mentees[mentees["exit_reason"] == "furlough"].groupby("replicate")["facility_id"].nunique()
-    facilities = cfg.subcounties[0].facilities.total
+    facilities = cfg.subcounties[0].counts.total
     for name, observed, sim in (
         ("enrolled_at_endline", targets.dropouts.enrolled_at_endline, enrolled),
         ("facilities_dropped", targets.dropouts.facilities_dropped, dropped),
@@ -87,15 +87,18 @@ def study_tables(cfg: Config, reps: int = 200, seed: int = 0) -> pd.DataFrame:
 def scale_to(cfg: Config, n: int) -> Config:
     """The config with ``n`` facilities, keeping each subcounty's ownership mix.
 
-    Counts are apportioned by largest remainder, so they add up to ``n`` exactly.
+    Counts are apportioned by largest remainder, so they add up to ``n`` exactly;
+    a listed subcounty's facilities become counts.
     """
     cells = [(s, o) for s in range(len(cfg.subcounties)) for o in OWNERSHIPS]
-    counts = np.array([cfg.subcounties[s].facilities[o] for s, o in cells], dtype=float)
+    counts = np.array([cfg.subcounties[s].counts[o] for s, o in cells], dtype=float)
     exact = counts / counts.sum() * n
     whole = np.floor(exact).astype(int)
     order = np.argsort(-(exact - whole), kind="stable")
     whole[order[: n - whole.sum()]] += 1
     data = cfg.to_dict()
+    for sub in data["subcounties"]:
+        sub["facilities"] = {}
     for (s, o), k in zip(cells, whole, strict=True):
         data["subcounties"][s]["facilities"][o] = int(k)
     data["subcounties"] = [sub for sub in data["subcounties"]

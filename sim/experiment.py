@@ -206,10 +206,11 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
         spec = ExperimentSpec.model_validate(data)
     except ValidationError as err:
         raise ConfigError(cfgmod.format_error(str(path), err)) from None
-    base_path = (path.parent / spec.base)
-    base = cfgmod.read_raw(base_path) if base_path.is_file() else None
-    if base is None:
-        raise ConfigError(f"{path}: base: {spec.base}: file not found")
+    base_path = path.parent / spec.base
+    if not base_path.is_file():
+        raise ConfigError(f"{path}: base: {spec.base}: file not found "
+                          f"(looked for {base_path.resolve()})")
+    base = cfgmod.read_raw(base_path)
     for key, value in cfgmod.parse_overrides(overrides or []):
         cfgmod.set_dotted(base, key, value)
     named: dict[str, dict[str, Any]] = dict(spec.scenarios)

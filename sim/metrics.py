@@ -17,6 +17,7 @@ from sim import competency
 from sim.config import AREAS, Config
 from sim.costs import CATEGORIES
 from sim.model import Record
+from sim.scenarios import sites
 
 SCORE_COLS = [f"score_{a}" for a in AREAS]
 COST_COLS = [f"cost_{c}" for c in CATEGORIES]
@@ -25,19 +26,22 @@ COST_COLS = [f"cost_{c}" for c in CATEGORIES]
 def mentees(config: Config, records: Sequence[Record]) -> pd.DataFrame:
     """One row per mentee spell, final scores on the 0-4 checklist scale."""
     names = [s.name for s in config.subcounties]
+    layout = sites(config)
     rows = []
     for rec in records:
         for sub, fac, mid, start, end, reason, visits, base, final in rec.spells:
             final_check = competency.checklist(final)
             rows.append(
-                (rec.replicate, names[sub], fac, mid, start, end, reason, visits,
-                 competency.checklist(base).mean(), final_check.mean(), *final_check)
+                (rec.replicate, names[sub], fac, layout[fac].name, layout[fac].keph_level, mid,
+                 start, end, reason, visits, competency.checklist(base).mean(),
+                 final_check.mean(), *final_check)
             )
-    cols = ["replicate", "subcounty", "facility_id", "mentee_id", "start_day", "end_day",
-            "exit_reason", "visits", "baseline_mean_score", "final_mean_score", *SCORE_COLS]
+    cols = ["replicate", "subcounty", "facility_id", "facility_name", "keph_level", "mentee_id",
+            "start_day", "end_day", "exit_reason", "visits", "baseline_mean_score",
+            "final_mean_score", *SCORE_COLS]
     df = pd.DataFrame(rows, columns=cols)
     df = df.astype({"replicate": "int64", "facility_id": "int64", "mentee_id": "int64",
-                    "visits": "int64", "exit_reason": "object"})
+                    "visits": "int64", "exit_reason": "object", "keph_level": "object"})
     return df.sort_values(["replicate", "mentee_id", "start_day"], ignore_index=True)
 
 
@@ -88,7 +92,7 @@ def phases(config: Config, records: Sequence[Record]) -> pd.DataFrame:
     config order. A phase that did not start within the horizon has no start month
     (null), and its delay is counted to the horizon's month."""
     plan = config.scaleup.phases if config.scaleup else []
-    counts = {s.name: s.facilities.total for s in config.subcounties}
+    counts = {s.name: s.counts.total for s in config.subcounties}
     starts = config.month_starts()
 
     def date(month: int | None) -> pd.Timestamp:

@@ -221,7 +221,7 @@ class Model:
                     lambda s=s: [m for m in self.mentors[s] if m.active],
                 )
             )
-        if cfg.classroom is not None and cfg.classroom.enabled:
+        if cfg.classroom.enabled:
             self.process(courses(self, cfg.classroom))
         self._calendar = self.process(self._run_calendar())
 

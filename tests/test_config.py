@@ -76,13 +76,13 @@ def _mutations():
         ("ratio-zero", set_("mentor.mentees_per_mentor", 0), ["mentor.mentees_per_mentor", "greater than or equal to 1"]),
         ("ratio-below-one", set_("mentor.mentees_per_mentor", 0.5), ["mentor.mentees_per_mentor"]),
         ("zero-facilities", set_("subcounties.Lari.facilities", {"public": 0, "faith_based": 0, "private": 0}), ["subcounties.0", "at least one facility"]),
-        ("missing-key", drop("costs", "lunch_per_visit"), ["costs.lunch_per_visit", "missing"]),
+        ("missing-key", drop("subcounties", 0, "setting"), ["subcounties.0.setting", "missing"]),
         ("priorities", set_("subcounties.Lari.priorities", ["cold_chain"] * 8), ["subcounties.0", "priorities"]),
         ("bad-choice", set_("whatsapp.moderation", "boss"), ["whatsapp.moderation", "peer"]),
         ("week-overfull", set_("mentor.release_days_per_week", 4), ["mentor", "5-day week"]),
         ("bad-date", set_("start_date", "2018-13-01"), ["start_date"]),
         ("protections", set_("mentee.decay.whatsapp_protection", 0.8), ["mentee.decay", "must not exceed 1"]),
-        ("baseline-area", drop("mentee", "baseline", "mean", "cold_chain"), ["mentee.baseline", "eight areas"]),
+        ("baseline-area", set_("mentee.baseline.mean.cold_chian", 2.0), ["mentee.baseline", "eight areas"]),
     ]
 
 

@@ -121,7 +121,7 @@ def test_lazy_whatsapp_matches_eager_when_folded_gains_are_refolded(monkeypatch)
     # that the gains are refolded
     cfg = sim.load(CONFIGS / "pilot.yaml", [
         "mentor.enabled=false", "mentee.decay.rate_per_year=20", "months=24"])
-    assert cfg.classroom is None or not cfg.classroom.enabled
+    assert not cfg.classroom.enabled
     model = Model(cfg, 5)
     lazy = model.run()
     # without visits or courses, only a refold moves a nurse's reference exposure

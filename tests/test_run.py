@@ -32,10 +32,13 @@ def test_outputs_and_columns(pilot_run):
     phases = pd.read_parquet(pilot_run / "phases.parquet")
     assert len(phases) == 0 and "start_month" in phases.columns  # the pilot has no phases
     m = pd.read_parquet(pilot_run / "mentees.parquet")
-    assert list(m.columns[:10]) == ["replicate", "subcounty", "facility_id", "mentee_id",
-                                    "start_day", "end_day", "exit_reason", "visits",
-                                    "baseline_mean_score", "final_mean_score"]
-    assert [c.removeprefix("score_") for c in m.columns[10:]] == list(AREAS)
+    assert list(m.columns[:12]) == ["replicate", "subcounty", "facility_id", "facility_name",
+                                    "keph_level", "mentee_id", "start_day", "end_day",
+                                    "exit_reason", "visits", "baseline_mean_score",
+                                    "final_mean_score"]
+    assert [c.removeprefix("score_") for c in m.columns[12:]] == list(AREAS)
+    assert set(m.loc[m["facility_id"] == 0, "facility_name"]) == {"Lari public 1"}
+    assert m["keph_level"].isna().all()  # counted facilities have no KEPH level
     assert set(m["subcounty"]) == {"Lari", "Machakos"}
     assert set(m["exit_reason"].dropna()) <= {"turnover", "furlough"}
     assert m["exit_reason"].isna().any()

@@ -119,10 +119,11 @@ def test_without_graduates_a_phase_recruits(make_config):
     assert len(machakos) == 5 and (machakos["origin"] == "recruit").all()
 
 
-def test_graduates_need_a_rule(make_config):
-    with pytest.raises(ConfigError, match="give the graduation rule"):
-        make_config({"scaleup": {"phases": [{"start_month": 2, "subcounties": ["Machakos"],
-                                             "mentors": "graduates"}]}})
+def test_graduation_rule_defaults(make_config):
+    cfg = make_config({"scaleup": {"phases": [{"start_month": 2, "subcounties": ["Machakos"],
+                                               "mentors": "graduates"}],
+                                   "graduation": {"months": 2}}})
+    assert (cfg.scaleup.graduation.threshold, cfg.scaleup.graduation.months) == (3, 2)
 
 
 def test_shipped_county_scaleup():

@@ -24,6 +24,8 @@ class Site:
     id: int
     subcounty: int
     ownership: str
+    name: str
+    keph_level: str | None
     setting: str
     sessions_per_week: int
     nurses: int
@@ -40,16 +42,23 @@ class Caseload:
 
 
 def sites(config: Config) -> list[Site]:
-    """Every facility, numbered subcounty by subcounty, ownership by ownership."""
-    out: list[Site] = []
+    """Every facility, numbered subcounty by subcounty, ownership by ownership.
+
+    Whether a subcounty's facilities are counted or listed, the same counts give
+    the same sites: a facility's place in the numbering and its stream key depend
+    only on its subcounty, its ownership and its rank within that ownership.
+    """
     fac = config.facilities
+    days = {o: int(fac.session_days_per_week[o]) for o in OWNERSHIPS}
+    nurses = {o: int(fac.immunizing_nurses[o]) for o in OWNERSHIPS}
+    index = {o: i for i, o in enumerate(OWNERSHIPS)}
+    out: list[Site] = []
     for s, sub in enumerate(config.subcounties):
-        for o, ownership in enumerate(OWNERSHIPS):
-            for k in range(sub.facilities[ownership]):
-                out.append(Site(len(out), s, ownership, sub.setting,
-                                int(fac.session_days_per_week[ownership]),
-                                int(fac.immunizing_nurses[ownership]),
-                                (code(sub.name), o, k)))
+        place, rank = code(sub.name), dict.fromkeys(OWNERSHIPS, 0)
+        for o, name, level in sub.roster():
+            out.append(Site(len(out), s, o, name, level, sub.setting, days[o], nurses[o],
+                            (place, index[o], rank[o])))
+            rank[o] += 1
     return out
 
 
