@@ -8,8 +8,6 @@ ends with one line on stderr and exit status 2; nothing is written.
 from __future__ import annotations
 
 import argparse
-import calendar
-import datetime as dt
 import os
 import sys
 import textwrap
@@ -23,6 +21,7 @@ import yaml
 from sim import metrics
 from sim.outputs import OutputError, check_folder, write_folder
 from sim.runner import run
+from sim.scenarios import describe_plan, short_names
 
 EXIT_USAGE = 2
 
@@ -154,11 +153,6 @@ def _run(args: argparse.Namespace) -> None:
         print(line)
 
 
-def _names(names: list[str]) -> str:
-    """Names for one line: a long list is cut to its first three and a count."""
-    return ", ".join(names) if len(names) <= 5 else f"{', '.join(names[:3])} and {len(names) - 3} more"
-
-
 def _phase_lines(phases: pd.DataFrame, reps: int) -> list[str]:
     """A line per scale-up phase: its planned month, when it started and why."""
     lines = []
@@ -175,7 +169,7 @@ def _phase_lines(phases: pd.DataFrame, reps: int) -> list[str]:
             when += f", not started within the horizon in {len(rows) - len(started)} of {reps}"
         why = ", ".join(f"{reason} in {n} of {reps}"
                         for reason, n in rows["reason"].value_counts().items())
-        lines.append(f"  phase {phase} ({_names(rows['subcounties'].iloc[0].split(', '))}): planned month "
+        lines.append(f"  phase {phase} ({short_names(rows['subcounties'].iloc[0].split(', '))}): planned month "
                      f"{rows['planned_month'].iloc[0]}, {when}; {why}")
     return lines
 
@@ -368,44 +362,8 @@ def _validate(args: argparse.Namespace) -> None:
     print(f"{args.config}: ok ({cfg.name}: {n_sub} subcount{'y' if n_sub == 1 else 'ies'}, "
           f"{n_fac} facilities, {cfg.months} months)")
     if cfg.scaleup is not None:
-        for line in _plan_lines(cfg):
+        for line in describe_plan(cfg):
             print(line)
-
-
-def _plan_lines(cfg) -> list[str]:
-    """The scale-up plan as a planner reads it: who starts when, at what ratio, the budget."""
-    from sim.scenarios import caseloads, phase_of, ratio, sites
-
-    slots = [0] * len(cfg.subcounties)
-    for caseload in caseloads(cfg, sites(cfg)):
-        slots[caseload.subcounty] += 1
-
-    def group(subs: list[int]) -> str:
-        names = _names([cfg.subcounties[s].name for s in subs])
-        facilities = sum(cfg.subcounties[s].counts.total for s in subs)
-        ratios = sorted({ratio(cfg, s) for s in subs})
-        return (f"{names} ({facilities} facilities, {sum(slots[s] for s in subs)} mentors at "
-                + " / ".join(f"1:{r:g}" for r in ratios) + ")")
-
-    plan = cfg.scaleup
-    first = [s for s in range(len(cfg.subcounties)) if phase_of(cfg, s) is None]
-    lines = [f"  from the start: {group(first)}" if first else "  from the start: none"]
-    starts = cfg.month_starts()
-    for k, phase in enumerate(plan.phases):
-        subs = [s for s in range(len(cfg.subcounties)) if phase_of(cfg, s) == k]
-        when = (f"month {phase.start_month} "
-                + (f"({cfg.start_date + dt.timedelta(days=starts[phase.start_month - 1])})"
-                   if phase.start_month <= cfg.months else "(after the horizon)"))
-        mentors = "graduates first, then recruits" if phase.mentors == "graduates" else "recruits"
-        lines.append(f"  phase {k + 1}, {when}: {group(subs)}; mentors: {mentors}")
-    first = calendar.month_name[cfg.costs.fiscal_year_start_month]
-    budget = (f"KSh {plan.annual_budget_ksh:,.0f} a fiscal year (from {first})"
-              if plan.annual_budget_ksh is not None else "no cap")
-    lines.append(f"  annual budget: {budget}")
-    if plan.graduation is not None:
-        lines.append(f"  graduation: every area at level {plan.graduation.threshold} or above "
-                     f"for {plan.graduation.months} month-end readings")
-    return lines
 
 
 def _init(args: argparse.Namespace) -> None:

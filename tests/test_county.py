@@ -299,7 +299,8 @@ def test_init_writes_a_county_and_an_experiment_that_run(tmp_path, capsys):
     county = out / "county.yaml"
     assert "include" not in cfgmod.read_raw(county)
     assert main(["validate", str(county)]) == 0
-    assert "3 subcounties, 61 facilities, 24 months" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "3 subcounties, 61 facilities, 36 months" in shown and "phase 2, month 25" in shown
     assert main(["run", str(county), "--out", str(tmp_path / "run"), "--set", "months=2"]) == 0
     assert (tmp_path / "run" / "mentees.parquet").is_file()
     exp = load_experiment(out / "experiment.yaml", ["months=2"])

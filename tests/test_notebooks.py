@@ -25,6 +25,15 @@ def test_notebook_runs(path, monkeypatch):
         visits = comparison["visits_per_mentee"]
         assert visits["pilot (1:4)"] > visits["1:8"] > visits["1:12"]
         assert set(namespace["visits"].index) == {"Lari", "Machakos"}
+    if path.name == "county_scaleup.ipynb":
+        phases = namespace["phases"]
+        capped = phases[phases["phase"] == 2]
+        assert (capped["reason"] == "budget cap").all() and (capped["delay_months"] > 0).all()
+        timeline = namespace["timeline"]
+        assert (timeline.loc[timeline["scenario"] == "no_cap", "reason"] == "on time").all()
+        icer = namespace["ce"].icer.set_index("strategy")
+        assert len(icer) == 5 and icer.loc["no_cap", "effect"] > icer.loc["plan", "effect"]
+        assert list(namespace["budget"].index) == ["2025/26", "2026/27", "2027/28"]
     if path.name == "cost_benefit.ipynb":
         status = namespace["ce"].icer.set_index("strategy")["status"]
         assert status["classroom"] == "dominated"

@@ -5,6 +5,8 @@ lays it out as a declarative network, the facilities with their attributes
 and the mentors' caseloads, which :mod:`sim.model` then brings to life.
 """
 
-from sim.scenarios.layout import Caseload, Site, caseloads, phase_of, ratio, sites
+from sim.scenarios.layout import (Caseload, Site, caseloads, describe_plan, phase_of, ratio,
+                                  short_names, sites)
 
-__all__ = ["Caseload", "Site", "caseloads", "phase_of", "ratio", "sites"]
+__all__ = ["Caseload", "Site", "caseloads", "describe_plan", "phase_of", "ratio",
+           "short_names", "sites"]

@@ -6,6 +6,8 @@ inspected and tested without running the simulation.
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -92,3 +94,45 @@ def caseloads(config: Config, layout: list[Site]) -> list[Caseload]:
         n = math.ceil(len(ids) / ratio(config, s))
         slots.extend(Caseload(s, (code(sub.name), k), ids[k::n]) for k in range(n))
     return slots
+
+
+def short_names(names: list[str]) -> str:
+    """Names for one line: a long list is cut to its first three and a count."""
+    if len(names) <= 5:
+        return ", ".join(names)
+    return f"{', '.join(names[:3])} and {len(names) - 3} more"
+
+
+def describe_plan(cfg: Config) -> list[str]:
+    """The scale-up plan as a planner reads it, a line each: who starts when, with how many
+    facilities and mentors at what ratio, the budget and the graduation rule."""
+    slots = [0] * len(cfg.subcounties)
+    for caseload in caseloads(cfg, sites(cfg)):
+        slots[caseload.subcounty] += 1
+
+    def group(subs: list[int]) -> str:
+        names = short_names([cfg.subcounties[s].name for s in subs])
+        facilities = sum(cfg.subcounties[s].counts.total for s in subs)
+        ratios = sorted({ratio(cfg, s) for s in subs})
+        return (f"{names} ({facilities} facilities, {sum(slots[s] for s in subs)} mentors at "
+                + " / ".join(f"1:{r:g}" for r in ratios) + ")")
+
+    plan = cfg.scaleup
+    first = [s for s in range(len(cfg.subcounties)) if phase_of(cfg, s) is None]
+    lines = [f"  from the start: {group(first)}" if first else "  from the start: none"]
+    starts = cfg.month_starts()
+    for k, phase in enumerate(plan.phases):
+        subs = [s for s in range(len(cfg.subcounties)) if phase_of(cfg, s) == k]
+        when = (f"month {phase.start_month} "
+                + (f"({cfg.start_date + dt.timedelta(days=starts[phase.start_month - 1])})"
+                   if phase.start_month <= cfg.months else "(after the horizon)"))
+        mentors = "graduates first, then recruits" if phase.mentors == "graduates" else "recruits"
+        lines.append(f"  phase {k + 1}, {when}: {group(subs)}; mentors: {mentors}")
+    first = calendar.month_name[cfg.costs.fiscal_year_start_month]
+    budget = (f"KSh {plan.annual_budget_ksh:,.0f} a fiscal year (from {first})"
+              if plan.annual_budget_ksh is not None else "no cap")
+    lines.append(f"  annual budget: {budget}")
+    if plan.graduation is not None:
+        lines.append(f"  graduation: every area at level {plan.graduation.threshold} or above "
+                     f"for {plan.graduation.months} month-end readings")
+    return lines
