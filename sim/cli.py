@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sim.config import ConfigError, load
 import pandas as pd
 import yaml
 
+from sim.config import ConfigError, load
 from sim.outputs import OutputError, check_folder, write_folder
 from sim.runner import run
 
@@ -47,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("calibrate", help="fit unreported parameters to one arm's survey results")
     c.add_argument("config", help="scenario YAML file of the arm (one subcounty)")
     c.add_argument("--targets", required=True, help="targets YAML (e.g. configs/targets/lari.yaml)")
-    c.add_argument("--evaluations", type=int, default=200, help="objective evaluations (default 200)")
+    c.add_argument("--evaluations", type=_at_least(1), default=200,
+                   help="objective evaluations (default 200)")
     _common(c, reps=40, seed=1, what="replications per evaluation")
 
     r = sub.add_parser("report-validation", help="observed vs simulated for every target")
@@ -63,8 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("batch", help="run every scenario and replicate of an experiment")
     b.add_argument("experiment", help="experiment YAML file (configs/experiments/...)")
     b.add_argument("--out", required=True, help="output directory")
-    b.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                   help="local worker processes (default: all cores)")
+    _jobs(b, "local worker processes (default: all cores)")
     b.add_argument("--scheduler", help="a Dask scheduler address, to run on a cluster instead")
     b.add_argument("--resume", action="store_true", help="finish a batch that was interrupted")
     _overrides(b, "override a base-config value for every scenario")
@@ -110,8 +110,8 @@ def _common(p: argparse.ArgumentParser, reps: int, seed: int, out: str | None = 
         p.add_argument("--out", required=True, help="output directory")
     else:
         p.add_argument("--out", default=out, help=f"output directory (default ./{out})")
-    p.add_argument("--reps", type=int, default=reps, help=f"{what} (default {reps})")
-    p.add_argument("--seed", type=int, default=seed, help=f"root seed (default {seed})")
+    p.add_argument("--reps", type=_at_least(1), default=reps, help=f"{what} (default {reps})")
+    p.add_argument("--seed", type=_at_least(0), default=seed, help=f"root seed (default {seed})")
     p.add_argument("--force", action="store_true", help="write into a non-empty output directory")
     _overrides(p)
 
@@ -121,10 +121,23 @@ def _overrides(p: argparse.ArgumentParser, help: str = "override a config value"
                    help=help)
 
 
-def _positive(name: str, value: int) -> int:
-    if value < 1:
-        raise ConfigError(f"--{name}: must be at least 1, got {value}")
-    return value
+def _jobs(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--jobs", type=_at_least(1), default=os.cpu_count() or 1, help=help)
+
+
+def _at_least(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number, at least ``least``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+        return value
+
+    return parse
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -154,8 +167,8 @@ def _calibrate(args: argparse.Namespace) -> None:
     cfg = load(args.config, args.overrides)
     targets = survey.load_targets(args.targets)
     out = check_folder(args.out, args.force)
-    fit = calibrate.calibrate(cfg, targets, reps=_positive("reps", args.reps), seed=args.seed,
-                              evaluations=_positive("evaluations", args.evaluations))
+    fit = calibrate.calibrate(cfg, targets, reps=args.reps, seed=args.seed,
+                              evaluations=args.evaluations)
     doc = calibrate.parameters_document(fit)
     header = (f"# Fitted by `mentorsim calibrate` to {targets.subcounty} ({args.targets}).\n"
               "# Include this file from a scenario to run it with the calibrated values.\n")
@@ -179,9 +192,8 @@ def _report_validation(args: argparse.Namespace) -> None:
     cfg = load(args.config, args.overrides)
     targets = survey.load_targets(args.targets)
     out = check_folder(args.out, args.force)
-    reps = _positive("reps", args.reps)
-    table = evaluation.validate(cfg, targets, reps=reps, seed=args.seed)
-    study = evaluation.study_tables(cfg, reps=reps, seed=args.seed)
+    table = evaluation.validate(cfg, targets, reps=args.reps, seed=args.seed)
+    study = evaluation.study_tables(cfg, reps=args.reps, seed=args.seed)
     inside = int(table["inside"].sum())
     title = f"{cfg.name} vs {targets.subcounty}: {inside} of {len(table)} inside the 90 % interval"
     write_folder(out, {
@@ -209,7 +221,7 @@ def _power(args: argparse.Namespace) -> None:
     if not sizes:
         raise ConfigError("--n: give at least one survey size")
     out = check_folder(args.out, args.force)
-    table = evaluation.power(cfg, sizes, reps=_positive("reps", args.reps), seed=args.seed)
+    table = evaluation.power(cfg, sizes, reps=args.reps, seed=args.seed)
     write_folder(out, {"power.csv": lambda p: table.to_csv(p, index=False)}, args.force)
     print(table.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
     print(f"share of {args.reps} replications in which McNemar's test (p < 0.05) finds the gain; "
@@ -221,8 +233,7 @@ def _batch(args: argparse.Namespace) -> None:
     from sim.experiment import load_experiment
 
     exp = load_experiment(args.experiment, args.overrides)
-    batch.run_batch(exp, args.out, jobs=_positive("jobs", args.jobs),
-                    scheduler=args.scheduler, resume=args.resume)
+    batch.run_batch(exp, args.out, jobs=args.jobs, scheduler=args.scheduler, resume=args.resume)
     print(f"{exp.name}: {len(exp.scenarios)} scenarios x {exp.replications} replications, "
           f"seed {exp.seed} -> {args.out}")
 
@@ -302,7 +313,7 @@ def _tornado(args: argparse.Namespace) -> None:
 
     exp = load_experiment(args.experiment, args.overrides)
     out = check_folder(args.out, args.force)
-    table = sensitivity.tornado(exp, args.strategy, args.wtp, reps=_positive("reps", args.reps),
+    table = sensitivity.tornado(exp, args.strategy, args.wtp, reps=args.reps,
                                 effect=args.effect, rate=args.discount)
     write_folder(out, {
         "tornado.csv": lambda p: table.to_csv(p, index=False),

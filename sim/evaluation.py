@@ -112,10 +112,11 @@ def power(cfg: Config, sizes: Sequence[int], reps: int = 200, seed: int = 0) -> 
     """
     if cfg.survey is None:
         raise ConfigError(f"{cfg.name}: survey: the config has no survey block")
+    small = [n for n in sizes if n < 2]
+    if small:  # before any size is simulated
+        raise ConfigError(f"--n: each survey size must be at least 2, got {small[0]}")
     out = {}
     for n in sizes:
-        if n < 2:
-            raise ConfigError(f"--n: each survey size must be at least 2, got {n}")
         scaled = scale_to(cfg, n)
         records = [simulate(scaled, seed, r) for r in range(reps)]
         table = survey.study_table(survey.answer(scaled, survey.respondents(scaled, records), seed))
