@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import threading
 import time
@@ -31,7 +32,7 @@ import yaml
 from sim import metrics
 from sim.experiment import Experiment
 from sim.model import simulate
-from sim.outputs import OutputError
+from sim.outputs import OutputError, check_writable
 
 TABLES = ("mentees", "mentors", "timeseries", "costs", "outcomes")
 MANIFEST = "manifest.jsonl"
@@ -65,24 +66,56 @@ class Store:
         self.experiment = experiment
         self._index = {s.name: i for i, s in enumerate(experiment.scenarios)}
         marker = self.out / EXPERIMENT
-        if resume:
-            if not marker.is_file():
-                raise OutputError(f"{self.out}: nothing to resume (no {EXPERIMENT})")
-            saved = json.loads(marker.read_text())
-            if saved.get("fingerprint") != experiment.fingerprint():
-                raise OutputError(f"{self.out}: was started with a different experiment; "
-                                  "resume needs the same file and overrides")
-            self._rewrite_manifest()
-        else:
-            if self.out.exists() and (not self.out.is_dir() or any(self.out.iterdir())):
-                raise OutputError(f"{self.out}: not an empty directory (use --resume to continue)")
+        try:
+            if resume:
+                self._check_resumable(marker)
+                check_writable(self.out)
+                self._rewrite_manifest()
+            else:
+                if self.out.exists() and (not self.out.is_dir() or any(self.out.iterdir())):
+                    raise OutputError(f"{self.out}: not an empty directory "
+                                      "(use --resume to continue)")
+                check_writable(self.out)
+                self._start(marker)
+        except OSError as exc:
+            raise OutputError(f"{self.out}: cannot write: {exc.strerror or exc}") from None
+
+    def _check_resumable(self, marker: Path) -> None:
+        if not marker.is_file():
+            raise OutputError(f"{self.out}: nothing to resume (no {EXPERIMENT})")
+        try:
+            doc = json.loads(marker.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            doc = None
+        if not isinstance(doc, dict):
+            raise OutputError(f"{marker}: not an experiment record; start the batch afresh "
+                              "in another folder")
+        if doc.get("fingerprint") != self.experiment.fingerprint():
+            raise OutputError(f"{self.out}: was started with a different experiment; "
+                              "resume needs the same file and overrides")
+
+    def _start(self, marker: Path) -> None:
+        """Create the folder and the experiment's record; if that fails, leave the folder
+        as it was (missing, or empty), so that the same command can be run again."""
+        created = not self.out.exists()
+        started = False
+        try:
             self.out.mkdir(parents=True, exist_ok=True)
-            doc = {"fingerprint": experiment.fingerprint(), "experiment": experiment.to_dict()}
+            doc = {"fingerprint": self.experiment.fingerprint(),
+                   "experiment": self.experiment.to_dict()}
             _atomic_text(marker, json.dumps(doc, indent=2, default=str) + "\n")
-            for s in experiment.scenarios:
+            for s in self.experiment.scenarios:
                 _atomic_text(self.out / "scenarios" / f"{self._index[s.name]:03d}.yaml",
                              yaml.safe_dump(s.config.to_dict(), sort_keys=False))
             (self.out / MANIFEST).touch()
+            started = True
+        finally:
+            if not started and self.out.is_dir():
+                for path in [self.out] if created else list(self.out.iterdir()):
+                    if path.is_dir():
+                        shutil.rmtree(path)
+                    else:
+                        path.unlink()
 
     def _entries(self) -> Iterator[dict]:
         path = self.out / MANIFEST
@@ -103,16 +136,30 @@ class Store:
         return self.out / table / f"{self._index[scenario]:03d}-{replicate:05d}.parquet"
 
     def write(self, scenario: str, replicate: int, tables: dict[str, pd.DataFrame]) -> None:
-        for name in TABLES:
-            target = self.path(name, scenario, replicate)
-            target.parent.mkdir(exist_ok=True)
-            tmp = target.with_suffix(".tmp")
-            tables[name].to_parquet(tmp, index=False)
-            os.replace(tmp, target)
-        with open(self.out / MANIFEST, "a") as f:
-            f.write(json.dumps({"scenario": scenario, "replicate": replicate}) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        """Write a task's tables, then record it in the manifest.
+
+        A write that fails or is interrupted before the manifest is reached removes
+        the task's files; a task in the manifest always has all of them.
+        """
+        targets = [self.path(name, scenario, replicate) for name in TABLES]
+        recording = False
+        try:
+            for name, target in zip(TABLES, targets, strict=True):
+                target.parent.mkdir(exist_ok=True)
+                tables[name].to_parquet(target.with_suffix(".tmp"), index=False)
+                os.replace(target.with_suffix(".tmp"), target)
+            recording = True
+            with open(self.out / MANIFEST, "a") as f:
+                f.write(json.dumps({"scenario": scenario, "replicate": replicate}) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            raise OutputError(f"{self.out}: cannot write: {exc.strerror or exc}") from None
+        finally:
+            for target in targets:
+                target.with_suffix(".tmp").unlink(missing_ok=True)
+                if not recording:
+                    target.unlink(missing_ok=True)
 
 
 def _atomic_text(path: Path, text: str) -> None:

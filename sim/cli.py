@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 from sim.config import ConfigError, load
-from sim.outputs import OutputError, check_folder, write_folder
+from sim.outputs import OutputError, check_file, check_folder, write_folder
 from sim.runner import run
 
 EXIT_USAGE = 2
@@ -330,6 +330,8 @@ def _report(args: argparse.Namespace) -> None:
 
     if not args.html and not args.xlsx:
         raise ConfigError("report: give --html FILE, --xlsx FILE or both")
+    for path in filter(None, (args.html, args.xlsx)):
+        check_file(path)
     sheets = report.tables(args.out)
     if args.html:
         write_file(args.html, lambda p: report.write_html(args.out, p, sheets))
