@@ -9,9 +9,9 @@ differences far less noisy than independent runs would.
 Tasks run in this process (``jobs=1``), in a local process pool, or on a Dask
 cluster. Whatever the executor, each finished task's tables are written at
 once (one Parquet file per table, moved into place complete) and only then
-recorded in ``manifest.jsonl``; a killed batch restarted with ``resume`` runs
-only the tasks the manifest lacks. The files do not depend on the executor,
-the number of workers or the order tasks finish in.
+recorded in ``manifest.jsonl``; a batch interrupted or killed and restarted
+with ``resume`` runs only the tasks the manifest lacks. The files do not depend
+on the executor, the number of workers or the order tasks finish in.
 """
 
 from __future__ import annotations
@@ -19,24 +19,28 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import yaml
 
 from sim import metrics
+from sim.config import ConfigError
+from sim.execution import completed, progress
 from sim.experiment import Experiment
 from sim.model import simulate
 from sim.outputs import OutputError, check_writable
 
+if TYPE_CHECKING:
+    from distributed import Client
+
 TABLES = ("mentees", "mentors", "timeseries", "costs", "outcomes")
 MANIFEST = "manifest.jsonl"
 EXPERIMENT = "experiment.json"
+CONNECT_TIMEOUT = 5  # seconds to reach a Dask scheduler
 
 
 def run_task(experiment: Experiment, scenario: str, replicate: int) -> dict[str, pd.DataFrame]:
@@ -169,64 +173,49 @@ def _atomic_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _progress(total: int, name: str):
-    from tqdm import tqdm
-
-    quiet = not sys.stderr.isatty() or bool(os.environ.get("CI"))
-    return tqdm(total=total, desc=name, unit="task", disable=quiet, smoothing=0.1)
-
-
 def run_batch(experiment: Experiment, out: str | Path, jobs: int = 1,
               scheduler: str | None = None, resume: bool = False) -> Path:
-    """Run every task of ``experiment`` not yet in ``out``; return the folder."""
-    store = Store(out, experiment, resume)
-    done = store.done()
-    todo = [t for t in experiment.tasks() if t not in done]
-    with _progress(len(todo), experiment.name) as bar:
-        if scheduler is not None:
-            _run_dask(store, todo, experiment, scheduler, bar)
-        elif jobs == 1:
-            for scenario, rep in todo:
-                store.write(scenario, rep, run_task(experiment, scenario, rep))
+    """Run every task of ``experiment`` not yet in ``out``; return the folder.
+
+    A Dask scheduler is reached before anything is written, so an address that
+    does not answer fails within :data:`CONNECT_TIMEOUT` seconds and leaves no folder.
+    """
+    with _connect(scheduler) if scheduler is not None else nullcontext() as client:
+        store = Store(out, experiment, resume)
+        done = store.done()
+        todo = [t for t in experiment.tasks() if t not in done]
+        results = (_dask_completed(client, experiment, todo) if client is not None else
+                   completed(run_task, [(experiment, s, r) for s, r in todo], jobs))
+        with progress(len(todo), experiment.name, "task") as bar:
+            for i, tables in results:
+                store.write(*todo[i], tables)
                 bar.update()
-        else:
-            with ProcessPoolExecutor(max_workers=jobs, initializer=_exit_with_parent,
-                                     initargs=(os.getpid(),)) as pool:
-                futures = {pool.submit(run_task, experiment, s, r): (s, r) for s, r in todo}
-                for fut in as_completed(futures):
-                    store.write(*futures[fut], fut.result())
-                    bar.update()
     return store.out
 
 
-def _exit_with_parent(parent: int) -> None:
-    """Pool worker start-up: exit when the batch that started it is gone.
-
-    A worker blocks on the task queue, and the siblings it was forked with hold
-    the queue's other end open, so a batch killed outright (SIGKILL, the
-    out-of-memory killer) would leave its workers waiting for ever.
-    """
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
-def _run_dask(store: Store, todo: list[tuple[str, int]], experiment: Experiment,
-              scheduler: str, bar) -> None:
+def _connect(scheduler: str) -> Client:
+    """A Dask client of the scheduler at ``scheduler``; one that does not answer is a
+    :class:`ConfigError`."""
     try:
-        from distributed import Client, as_completed as dask_completed
+        from distributed import Client
     except ImportError:
-        raise OutputError("--scheduler needs Dask: pip install 'mentorsim[cluster]'") from None
-    with Client(scheduler) as client:
-        shared = client.scatter(experiment, broadcast=True)
-        futures = {client.submit(run_task, shared, s, r, pure=False): (s, r) for s, r in todo}
-        for fut in dask_completed(futures):
-            store.write(*futures[fut], fut.result())
-            bar.update()
+        raise ConfigError("--scheduler needs Dask: pip install 'mentorsim[cluster]'") from None
+    try:
+        return Client(scheduler, timeout=CONNECT_TIMEOUT)
+    except (OSError, ValueError) as exc:  # no answer in time; an address that does not parse
+        raise ConfigError(f"--scheduler {scheduler}: cannot connect: {exc}") from None
+
+
+def _dask_completed(client: Client, experiment: Experiment, todo: list[tuple[str, int]]
+                    ) -> Iterator[tuple[int, dict[str, pd.DataFrame]]]:
+    """Like :func:`sim.execution.completed`, on the client's cluster."""
+    from distributed import as_completed as dask_completed
+
+    shared = client.scatter(experiment, broadcast=True)
+    futures = {client.submit(run_task, shared, s, r, pure=False): i
+               for i, (s, r) in enumerate(todo)}
+    for fut in dask_completed(futures):
+        yield futures[fut], fut.result()
 
 
 def read(out: str | Path, table: str) -> pd.DataFrame:

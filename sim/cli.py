@@ -1,8 +1,10 @@
 """Command line: ``mentorsim run``, ``validate``, ``batch``, ``compare``, ``plot``, ``calibrate``,
-``report-validation`` and ``power``.
+``report-validation``, ``power``, ``cea``, ``tornado`` and ``report``.
 
-Every user error (a bad config, a bad flag value, an unusable output folder)
-ends with one line on stderr and exit status 2; nothing is written.
+Every user error (a bad config, a bad flag value, an unusable output folder, a
+Dask scheduler that does not answer) ends with one line on stderr and exit
+status 2; Ctrl-C ends with one line and status 130. Either way nothing is
+half-written.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sim.outputs import OutputError, check_file, check_folder, write_folder
 from sim.runner import run
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # the shell's status for a process ended by SIGINT
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a scenario and write its outputs")
     r.add_argument("config", help="scenario YAML file")
     _common(r, reps=1, seed=0)
+    _jobs(r, "local worker processes for the replications (default: all cores)")
     r.add_argument("--plot", action="store_true", help="also write competency.png")
 
     v = sub.add_parser("validate", help="check a scenario file and exit")
@@ -143,7 +147,7 @@ def _at_least(least: int) -> Callable[[str], int]:
 def _run(args: argparse.Namespace) -> None:
     cfg = load(args.config, args.overrides)
     out = check_folder(args.out, args.force)  # before the run as well as at write time
-    res = run(cfg, reps=args.reps, seed=args.seed)
+    res = run(cfg, reps=args.reps, seed=args.seed, jobs=args.jobs)
     res.write(out, force=args.force, plot=args.plot)
     o = res.summary["overall"]
 
@@ -363,6 +367,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, OutputError) as err:
         print(f"mentorsim: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl-C: whatever was being written has been removed
+        print("mentorsim: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         sys.stderr.close()
         return 0
