@@ -41,6 +41,7 @@ from scipy.optimize import minimize
 from sim import config as cfgmod
 from sim import metrics, survey
 from sim.config import AREAS, Config
+from sim.execution import progress
 from sim.model import simulate
 
 TINY = 1e-9
@@ -217,6 +218,7 @@ def calibrate(cfg: Config, targets: survey.Targets, reps: int = 40, seed: int = 
     start = {p.name: p.get(cfg) for p in PARAMETERS}
     trace: list[dict] = []
     cache: dict[tuple[float, ...], Evaluation] = {}
+    bar = progress(evaluations + 1, cfg.name, "evaluation")  # + the final evaluation
 
     def f(u: np.ndarray) -> float:
         values = {p.name: p.from_unit(x) for p, x in zip(PARAMETERS, u, strict=True)}
@@ -224,16 +226,19 @@ def calibrate(cfg: Config, targets: survey.Targets, reps: int = 40, seed: int = 
         if key not in cache:
             cache[key] = objective(values)
             trace.append({**values, "objective": cache[key].objective})
+            bar.update()
         return cache[key].objective
 
     u0 = np.array([p.to_unit(start[p.name]) for p in PARAMETERS])
-    initial = f(u0)
-    result = minimize(f, u0, method="Nelder-Mead",
-                      options={"maxfev": max(1, evaluations - 1), "xatol": 1e-3, "fatol": 1e-3,
-                               "initial_simplex": _simplex(u0)})
-    best_u = result.x if result.fun <= initial else u0
-    values = {p.name: p.from_unit(x) for p, x in zip(PARAMETERS, best_u, strict=True)}
-    evaluation = objective(values)
+    with bar:
+        initial = f(u0)
+        result = minimize(f, u0, method="Nelder-Mead",
+                          options={"maxfev": max(1, evaluations - 1), "xatol": 1e-3,
+                                   "fatol": 1e-3, "initial_simplex": _simplex(u0)})
+        best_u = result.x if result.fun <= initial else u0
+        values = {p.name: p.from_unit(x) for p, x in zip(PARAMETERS, best_u, strict=True)}
+        evaluation = objective(values)
+        bar.update()
     fitted = apply(cfg, values)
     data = fitted.to_dict()
     for item, (d, a) in evaluation.items.items():

@@ -1,8 +1,10 @@
 """Command line: ``mentorsim run``, ``validate``, ``init``, ``batch``, ``compare``, ``plot``,
 ``cea``, ``tornado``, ``report``, ``calibrate``, ``report-validation`` and ``power``.
 
-Every user error (a bad config, a bad flag value, an unusable output folder)
-ends with one line on stderr and exit status 2; nothing is written.
+Every user error (a bad config, a bad flag value, an unusable output folder, a
+Dask scheduler that does not answer) ends with one line on stderr and exit
+status 2; Ctrl-C ends with one line and status 130. Either way nothing is
+half-written.
 """
 
 from __future__ import annotations
@@ -11,19 +13,20 @@ import argparse
 import os
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sim.config import ConfigError, load
 import pandas as pd
 import yaml
 
 from sim import metrics
-from sim.outputs import OutputError, check_folder, write_folder
+from sim.config import ConfigError, load
+from sim.outputs import OutputError, check_file, check_folder, write_folder
 from sim.runner import run
 from sim.scenarios import describe_plan, short_names
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # the shell's status for a process ended by SIGINT
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a scenario and write its outputs")
     r.add_argument("config", help="scenario YAML file")
     _common(r, reps=1, seed=0)
+    _jobs(r, "local worker processes for the replications (default: all cores)")
     r.add_argument("--plot", action="store_true", help="also write competency.png")
 
     v = sub.add_parser("validate", help="check a scenario file and exit")
@@ -54,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("calibrate", help="fit unreported parameters to one arm's survey results")
     c.add_argument("config", help="scenario YAML file of the arm (one subcounty)")
     c.add_argument("--targets", required=True, help="targets YAML (e.g. configs/targets/lari.yaml)")
-    c.add_argument("--evaluations", type=int, default=200, help="objective evaluations (default 200)")
+    c.add_argument("--evaluations", type=_at_least(1), default=200,
+                   help="objective evaluations (default 200)")
     _common(c, reps=40, seed=1, what="replications per evaluation")
 
     r = sub.add_parser("report-validation", help="observed vs simulated for every target")
@@ -70,8 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("batch", help="run every scenario and replicate of an experiment")
     b.add_argument("experiment", help="experiment YAML file (configs/experiments/...)")
     b.add_argument("--out", required=True, help="output directory")
-    b.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                   help="local worker processes (default: all cores)")
+    _jobs(b, "local worker processes (default: all cores)")
     b.add_argument("--scheduler", help="a Dask scheduler address, to run on a cluster instead")
     b.add_argument("--resume", action="store_true", help="finish a batch that was interrupted")
     _overrides(b, "override a base-config value for every scenario")
@@ -113,8 +117,8 @@ def _common(p: argparse.ArgumentParser, reps: int, seed: int, out: str | None = 
         p.add_argument("--out", required=True, help="output directory")
     else:
         p.add_argument("--out", default=out, help=f"output directory (default ./{out})")
-    p.add_argument("--reps", type=int, default=reps, help=f"{what} (default {reps})")
-    p.add_argument("--seed", type=int, default=seed, help=f"root seed (default {seed})")
+    p.add_argument("--reps", type=_at_least(1), default=reps, help=f"{what} (default {reps})")
+    p.add_argument("--seed", type=_at_least(0), default=seed, help=f"root seed (default {seed})")
     p.add_argument("--force", action="store_true", help="write into a non-empty output directory")
     _overrides(p)
 
@@ -124,16 +128,29 @@ def _overrides(p: argparse.ArgumentParser, help: str = "override a config value"
                    help=help)
 
 
-def _positive(name: str, value: int) -> int:
-    if value < 1:
-        raise ConfigError(f"--{name}: must be at least 1, got {value}")
-    return value
+def _jobs(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--jobs", type=_at_least(1), default=os.cpu_count() or 1, help=help)
+
+
+def _at_least(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number, at least ``least``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+        return value
+
+    return parse
 
 
 def _run(args: argparse.Namespace) -> None:
     cfg = load(args.config, args.overrides)
     out = check_folder(args.out, args.force)  # before the run as well as at write time
-    res = run(cfg, reps=args.reps, seed=args.seed)
+    res = run(cfg, reps=args.reps, seed=args.seed, jobs=args.jobs)
     res.write(out, force=args.force, plot=args.plot)
     o = res.summary["overall"]
 
@@ -180,8 +197,8 @@ def _calibrate(args: argparse.Namespace) -> None:
     cfg = load(args.config, args.overrides)
     targets = survey.load_targets(args.targets)
     out = check_folder(args.out, args.force)
-    fit = calibrate.calibrate(cfg, targets, reps=_positive("reps", args.reps), seed=args.seed,
-                              evaluations=_positive("evaluations", args.evaluations))
+    fit = calibrate.calibrate(cfg, targets, reps=args.reps, seed=args.seed,
+                              evaluations=args.evaluations)
     doc = calibrate.parameters_document(fit)
     header = (f"# Fitted by `mentorsim calibrate` to {targets.subcounty} ({args.targets}).\n"
               "# Include this file from a scenario to run it with the calibrated values.\n")
@@ -205,9 +222,8 @@ def _report_validation(args: argparse.Namespace) -> None:
     cfg = load(args.config, args.overrides)
     targets = survey.load_targets(args.targets)
     out = check_folder(args.out, args.force)
-    reps = _positive("reps", args.reps)
-    table = evaluation.validate(cfg, targets, reps=reps, seed=args.seed)
-    study = evaluation.study_tables(cfg, reps=reps, seed=args.seed)
+    table = evaluation.validate(cfg, targets, reps=args.reps, seed=args.seed)
+    study = evaluation.study_tables(cfg, reps=args.reps, seed=args.seed)
     inside = int(table["inside"].sum())
     title = f"{cfg.name} vs {targets.subcounty}: {inside} of {len(table)} inside the 90 % interval"
     write_folder(out, {
@@ -235,7 +251,7 @@ def _power(args: argparse.Namespace) -> None:
     if not sizes:
         raise ConfigError("--n: give at least one survey size")
     out = check_folder(args.out, args.force)
-    table = evaluation.power(cfg, sizes, reps=_positive("reps", args.reps), seed=args.seed)
+    table = evaluation.power(cfg, sizes, reps=args.reps, seed=args.seed)
     write_folder(out, {"power.csv": lambda p: table.to_csv(p, index=False)}, args.force)
     print(table.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
     print(f"share of {args.reps} replications in which McNemar's test (p < 0.05) finds the gain; "
@@ -247,8 +263,7 @@ def _batch(args: argparse.Namespace) -> None:
     from sim.experiment import load_experiment
 
     exp = load_experiment(args.experiment, args.overrides)
-    batch.run_batch(exp, args.out, jobs=_positive("jobs", args.jobs),
-                    scheduler=args.scheduler, resume=args.resume)
+    batch.run_batch(exp, args.out, jobs=args.jobs, scheduler=args.scheduler, resume=args.resume)
     print(f"{exp.name}: {len(exp.scenarios)} scenarios x {exp.replications} replications, "
           f"seed {exp.seed} -> {args.out}")
 
@@ -329,7 +344,7 @@ def _tornado(args: argparse.Namespace) -> None:
 
     exp = load_experiment(args.experiment, args.overrides)
     out = check_folder(args.out, args.force)
-    table = sensitivity.tornado(exp, args.strategy, args.wtp, reps=_positive("reps", args.reps),
+    table = sensitivity.tornado(exp, args.strategy, args.wtp, reps=args.reps,
                                 effect=args.effect, rate=args.discount)
     write_folder(out, {
         "tornado.csv": lambda p: table.to_csv(p, index=False),
@@ -346,6 +361,8 @@ def _report(args: argparse.Namespace) -> None:
 
     if not args.html and not args.xlsx:
         raise ConfigError("report: give --html FILE, --xlsx FILE or both")
+    for path in filter(None, (args.html, args.xlsx)):
+        check_file(path)
     sheets = report.tables(args.out)
     if args.html:
         write_file(args.html, lambda p: report.write_html(args.out, p, sheets))
@@ -391,6 +408,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, OutputError) as err:
         print(f"mentorsim: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl-C: whatever was being written has been removed
+        print("mentorsim: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         sys.stderr.close()
         return 0

@@ -23,8 +23,10 @@ from __future__ import annotations
 import calendar
 import csv
 import datetime as dt
+import difflib
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple, get_args
+from types import UnionType
+from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -679,7 +681,7 @@ def _with_listed_facilities(data: dict[str, Any], source: str) -> dict[str, Any]
     try:
         spec = FacilityList.model_validate(data.pop("facility_list"))
     except ValidationError as err:
-        raise ConfigError(format_error(source, err, "facility_list")) from None
+        raise ConfigError(format_error(source, err, FacilityList, "facility_list")) from None
     subs = data.get("subcounties")
     if not isinstance(subs, list) or not all(
             isinstance(s, dict) and isinstance(s.get("name"), str) for s in subs):
@@ -709,32 +711,88 @@ def _with_listed_facilities(data: dict[str, Any], source: str) -> dict[str, Any]
 # --- loading -----------------------------------------------------------------------
 
 
-def format_error(source: str, err: ValidationError, within: str = "") -> str:
-    """One line for the first problem, with its YAML path (under ``within``, if given)."""
-    first = err.errors()[0]
+#: How an error ranks for the one line shown: an unknown key first (a misspelt key also
+#: shows as the missing key it was meant to be), then a bad value, a missing key last.
+_RANK = {"extra_forbidden": 0, "missing": 2}
+
+
+def format_error(source: str, err: ValidationError, model: type[BaseModel],
+                 within: str = "") -> str:
+    """The one line for a failed validation of ``model`` (found under ``within``, if
+    given): the most telling error, with its YAML path and a count of the others."""
+    errors = err.errors()
+    first = min(errors, key=lambda e: _RANK.get(e["type"], 1))
     parts = [within] if within else []
     parts += [str(p) for p in first["loc"] if p not in _UNION_TAGS]
     loc = ".".join(parts) or "(top level)"
     msg = first["msg"].removeprefix("Value error, ")
+    explained = 1
     if first["type"] == "extra_forbidden":
-        msg = "unknown key (check the spelling)"
+        parent, key = first["loc"][:-1], str(first["loc"][-1])
+        missing = [str(e["loc"][-1]) for e in errors
+                   if e["type"] == "missing" and e["loc"][:-1] == parent]
+        guess = difflib.get_close_matches(key, missing, n=1)
+        explained += bool(guess)  # the key it was meant to be is not missing as well
+        guess = guess or difflib.get_close_matches(key, _keys_at(model, parent), n=1)
+        msg = "unknown key (check the spelling" + (f"; did you mean {guess[0]}?)" if guess else ")")
     elif first["type"] == "missing":
         msg = "required key is missing"
-    more = err.error_count() - 1
+    more = err.error_count() - explained
     tail = f" (+{more} more)" if more else ""
     return f"{source}: {loc}: {msg}{tail}"
 
 
+def _keys_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the schema takes at ``loc``, where that is a model (else none)."""
+    node: Any = model
+    for part in loc:
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            field = node.model_fields.get(str(part))
+            if field is None:
+                return []
+            node = field.annotation
+        elif get_origin(node) in (list, dict):  # the part is an index or a key
+            node = get_args(node)[-1]
+        else:
+            return []
+        options = [a for a in get_args(node) if a is not type(None)]
+        if get_origin(node) in (Union, UnionType) and len(options) == 1:  # X | None
+            node = options[0]
+    return list(node.model_fields) if isinstance(node, type) and issubclass(node, BaseModel) else []
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> dt.date | dt.datetime:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError as exc:  # a date-shaped value that is no date, such as 2018-02-30
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value} is not a date: {exc}", node.start_mark) from None
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that an impossible date is a YAML error with its line."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """``line N: problem`` (``line N: YAML syntax error: problem`` for bad syntax)."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}: " if mark is not None else ""
+    kind = "" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error: "
+    return f"{where}{kind}{getattr(exc, 'problem', None) or 'not valid YAML'}"
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory, not a YAML file")
     if not path.is_file():
         raise ConfigError(f"{path}: file not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ConfigError(f"{path}: {where}YAML syntax error: {problem}") from None
+        raise ConfigError(f"{path}: {_yaml_problem(exc)}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read file: {exc}") from None
     if not isinstance(data, dict):
@@ -811,9 +869,10 @@ def parse_overrides(items: list[str]) -> list[tuple[str, Any]]:
         if not sep or not key:
             raise ConfigError(f"--set {item}: expected dotted.key=value")
         try:
-            value = yaml.safe_load(raw) if raw else None
-        except yaml.YAMLError:
-            raise ConfigError(f"--set {item}: value is not valid YAML") from None
+            value = yaml.load(raw, Loader=_Loader) if raw else None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {item}: value is not valid YAML: "
+                              f"{getattr(exc, 'problem', None) or exc}") from None
         out.append((key.strip(), value))
     return out
 
@@ -825,7 +884,7 @@ def from_dict(data: dict[str, Any], source: str = "config") -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(format_error(source, err)) from None
+        raise ConfigError(format_error(source, err, Config)) from None
 
 
 def load(path: str | Path, overrides: list[str] | None = None) -> Config:

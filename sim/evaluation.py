@@ -18,6 +18,7 @@ import pandas as pd
 from sim import config as cfgmod
 from sim import metrics, survey
 from sim.config import OWNERSHIPS, Config, ConfigError
+from sim.execution import progress
 from sim.model import simulate
 from sim.rng import Streams
 
@@ -115,15 +116,22 @@ def power(cfg: Config, sizes: Sequence[int], reps: int = 200, seed: int = 0) -> 
     """
     if cfg.survey is None:
         raise ConfigError(f"{cfg.name}: survey: the config has no survey block")
+    small = [n for n in sizes if n < 2]
+    if small:  # before any size is simulated
+        raise ConfigError(f"--n: each survey size must be at least 2, got {small[0]}")
     out = {}
-    for n in sizes:
-        if n < 2:
-            raise ConfigError(f"--n: each survey size must be at least 2, got {n}")
-        scaled = scale_to(cfg, n)
-        records = [simulate(scaled, seed, r) for r in range(reps)]
-        table = survey.study_table(survey.answer(scaled, survey.respondents(scaled, records), seed))
-        gain = (table["p_value"] < survey.SIGNIFICANCE) & (table["share_endline"] > table["share_baseline"])
-        out[n] = gain.groupby(table["item"]).sum() / reps
+    with progress(len(sizes) * reps, cfg.name, "rep") as bar:
+        for n in sizes:
+            scaled = scale_to(cfg, n)
+            records = []
+            for r in range(reps):
+                records.append(simulate(scaled, seed, r))
+                bar.update()
+            answers = survey.answer(scaled, survey.respondents(scaled, records), seed)
+            table = survey.study_table(answers)
+            gain = ((table["p_value"] < survey.SIGNIFICANCE)
+                    & (table["share_endline"] > table["share_baseline"]))
+            out[n] = gain.groupby(table["item"]).sum() / reps
     df = pd.DataFrame(out)
     df.columns = [f"n={n}" for n in sizes]
     kinds = {name: item.kind for name, item in cfg.survey.items.items()}

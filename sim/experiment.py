@@ -205,7 +205,7 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
     try:
         spec = ExperimentSpec.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(cfgmod.format_error(str(path), err)) from None
+        raise ConfigError(cfgmod.format_error(str(path), err, ExperimentSpec)) from None
     base_path = path.parent / spec.base
     if not base_path.is_file():
         raise ConfigError(f"{path}: base: {spec.base}: file not found "
@@ -220,8 +220,6 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
         if name in named:
             raise ConfigError(f"{path}: sweep: scenario '{name}' is also a named scenario")
         named[name] = dict(zip(keys, values, strict=True))
-    if spec.comparator not in named:
-        raise ConfigError(f"{path}: comparator: no scenario named '{spec.comparator}'")
     scenarios = []
     for name, changes in named.items():
         data = copy.deepcopy(base)
@@ -232,6 +230,10 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
                 raise ConfigError(f"{path}: scenario {name}: {err}") from None
         cfg = cfgmod.from_dict(data, f"{path}: scenario {name}")
         scenarios.append(Scenario(name, changes, cfg))
+    # after the scenarios: a misspelt sweep key also misnames its scenarios, and the
+    # comparator's error would hide the real one
+    if spec.comparator not in named:
+        raise ConfigError(f"{path}: comparator: no scenario named '{spec.comparator}'")
     experiment = Experiment(spec.name, spec.replications, spec.seed, spec.comparator,
                             tuple(scenarios), dict(spec.psa))
     if spec.psa:  # every draw must make a valid scenario: fail now, not mid-batch

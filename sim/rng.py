@@ -31,6 +31,8 @@ def code(name: str) -> int:
 
 def _words(value: int) -> list[int]:
     """An integer as little-endian 32-bit words, as SeedSequence takes it (0 is one word)."""
+    if value < 0:  # SeedSequence refuses it too; here it would never stop shifting
+        raise ValueError(f"a seed must be non-negative, got {value}")
     out = [value & 0xFFFFFFFF]
     value >>= 32
     while value:

@@ -19,7 +19,8 @@ import yaml
 from sim import config as config_mod
 from sim import metrics
 from sim.config import Config
-from sim.model import simulate
+from sim.execution import completed, progress
+from sim.model import Record, simulate
 from sim.outputs import write_folder
 
 if TYPE_CHECKING:
@@ -87,14 +88,23 @@ class Results:
         return fig
 
 
-def run(config: Config | str | Path, reps: int = 1, seed: int = 0) -> Results:
-    """Run ``reps`` replicates of a scenario (a :class:`Config` or a YAML path)."""
+def run(config: Config | str | Path, reps: int = 1, seed: int = 0, jobs: int = 1) -> Results:
+    """Run ``reps`` replicates of a scenario (a :class:`Config` or a YAML path).
+
+    With ``jobs > 1`` the replicates run in a local pool of worker processes; each
+    is a pure function of (config, seed, replicate) and they are combined in
+    replicate order, so the results do not depend on ``jobs``.
+    """
     cfg = config if isinstance(config, Config) else config_mod.load(config)
-    if reps < 1:
-        raise config_mod.ConfigError(f"reps: must be at least 1, got {reps}")
-    if seed < 0:
-        raise config_mod.ConfigError(f"seed: must be non-negative, got {seed}")
-    records = [simulate(cfg, seed, r) for r in range(reps)]
+    for name, value, least in (("reps", reps, 1), ("seed", seed, 0), ("jobs", jobs, 1)):
+        if value < least:
+            raise config_mod.ConfigError(f"{name}: must be at least {least}, got {value}")
+    done: dict[int, Record] = {}
+    with progress(reps, cfg.name, "rep") as bar:
+        for r, record in completed(simulate, [(cfg, seed, r) for r in range(reps)], jobs):
+            done[r] = record
+            bar.update()
+    records = [done[r] for r in range(reps)]
     spells = metrics.mentees(cfg, records)
     ledger = metrics.costs(cfg, records)
     mentor_spells = metrics.mentors(cfg, records)

@@ -95,7 +95,7 @@ def load_targets(path: str | Path) -> Targets:
     try:
         return Targets.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(format_error(str(path), err)) from None
+        raise ConfigError(format_error(str(path), err, Targets)) from None
 
 
 def check_items(config: Config, targets: Targets) -> None:

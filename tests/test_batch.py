@@ -18,7 +18,7 @@ from sim import batch, compare
 from sim.cli import main
 from sim.experiment import load_experiment
 
-from conftest import CONFIGS
+from conftest import CONFIGS, alive, children
 
 EXPERIMENTS = CONFIGS / "experiments"
 
@@ -107,27 +107,6 @@ def test_dask_local_cluster_gives_identical_results(tmp_path):
     _assert_same(local, remote)
 
 
-def _children(pid: int) -> list[int]:
-    """Linux: the process ids whose parent is ``pid``."""
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(stat.parent.name))
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_killed_batch_resumes_to_the_same_data(tmp_path, sig):
     path = _experiment_file(tmp_path, reps=20, months=24)
@@ -140,14 +119,14 @@ def test_killed_batch_resumes_to_the_same_data(tmp_path, sig):
         if manifest.exists() and len(manifest.read_text().splitlines()) >= 4:
             break
         time.sleep(0.005)
-    workers = _children(proc.pid)
+    workers = children(proc.pid)
     assert workers, "the batch had started its worker processes"
     proc.send_signal(sig)
     proc.wait(timeout=60)
     deadline = time.monotonic() + 10  # the workers notice within half a second
-    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+    while any(alive(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(_alive(w) for w in workers), "workers outlived the killed batch"
+    assert not any(alive(w) for w in workers), "workers outlived the killed batch"
     finished = len(batch.Store(out, load_experiment(path), resume=True).done())
     assert 4 <= finished < 40, "the batch was not interrupted mid-run"
     assert main(["batch", str(path), "--out", str(out), "--jobs", "2", "--resume"]) == 0
