@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 
 from sim import batch, compare, metrics
+from sim.scenarios import short_names
 from sim.plots import (batch_figures, budget_figure, ce_plane_figure, ceac_figure,
                        timeline_figure, workforce_figure)
 
@@ -72,6 +73,22 @@ def _timeline(phases: pd.DataFrame) -> pd.DataFrame:
             "graduates_used": grp["graduates_used"].mean(),
         })
     return pd.DataFrame(rows)
+
+
+def _timeline_shown(timeline: pd.DataFrame) -> pd.DataFrame:
+    """The timeline as the page shows it: long lists of subcounties cut, the start range
+    in one column (the workbook keeps every name and number)."""
+    def span(row: pd.Series) -> str:
+        if pd.isna(row["start_month_min"]):
+            return "not started"
+        lo, hi = int(row["start_month_min"]), int(row["start_month_max"])
+        return str(lo) if lo == hi else f"{lo}-{hi}"
+
+    shown = timeline.assign(
+        subcounties=[short_names(n.split(", ")) for n in timeline["subcounties"]],
+        start_month=timeline.apply(span, axis=1))
+    return shown[["scenario", "phase", "subcounties", "facilities", "planned_month",
+                  "start_month", "reasons", "mentors_recruited", "graduates_used"]]
 
 
 def _by_year(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -181,14 +198,17 @@ def write_html(out: str | Path, path: Path, sheets: dict[str, pd.DataFrame]) -> 
 
     parts += [figure(*f) for f in figures]
     parts += ["<h2>The plan: timeline, budget and workforce</h2>"]
-    parts += ([_table(sheets["timeline"])] if len(sheets["timeline"]) else
+    parts += ([_table(_timeline_shown(sheets["timeline"]))] if len(sheets["timeline"]) else
               ["<p>No scenario has scale-up phases: every subcounty is in from the start.</p>"])
     parts += [figure(*f) for f in plan]
     parts += ["<h3>Budget by fiscal year (mean of replications)</h3>",
               _table(sheets["budget"][["scenario", "fiscal_year", "programme_months",
                                        "cost_total", "annual_budget_ksh", "share_of_budget"]]),
               "<h3>Workforce by fiscal year (mean of replications)</h3>",
-              _table(sheets["workforce"])]
+              _table(sheets["workforce"][["scenario", "fiscal_year", "mentors_in_post",
+                                          "mentors_recruited", "graduates_promoted",
+                                          "mentors_left", "release_days_used",
+                                          "workload_pressure"]])]
     parts += [
         "<h2>Scenarios</h2>", _table(sheets["scenarios"]),
         "<h2>Uncertain parameters</h2>",
