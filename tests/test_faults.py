@@ -22,6 +22,7 @@ import subprocess
 import sys
 import termios
 import time
+import types
 from collections.abc import Callable
 from pathlib import Path
 
@@ -404,6 +405,36 @@ def _gone(pids: list[int], timeout: float = 30) -> bool:
 def _assert_interrupted(status: int, out: str, err: str) -> None:
     assert status == 130, err
     assert out == "" and err == "mentorsim: interrupted\n", err
+
+
+def _loaded(pid: int, library: str) -> bool:
+    try:
+        return library in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+def test_ctrl_c_while_the_libraries_load(tmp_path):
+    # sim.cli imports nothing heavy, so numpy's extension is first mapped inside main()
+    config = _pilot(tmp_path)
+    before = _tree(tmp_path)
+    proc = _cli("run", config, "--reps", "5000", "--out", tmp_path / "out",
+                start_new_session=True)
+    _wait_for(lambda: _loaded(proc.pid, "_multiarray_umath"), proc, "numpy loading")
+    _interrupt(proc)
+    out, err = proc.communicate(timeout=120)
+    _assert_interrupted(proc.returncode, out, err)
+    assert _tree(tmp_path) == before
+
+
+def test_ctrl_c_while_the_commands_import(monkeypatch, capsys):
+    class Loading(types.ModuleType):
+        def __getattr__(self, name):
+            raise KeyboardInterrupt
+
+    monkeypatch.setitem(sys.modules, "sim.commands", Loading("sim.commands"))
+    assert main(["validate", "x.yaml"]) == 130
+    assert capsys.readouterr().err == "mentorsim: interrupted\n"
 
 
 def test_ctrl_c_in_a_run_with_workers(tmp_path):

@@ -1,0 +1,404 @@
+"""The commands of ``mentorsim``: ``run``, ``validate``, ``init``, ``batch``, ``compare``,
+``plot``, ``cea``, ``tornado``, ``report``, ``calibrate``, ``report-validation`` and ``power``.
+
+Each reports a user's error (a bad config, a bad flag value, an unusable output folder, a
+Dask scheduler that does not answer) by raising :class:`ConfigError` or
+:class:`OutputError` with its one line; :func:`sim.cli.main` prints it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import textwrap
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from sim import metrics
+from sim.config import ConfigError, load
+from sim.outputs import check_file, check_folder, write_folder
+from sim.runner import run
+from sim.scenarios import describe_plan, short_names
+
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not argparse's usage block
+        raise ConfigError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    from sim import __version__
+
+    p = _Parser(prog="mentorsim", description="Simulate peer mentoring of immunization nurses.")
+    p.add_argument("--version", action="version", version=f"mentorsim {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    r = sub.add_parser("run", help="run a scenario and write its outputs")
+    r.add_argument("config", help="scenario YAML file")
+    _common(r, reps=1, seed=0)
+    _jobs(r, "local worker processes for the replications (default: all cores)")
+    r.add_argument("--plot", action="store_true", help="also write competency.png")
+
+    v = sub.add_parser("validate", help="check a scenario file and exit")
+    v.add_argument("config", help="scenario YAML file")
+    _overrides(v)
+
+    i = sub.add_parser("init", help="write a starter county scenario and experiment")
+    i.add_argument("dir", help="directory to write county.yaml and experiment.yaml into")
+    i.add_argument("--force", action="store_true", help="write into a non-empty directory")
+
+    c = sub.add_parser("calibrate", help="fit unreported parameters to one arm's survey results")
+    c.add_argument("config", help="scenario YAML file of the arm (one subcounty)")
+    c.add_argument("--targets", required=True, help="targets YAML (e.g. configs/targets/lari.yaml)")
+    c.add_argument("--evaluations", type=_at_least(1), default=200,
+                   help="objective evaluations (default 200)")
+    _common(c, reps=40, seed=1, what="replications per evaluation")
+
+    r = sub.add_parser("report-validation", help="observed vs simulated for every target")
+    r.add_argument("config", help="scenario YAML file")
+    r.add_argument("--targets", required=True, help="targets YAML (e.g. configs/targets/lari.yaml)")
+    _common(r, reps=200, seed=0, out="validation")
+
+    w = sub.add_parser("power", help="chance an endline survey of n mentees finds each gain")
+    w.add_argument("config", help="scenario YAML file")
+    w.add_argument("--n", required=True, help="survey sizes, comma separated, e.g. 20,40,80")
+    _common(w, reps=200, seed=0, out="power", what="replications per size")
+
+    b = sub.add_parser("batch", help="run every scenario and replicate of an experiment")
+    b.add_argument("experiment", help="experiment YAML file (configs/experiments/...)")
+    b.add_argument("--out", required=True, help="output directory")
+    _jobs(b, "local worker processes (default: all cores)")
+    b.add_argument("--scheduler", help="a Dask scheduler address, to run on a cluster instead")
+    b.add_argument("--resume", action="store_true", help="finish a batch that was interrupted")
+    _overrides(b, "override a base-config value for every scenario")
+
+    k = sub.add_parser("compare", help="compare the scenarios of a finished batch")
+    k.add_argument("out", help="a batch output directory")
+    k.add_argument("--format", choices=["table", "csv", "markdown"], default="table")
+
+    g = sub.add_parser("plot", help="figures of a finished batch, as PNG and SVG")
+    g.add_argument("out", help="a batch output directory")
+
+    e = sub.add_parser("cea", help="cost-effectiveness of a finished batch's strategies")
+    e.add_argument("out", help="a batch output directory (one scenario per strategy)")
+    e.add_argument("--effect", default="competency_point_years", choices=metrics.EFFECTS)
+    e.add_argument("--discount", type=float, default=None,
+                   help="discount rate a year (default: the scenarios' costs.discount_rate)")
+    e.add_argument("--wtp", default="0:100000:2000",
+                   help="willingness to pay, KSh per effect unit: start:stop:step or a list")
+
+    t = sub.add_parser("tornado", help="one-way sensitivity of a strategy's net benefit")
+    t.add_argument("experiment", help="experiment YAML file with a psa: block")
+    t.add_argument("--strategy", required=True, help="the scenario to compare with the comparator")
+    t.add_argument("--wtp", type=float, required=True, help="willingness to pay, KSh per effect unit")
+    t.add_argument("--effect", default="competency_point_years", choices=metrics.EFFECTS)
+    t.add_argument("--discount", type=float, default=0.03, help="discount rate a year (default 0.03)")
+    _common(t, reps=20, seed=0, out="tornado", what="replications per run")
+
+    h = sub.add_parser("report", help="the planner's report of a batch: HTML and Excel")
+    h.add_argument("out", help="a batch output directory")
+    h.add_argument("--html", help="write a self-contained HTML page here")
+    h.add_argument("--xlsx", help="write an Excel workbook (one sheet per table) here")
+    return p
+
+
+def _common(p: argparse.ArgumentParser, reps: int, seed: int, out: str | None = None,
+            what: str = "replications") -> None:
+    """The options every command that simulates and writes a folder shares."""
+    if out is None:
+        p.add_argument("--out", required=True, help="output directory")
+    else:
+        p.add_argument("--out", default=out, help=f"output directory (default ./{out})")
+    p.add_argument("--reps", type=_at_least(1), default=reps, help=f"{what} (default {reps})")
+    p.add_argument("--seed", type=_at_least(0), default=seed, help=f"root seed (default {seed})")
+    p.add_argument("--force", action="store_true", help="write into a non-empty output directory")
+    _overrides(p)
+
+
+def _overrides(p: argparse.ArgumentParser, help: str = "override a config value") -> None:
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help=help)
+
+
+def _jobs(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--jobs", type=_at_least(1), default=os.cpu_count() or 1, help=help)
+
+
+def _at_least(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number, at least ``least``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+        return value
+
+    return parse
+
+
+def _run(args: argparse.Namespace) -> None:
+    cfg = load(args.config, args.overrides)
+    out = check_folder(args.out, args.force)  # before the run as well as at write time
+    res = run(cfg, reps=args.reps, seed=args.seed, jobs=args.jobs)
+    res.write(out, force=args.force, plot=args.plot)
+    o = res.summary["overall"]
+
+    def fmt(key: str, spec: str) -> str:
+        s = o[key]
+        if s["mean"] is None:
+            return "n/a"
+        return f"{s['mean']:{spec}} (90% {s['p5']:{spec}}-{s['p95']:{spec}})"
+
+    print(f"{cfg.name}: {args.reps} replication(s), seed {args.seed} -> {args.out}")
+    print(f"  mean competency at horizon  {fmt('mean_competency_at_horizon', '.2f')}")
+    print(f"  share with all areas >= 3   {fmt('share_all_areas_3_or_above', '.2f')}")
+    print(f"  visits per mentee           {fmt('visits_per_mentee', '.1f')}")
+    print(f"  total cost KSh              {fmt('total_cost_ksh', ',.0f')}")
+    print(f"  cost per mentee KSh         {fmt('cost_per_mentee_ksh', ',.0f')}")
+    for line in _phase_lines(res.phases, args.reps):
+        print(line)
+
+
+def _phase_lines(phases: pd.DataFrame, reps: int) -> list[str]:
+    """A line per scale-up phase: its planned month, when it started and why."""
+    lines = []
+    for phase, rows in phases.groupby("phase"):
+        started = rows["start_month"].dropna()
+        if not len(started):
+            when = "never started"
+        elif started.min() == started.max():
+            when = f"started month {started.min()}"
+        else:
+            when = (f"started month {started.mean():.1f} on average (range {started.min()}-"
+                    f"{started.max()})")
+        if len(started) < len(rows):
+            when += f", not started within the horizon in {len(rows) - len(started)} of {reps}"
+        why = ", ".join(f"{reason} in {n} of {reps}"
+                        for reason, n in rows["reason"].value_counts().items())
+        lines.append(f"  phase {phase} ({short_names(rows['subcounties'].iloc[0].split(', '))}): planned month "
+                     f"{rows['planned_month'].iloc[0]}, {when}; {why}")
+    return lines
+
+
+def _calibrate(args: argparse.Namespace) -> None:
+    from sim import calibrate, survey
+
+    cfg = load(args.config, args.overrides)
+    targets = survey.load_targets(args.targets)
+    out = check_folder(args.out, args.force)
+    fit = calibrate.calibrate(cfg, targets, reps=args.reps, seed=args.seed,
+                              evaluations=args.evaluations)
+    doc = calibrate.parameters_document(fit)
+    header = (f"# Fitted by `mentorsim calibrate` to {targets.subcounty} ({args.targets}).\n"
+              "# Include this file from a scenario to run it with the calibrated values.\n")
+    write_folder(out, {
+        "calibrated.yaml": lambda p: p.write_text(header + yaml.safe_dump(doc, sort_keys=False)),
+        "trace.csv": lambda p: fit.trace.to_csv(p, index=False),
+        "parts.csv": lambda p: pd.Series(fit.evaluation.parts, name="nll").to_csv(p),
+    }, args.force)
+    print(f"{cfg.name}: {len(fit.trace)} evaluations, {args.reps} replications, seed {args.seed}")
+    print(f"  objective (negative log-likelihood): {fit.initial_objective:.2f} -> "
+          f"{fit.evaluation.objective:.2f}")
+    for name, value in fit.values.items():
+        print(f"  {name:<36}{value:.4f}")
+    print(f"  wrote {out / 'calibrated.yaml'}")
+
+
+def _report_validation(args: argparse.Namespace) -> None:
+    from sim import evaluation, survey
+    from sim.plots import validation_figure
+
+    cfg = load(args.config, args.overrides)
+    targets = survey.load_targets(args.targets)
+    out = check_folder(args.out, args.force)
+    table = evaluation.validate(cfg, targets, reps=args.reps, seed=args.seed)
+    study = evaluation.study_tables(cfg, reps=args.reps, seed=args.seed)
+    inside = int(table["inside"].sum())
+    title = f"{cfg.name} vs {targets.subcounty}: {inside} of {len(table)} inside the 90 % interval"
+    write_folder(out, {
+        "validation.csv": lambda p: table.to_csv(p, index=False),
+        "study_table.csv": lambda p: study.to_csv(p, index=False),
+        "validation.png": lambda p: validation_figure(table, title).savefig(p),
+    }, args.force)
+    show = table.assign(interval=[f"{lo:.2f}-{hi:.2f}" for lo, hi in
+                                  zip(table["simulated_p5"], table["simulated_p95"], strict=True)])
+    show["inside"] = show["inside"].map({True: "", False: "OUTSIDE"})
+    cols = ["target", "wave", "observed", "simulated_mean", "interval", "inside"]
+    print(show[cols].to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    print(f"{inside} of {len(table)} targets ({inside / len(table):.0%}) inside the simulated "
+          f"90 % prediction interval; wrote {out}")
+
+
+def _power(args: argparse.Namespace) -> None:
+    from sim import evaluation
+
+    cfg = load(args.config, args.overrides)
+    try:
+        sizes = [int(x) for x in args.n.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"--n: expected whole numbers separated by commas, got '{args.n}'") from None
+    if not sizes:
+        raise ConfigError("--n: give at least one survey size")
+    out = check_folder(args.out, args.force)
+    table = evaluation.power(cfg, sizes, reps=args.reps, seed=args.seed)
+    write_folder(out, {"power.csv": lambda p: table.to_csv(p, index=False)}, args.force)
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    print(f"share of {args.reps} replications in which McNemar's test (p < 0.05) finds the gain; "
+          f"wrote {out}")
+
+
+def _batch(args: argparse.Namespace) -> None:
+    from sim import batch
+    from sim.experiment import load_experiment
+
+    exp = load_experiment(args.experiment, args.overrides)
+    batch.run_batch(exp, args.out, jobs=args.jobs, scheduler=args.scheduler, resume=args.resume)
+    print(f"{exp.name}: {len(exp.scenarios)} scenarios x {exp.replications} replications, "
+          f"seed {exp.seed} -> {args.out}")
+
+
+def _compare(args: argparse.Namespace) -> None:
+    from sim import batch, compare
+
+    table = compare.compare(args.out)
+    if args.format == "csv":
+        print(table.to_csv(index=False), end="")
+        return
+    comparator = batch.experiment_of(args.out)["comparator"]
+    reps = int(table["replicates"].min())
+    blocks = [(f"Outcomes: mean (90 % interval) over {reps} replications", compare.wide(table)),
+              (f"Difference from {comparator}, paired by replication",
+               compare.wide(table, difference=True))]
+    for i, (title, shown) in enumerate(blocks):
+        if args.format == "markdown":
+            print(f"{'' if i == 0 else chr(10)}**{title}**\n\n{compare.markdown(shown)}")
+        else:
+            print(f"{'' if i == 0 else chr(10)}{title}\n{shown.to_string(index=False)}")
+
+
+def _plot(args: argparse.Namespace) -> None:
+    from sim import batch
+    from sim.plots import batch_figures
+
+    exp = batch.experiment_of(args.out)
+    figs = batch_figures(batch.read(args.out, "timeseries"), batch.read(args.out, "outcomes"),
+                         list(exp["scenarios"]))
+    writers = {f"{name}.{ext}": (lambda p, fig=fig: fig.savefig(p))
+               for name, fig in figs.items() for ext in ("png", "svg")}
+    folder = write_folder(Path(args.out) / "plots", writers, force=True)
+    print(f"wrote {', '.join(sorted(writers))} to {folder}")
+
+
+def _wtp_grid(text: str) -> list[float]:
+    try:
+        if ":" in text:
+            start, stop, step = (float(x) for x in text.split(":"))
+            if step <= 0 or stop < start:
+                raise ValueError
+            return [start + k * step for k in range(int((stop - start) / step) + 1)]
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"--wtp: expected start:stop:step or a comma list, got '{text}'") from None
+
+
+def _cea(args: argparse.Namespace) -> None:
+    from sim import compare
+    from sim.plots import ce_plane_figure, ceac_figure
+
+    if args.discount is not None and not 0 <= args.discount <= 0.5:
+        raise ConfigError(f"--discount: must be between 0 and 0.5, got {args.discount}")
+    res = compare.cost_effectiveness(args.out, args.effect, args.discount, _wtp_grid(args.wtp))
+    write_folder(Path(args.out) / "cea", {
+        "icer.csv": lambda p: res.icer.to_csv(p, index=False),
+        "ceac.csv": lambda p: res.curve.to_csv(p),
+        "ce_plane.png": lambda p: ce_plane_figure(res.d_cost, res.d_effect, res.comparator,
+                                                  args.effect).savefig(p),
+        "ceac.png": lambda p: ceac_figure(res.curve[res.strategies], args.effect).savefig(p),
+    }, force=True)
+    prices = f", {res.price_year} prices" if res.price_year else ""
+    print(f"{res.name}: {len(res.cost)} draws, effect {args.effect}, "
+          f"discount {res.rate:.0%} a year{prices}")
+    print(textwrap.fill(metrics.EFFECT_DEFINITION, 100))
+    print(res.icer.to_string(index=False, float_format=lambda x: f"{x:,.2f}"))
+    picks = res.curve.iloc[:: max(1, len(res.curve) // 8)]
+    print("\nprobability cost-effective and EVPI (KSh per decision) by willingness to pay")
+    print(picks.to_string(float_format=lambda x: f"{x:,.2f}"))
+    print(f"wrote {Path(args.out) / 'cea'}")
+
+
+def _tornado(args: argparse.Namespace) -> None:
+    from sim import sensitivity
+    from sim.experiment import load_experiment
+    from sim.plots import tornado_figure
+
+    exp = load_experiment(args.experiment, args.overrides)
+    out = check_folder(args.out, args.force)
+    table = sensitivity.tornado(exp, args.strategy, args.wtp, reps=args.reps,
+                                effect=args.effect, rate=args.discount)
+    write_folder(out, {
+        "tornado.csv": lambda p: table.to_csv(p, index=False),
+        "tornado.png": lambda p: tornado_figure(table, args.strategy, exp.comparator,
+                                                args.wtp).savefig(p),
+    }, args.force)
+    print(table.to_string(index=False, float_format=lambda x: f"{x:,.2f}"))
+    print(f"wrote {args.out}")
+
+
+def _report(args: argparse.Namespace) -> None:
+    from sim import report
+    from sim.outputs import write_file
+
+    if not args.html and not args.xlsx:
+        raise ConfigError("report: give --html FILE, --xlsx FILE or both")
+    for path in filter(None, (args.html, args.xlsx)):
+        check_file(path)
+    sheets = report.tables(args.out)
+    if args.html:
+        write_file(args.html, lambda p: report.write_html(args.out, p, sheets))
+        print(f"wrote {args.html}")
+    if args.xlsx:
+        write_file(args.xlsx, lambda p: report.write_xlsx(p, sheets))
+        print(f"wrote {args.xlsx} (sheets: {', '.join(sheets)})")
+
+
+def _validate(args: argparse.Namespace) -> None:
+    cfg = load(args.config, args.overrides)
+    n_sub = len(cfg.subcounties)
+    n_fac = sum(s.counts.total for s in cfg.subcounties)
+    print(f"{args.config}: ok ({cfg.name}: {n_sub} subcount{'y' if n_sub == 1 else 'ies'}, "
+          f"{n_fac} facilities, {cfg.months} months)")
+    if cfg.scaleup is not None:
+        for line in describe_plan(cfg):
+            print(line)
+
+
+def _init(args: argparse.Namespace) -> None:
+    from importlib.resources import files
+
+    starter = files("sim") / "starter"
+    names = ("county.yaml", "experiment.yaml")
+    out = write_folder(args.dir, {name: (lambda p, name=name: p.write_bytes(
+        (starter / name).read_bytes())) for name in names}, args.force)
+    print(f"wrote {', '.join(names)} to {out}")
+    print(f"  next: mentorsim validate {Path(args.dir) / 'county.yaml'}")
+
+
+COMMANDS = {
+    "run": _run, "validate": _validate, "init": _init, "batch": _batch, "compare": _compare,
+    "plot": _plot, "cea": _cea, "tornado": _tornado, "report": _report, "calibrate": _calibrate,
+    "report-validation": _report_validation, "power": _power,
+}
+
+
+def dispatch(argv: Sequence[str] | None = None) -> None:
+    """Parse the command line and run its command; a user's error raises
+    :class:`ConfigError` or :class:`OutputError` (see :func:`sim.cli.main`)."""
+    args = _parser().parse_args(argv)
+    COMMANDS[args.command](args)
