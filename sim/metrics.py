@@ -110,26 +110,35 @@ def phases(config: Config, records: Sequence[Record]) -> pd.DataFrame:
                          date(row.planned_month), row.start_month, date(row.start_month),
                          max(reached - row.planned_month, 0), row.reason,
                          row.mentors_recruited, row.graduates_used))
-    df = pd.DataFrame(rows, columns=PHASE_COLUMNS)
-    df["start_month"] = df["start_month"].astype("Int64")
-    df["planned_date"] = pd.to_datetime(df["planned_date"])
-    df["start_date"] = pd.to_datetime(df["start_date"])
-    return df.astype({"replicate": "int64", "phase": "int64", "facilities": "int64",
-                      "planned_month": "int64", "delay_months": "int64",
-                      "mentors_recruited": "int64", "graduates_used": "int64"})
+    columns = dict(zip(PHASE_COLUMNS, zip(*rows, strict=True), strict=True)) if rows else \
+        dict.fromkeys(PHASE_COLUMNS, ())
+    ints = ("replicate", "phase", "facilities", "planned_month", "delay_months",
+            "mentors_recruited", "graduates_used")
+    return pd.DataFrame({
+        name: (np.array(values, np.int64) if name in ints
+               else pd.array(values, dtype="Int64") if name == "start_month"
+               else pd.to_datetime(pd.Series(values, dtype=object)) if name.endswith("_date")
+               else np.array(values, dtype=object))
+        for name, values in columns.items()})
 
 
-def _fiscal_frame(config: Config) -> pd.DataFrame:
-    """The fiscal years a scenario runs through, with their dates and programme days."""
+def _fiscal_frame(config: Config) -> dict[str, np.ndarray]:
+    """The fiscal years a scenario runs through, column by column: label, whole-year
+    dates, the programme's first and last day in each, and its months starting in it."""
     start, horizon = config.start_date, config.horizon_days
-    rows = []
-    for year in config.fiscal_years():
-        first, last = max(year.start, 0.0), min(year.end, horizon)
-        months = sum(1 for d in config.month_starts()[:-1] if first <= d < last)
-        rows.append((year.label, pd.Timestamp(start + dt.timedelta(days=year.start)),
-                     pd.Timestamp(start + dt.timedelta(days=year.end)), first, last, months))
-    return pd.DataFrame(rows, columns=["fiscal_year", "year_start", "year_end", "first_day",
-                                       "last_day", "programme_months"])
+    years = config.fiscal_years()
+    month_starts = np.asarray(config.month_starts()[:-1])
+    first = np.array([max(y.start, 0.0) for y in years])
+    last = np.array([min(y.end, horizon) for y in years])
+    return {
+        "fiscal_year": np.array([y.label for y in years], dtype=object),
+        "year_start": pd.to_datetime([start + dt.timedelta(days=y.start) for y in years]),
+        "year_end": pd.to_datetime([start + dt.timedelta(days=y.end) for y in years]),
+        "first_day": first,
+        "last_day": last,
+        "programme_months": ((month_starts[None, :] >= first[:, None])
+                             & (month_starts[None, :] < last[:, None])).sum(axis=1),
+    }
 
 
 def _fiscal_index(config: Config, days: np.ndarray) -> np.ndarray:
@@ -144,24 +153,23 @@ def budget(config: Config, ledger: pd.DataFrame) -> pd.DataFrame:
     ``programme_months`` counts the programme's months that start in it (a first or last
     year may be cut short by the start date or the horizon)."""
     years = _fiscal_frame(config)
-    reps = sorted(ledger["replicate"].unique())
-    ledger = ledger.assign(fiscal_year=years["fiscal_year"].to_numpy()[
-        _fiscal_index(config, ledger["day"].to_numpy())])
-    wide = (ledger.pivot_table(index=["replicate", "fiscal_year"], columns="category",
-                               values="ksh", aggfunc="sum", fill_value=0.0)
-            .reindex(columns=list(CATEGORIES), fill_value=0.0))
-    wide.columns = COST_COLS
-    grid = pd.MultiIndex.from_product([reps, years["fiscal_year"]],
-                                      names=["replicate", "fiscal_year"])
-    df = wide.reindex(grid, fill_value=0.0).reset_index()
-    df = df.merge(years.drop(columns=["first_day", "last_day"]), on="fiscal_year")
-    df["cost_total"] = df[COST_COLS].sum(axis=1)
+    n_years, n_cats = len(years["fiscal_year"]), len(CATEGORIES)
+    reps = np.sort(ledger["replicate"].unique())
+    rep = np.searchsorted(reps, ledger["replicate"].to_numpy())
+    year = _fiscal_index(config, ledger["day"].to_numpy())
+    category = pd.Categorical(ledger["category"], categories=list(CATEGORIES)).codes
+    cells = np.zeros(len(reps) * n_years * n_cats)  # summed in ledger order, as a groupby would
+    np.add.at(cells, (rep * n_years + year) * n_cats + category, ledger["ksh"].to_numpy(float))
+    cells = cells.reshape(-1, n_cats)
+    total = cells.sum(axis=1)
     cap = config.scaleup.annual_budget_ksh if config.scaleup else None
-    df["annual_budget_ksh"] = np.nan if cap is None else float(cap)
-    df["share_of_budget"] = df["cost_total"] / df["annual_budget_ksh"]
-    cols = ["replicate", "fiscal_year", "year_start", "year_end", "programme_months",
-            *COST_COLS, "cost_total", "annual_budget_ksh", "share_of_budget"]
-    return df[cols].sort_values(["replicate", "year_start"], ignore_index=True)
+    cap = np.full(len(total), np.nan if cap is None else float(cap))
+    columns = {"replicate": np.repeat(reps, n_years).astype(np.int64)}
+    for col in ("fiscal_year", "year_start", "year_end", "programme_months"):
+        columns[col] = np.tile(np.asarray(years[col]), len(reps))
+    columns.update(zip(COST_COLS, cells.T, strict=True))
+    columns.update(cost_total=total, annual_budget_ksh=cap, share_of_budget=total / cap)
+    return pd.DataFrame(columns)
 
 
 def workforce(config: Config, records: Sequence[Record], spells: pd.DataFrame,
@@ -181,8 +189,8 @@ def workforce(config: Config, records: Sequence[Record], spells: pd.DataFrame,
     """
     m = config.mentor
     years = _fiscal_frame(config)
-    n_years = len(years)
-    first, last = years["first_day"].to_numpy(), years["last_day"].to_numpy()
+    n_years = len(years["fiscal_year"])
+    first, last = years["first_day"], years["last_day"]
 
     def overlap(start: np.ndarray, end: np.ndarray) -> np.ndarray:  # spells x years, days
         lo = np.maximum(np.asarray(start, float)[:, None], first[None, :])
@@ -210,7 +218,7 @@ def workforce(config: Config, records: Sequence[Record], spells: pd.DataFrame,
             / m.target_interval_days
         available = in_post * m.release_days_per_week / 7 * (1 - m.absence_probability)
         for k in range(n_years):
-            rows.append((r, years["fiscal_year"].iat[k], in_post[k] / 365.25, at_end[k],
+            rows.append((r, years["fiscal_year"][k], in_post[k] / 365.25, at_end[k],
                          int(((began == k) & (mine["origin"] == "recruit")).sum()),
                          int(((began == k) & (mine["origin"] == "graduate")).sum()),
                          int(((ended == k) & (mine["exit_reason"] == "attrition")).sum()),
