@@ -162,28 +162,25 @@ def _run(args: argparse.Namespace) -> None:
     print(f"  visits per mentee           {fmt('visits_per_mentee', '.1f')}")
     print(f"  total cost KSh              {fmt('total_cost_ksh', ',.0f')}")
     print(f"  cost per mentee KSh         {fmt('cost_per_mentee_ksh', ',.0f')}")
-    for line in _phase_lines(res.phases, args.reps):
+    for line in _phase_lines(res.phases):
         print(line)
 
 
-def _phase_lines(phases: pd.DataFrame, reps: int) -> list[str]:
+def _phase_lines(phases: pd.DataFrame) -> list[str]:
     """A line per scale-up phase: its planned month, when it started and why."""
     lines = []
-    for phase, rows in phases.groupby("phase"):
-        started = rows["start_month"].dropna()
-        if not len(started):
+    for row in metrics.timeline(phases).itertuples():
+        lo, hi = row.start_month_min, row.start_month_max
+        if pd.isna(lo):
             when = "never started"
-        elif started.min() == started.max():
-            when = f"started month {started.min()}"
+        elif lo == hi:
+            when = f"started month {lo:.0f}"
         else:
-            when = (f"started month {started.mean():.1f} on average (range {started.min()}-"
-                    f"{started.max()})")
-        if len(started) < len(rows):
-            when += f", not started within the horizon in {len(rows) - len(started)} of {reps}"
-        why = ", ".join(f"{reason} in {n} of {reps}"
-                        for reason, n in rows["reason"].value_counts().items())
-        lines.append(f"  phase {phase} ({short_names(rows['subcounties'].iloc[0].split(', '))}): planned month "
-                     f"{rows['planned_month'].iloc[0]}, {when}; {why}")
+            when = f"started month {row.start_month_mean:.1f} on average (range {lo:.0f}-{hi:.0f})"
+        if row.not_started and not pd.isna(lo):
+            when += f", and not within the horizon in {row.not_started} replicates"
+        lines.append(f"  phase {row.phase} ({short_names(row.subcounties.split(', '))}): "
+                     f"planned month {row.planned_month}, {when}; {row.reasons}")
     return lines
 
 

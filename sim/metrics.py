@@ -122,6 +122,33 @@ def phases(config: Config, records: Sequence[Record]) -> pd.DataFrame:
         for name, values in columns.items()})
 
 
+def timeline(phases: pd.DataFrame) -> pd.DataFrame:
+    """The plan's timeline summarised across replicates: a row per phase (per scenario, in
+    a batch) with its planned month, the mean, earliest and latest actual start, how many
+    replicates it did not start in, the share delayed, its reasons with their counts, and
+    the mean mentors recruited and graduates used."""
+    keys = ["scenario", "phase"] if "scenario" in phases.columns else ["phase"]
+    rows = []
+    for key, grp in phases.groupby(keys, sort=False):
+        started = grp["start_month"].dropna().astype(float)
+        reasons = grp["reason"].value_counts()
+        rows.append({
+            **dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True)),
+            "subcounties": grp["subcounties"].iloc[0],
+            "facilities": grp["facilities"].iloc[0],
+            "planned_month": grp["planned_month"].iloc[0],
+            "start_month_mean": started.mean() if len(started) else None,
+            "start_month_min": started.min() if len(started) else None,
+            "start_month_max": started.max() if len(started) else None,
+            "not_started": len(grp) - len(started),
+            "share_delayed": float((grp["delay_months"] > 0).mean()),
+            "reasons": "; ".join(f"{r} ({n} of {len(grp)})" for r, n in reasons.items()),
+            "mentors_recruited": grp["mentors_recruited"].mean(),
+            "graduates_used": grp["graduates_used"].mean(),
+        })
+    return pd.DataFrame(rows)
+
+
 def _fiscal_frame(config: Config) -> dict[str, np.ndarray]:
     """The fiscal years a scenario runs through, column by column: label, whole-year
     dates, the programme's first and last day in each, and its months starting in it."""

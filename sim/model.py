@@ -403,11 +403,12 @@ class Model:
         def by_subcounty_sum(where: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
             return np.bincount(where, values, minlength=n_subs)
 
-        above = by_subcounty_sum(subs, levels.mean(axis=1) - base.mean(axis=1))
+        level = levels.mean(axis=1)
+        above = by_subcounty_sum(subs, level - base.mean(axis=1))
         newly = by_subcounty_sum(subs, ((levels >= competency.PROFICIENT).all(axis=1)
                                         & ~(base >= competency.PROFICIENT).all(axis=1)).astype(float))
         in_post = by_subcounty_sum(subs) + by_subcounty_sum(others)
-        level_sum = by_subcounty_sum(subs, levels.mean(axis=1)) + by_subcounty_sum(
+        level_sum = by_subcounty_sum(subs, level) + by_subcounty_sum(
             others, competency.checklist(self.nurses.baseline[waiting]).mean(axis=1))
         end = 0
         for s, enrolled in enumerate(by_subcounty):

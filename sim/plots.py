@@ -95,33 +95,49 @@ def competency_figure(ts: pd.DataFrame, phases: pd.DataFrame | None = None,
         data = ts.assign(group=ts["subcounty"].map(groups) if groups else ts["subcounty"])
     else:
         raise ValueError(f"by: expected 'subcounty' or 'phase', got {by!r}")
-    level = _level_in_post(data, ["group", "replicate"])
     names = list(dict.fromkeys(data["group"]))
+    if by == "phase":  # in the plan's order
+        names.sort(key=lambda n: 0 if n == "from the start" else int(n.removeprefix("phase ")))
+    return _bands(_level_in_post(data, ["group", "replicate"]), names,
+                  "mean competency (0-4 checklist)", "date of reading (end of each programme month)",
+                  title or "Competency of the nurses in post", ylim=(0, 4), phases=phases)
+
+
+def _bands(series: pd.Series, names: list[str], ylabel: str, xlabel: str, title: str,
+           ylim: tuple[float, float] | None = None, phases: pd.DataFrame | None = None,
+           money: bool = False) -> Figure:
+    """A curve per group of ``series`` (indexed by group, replicate and month end): the mean
+    across replicates and the band holding 90 % of them; one axis with a legend, or small
+    multiples beyond :data:`MAX_LEGEND` groups. ``money`` writes the y axis in KSh."""
     fig, axes = _panels(len(names))
+    small = len(names) > MAX_LEGEND
     for name, ax in zip(names, axes, strict=True):
-        by_month = level.loc[name].groupby(level="month_end")
+        by_month = series.loc[name].groupby(level="month_end")
         q = by_month.quantile([0.05, 0.95]).unstack()
         line = ax.plot(q.index, by_month.mean(), marker="o", ms=2.5, label=name)[0]
         ax.fill_between(q.index, q[0.05], q[0.95], color=line.get_color(), alpha=0.2)
-        if len(names) > MAX_LEGEND:
+        if small:
             ax.set_title(name, fontsize=8)
-    small = len(names) > MAX_LEGEND
+    if money:
+        ylabel = f"{ylabel} ({_money(axes[0], float(series.max()))})"
+    marked = phases is not None and len(phases) > 0
     for k, ax in enumerate(dict.fromkeys(axes)):
-        ax.set_ylim(0, 4)
         ax.grid(alpha=0.3)
         _dates(ax, small)
-        if phases is not None and len(phases):
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        if marked:
             _mark_phases(ax, phases, labels=k == 0)
-    main = axes[0]
-    if len(names) <= MAX_LEGEND:
-        main.set_ylabel("mean competency (0-4 checklist)")
-        main.set_xlabel("date of reading (end of each programme month)")
-        main.legend(fontsize=8, loc="upper left", title="mean, 5-95 % of replicates",
-                    title_fontsize=8)
+    if small:
+        fig.supylabel(ylabel)
+        fig.supxlabel(f"{xlabel}; band: 5-95 % of replicates"
+                      + ("; dotted: phase starts" if marked else ""))
     else:
-        fig.supylabel("mean competency (0-4 checklist)")
-        fig.supxlabel("date of reading; band: 5-95 % of replicates; dotted: phase starts")
-    fig.suptitle(title or "Competency of the nurses in post")
+        axes[0].set_ylabel(ylabel)
+        axes[0].set_xlabel(xlabel)
+        axes[0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1),
+                       title="mean, 5-95 % of replicates", title_fontsize=7)
+    fig.suptitle(title)
     return fig
 
 
@@ -173,36 +189,12 @@ def batch_figures(timeseries: pd.DataFrame, outcomes: pd.DataFrame,
     level = _level_in_post(timeseries, ["scenario", "replicate"]).rename("level")
     cost = timeseries.groupby(["scenario", "replicate", "month_end"], sort=False)["cost_total"].sum()
     cumulative = cost.groupby(level=["scenario", "replicate"]).cumsum()
-    figs = {}
-    for key, series, title in (
-            ("competency", level, "Competency of the nurses in post, by scenario"),
-            ("cost", cumulative, "Cumulative cost, by scenario")):
-        fig, axes = _panels(len(order))
-        for scenario, ax in zip(order, axes, strict=True):
-            by_month = series.loc[scenario].groupby(level="month_end")
-            q = by_month.quantile([0.05, 0.95]).unstack()
-            line = ax.plot(q.index, by_month.mean(), label=scenario)[0]
-            ax.fill_between(q.index, q[0.05], q[0.95], color=line.get_color(), alpha=0.15)
-            if len(order) > MAX_LEGEND:
-                ax.set_title(scenario, fontsize=8)
-        for ax in dict.fromkeys(axes):
-            ax.grid(alpha=0.3)
-            _dates(ax, len(order) > MAX_LEGEND)
-        label = ("mean competency (0-4 checklist)" if key == "competency" else
-                 f"cumulative cost ({_money(axes[0], float(series.max()))})")
-        if key == "competency":
-            for ax in dict.fromkeys(axes):
-                ax.set_ylim(0, 4)
-        if len(order) <= MAX_LEGEND:
-            axes[0].set_ylabel(label)
-            axes[0].set_xlabel("date")
-            axes[0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1),
-                           title="mean, 5-95 %", title_fontsize=7)
-        else:
-            fig.supylabel(label)
-            fig.supxlabel("date; band: 5-95 % of replicates")
-        fig.suptitle(title)
-        figs[key] = fig
+    figs = {
+        "competency": _bands(level, order, "mean competency (0-4 checklist)", "date",
+                             "Competency of the nurses in post, by scenario", ylim=(0, 4)),
+        "cost": _bands(cumulative, order, "cumulative cost", "date",
+                       "Cumulative cost, by scenario", money=True),
+    }
     fig = _Figure(figsize=(7, 5), dpi=110, layout="constrained")
     ax = fig.subplots()
     stats = outcomes.groupby("scenario")[["cost_per_mentee_ksh", "mean_competency_at_horizon"]]

@@ -54,27 +54,6 @@ def _flatten(data: dict, prefix: str = "") -> list[tuple[str, object]]:
     return rows
 
 
-def _timeline(phases: pd.DataFrame) -> pd.DataFrame:
-    """Each scenario's phases: planned and actual start across replications, and why."""
-    rows = []
-    for (scenario, phase), grp in phases.groupby(["scenario", "phase"], sort=False):
-        started = grp["start_month"].dropna().astype(float)
-        reasons = grp["reason"].value_counts()
-        rows.append({
-            "scenario": scenario, "phase": phase, "subcounties": grp["subcounties"].iloc[0],
-            "facilities": grp["facilities"].iloc[0],
-            "planned_month": grp["planned_month"].iloc[0],
-            "start_month_mean": started.mean() if len(started) else None,
-            "start_month_min": started.min() if len(started) else None,
-            "start_month_max": started.max() if len(started) else None,
-            "share_delayed": float((grp["delay_months"] > 0).mean()),
-            "reasons": "; ".join(f"{r} ({n} of {len(grp)})" for r, n in reasons.items()),
-            "mentors_recruited": grp["mentors_recruited"].mean(),
-            "graduates_used": grp["graduates_used"].mean(),
-        })
-    return pd.DataFrame(rows)
-
-
 def _timeline_shown(timeline: pd.DataFrame) -> pd.DataFrame:
     """The timeline as the page shows it: long lists of subcounties cut, the start range
     in one column (the workbook keeps every name and number)."""
@@ -116,7 +95,7 @@ def tables(out: str | Path) -> dict[str, pd.DataFrame]:
         "outcomes_long": comparison,
         "icer": ce.icer,
         "ceac": ce.curve.reset_index(),
-        "timeline": _timeline(batch.read(out, "phases")),
+        "timeline": metrics.timeline(batch.read(out, "phases")),
         "budget": _by_year(budget, ["programme_months", *metrics.COST_COLS, "cost_total",
                                     "annual_budget_ksh", "share_of_budget"]),
         "workforce": _by_year(workforce, [c for c in workforce.columns

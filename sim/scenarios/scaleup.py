@@ -66,18 +66,9 @@ class PhaseRow(NamedTuple):
     phase: int  # 1, 2, ... in config order
     planned_month: int
     start_month: int | None  # None: not started within the horizon
-    reason: str  # see REASONS
+    reason: str  # on time, budget cap, previous phase (an earlier one held back), beyond horizon
     mentors_recruited: int
     graduates_used: int
-
-
-#: Why a phase started when it did (or not at all).
-REASONS = {
-    "on time": "started in its planned month",
-    "budget cap": "the annual budget could not carry it in its planned month",
-    "previous phase": "waited for an earlier phase that the budget cap held back",
-    "beyond horizon": "planned after the scenario's last month",
-}
 
 
 class Plan:
