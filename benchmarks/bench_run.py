@@ -89,7 +89,7 @@ def replications(cfg, reps: int) -> list[tuple[float, int, int, float]]:
         start = time.perf_counter()
         rec = simulate(cfg, seed=0, replicate=r)
         wall = time.perf_counter() - start
-        years = sum(s[4] - s[3] for s in rec.spells) / 365.0
+        years = sum(s.end - s.start for s in rec.spells) / 365.0
         rows.append((wall, rec.events, rec.events + rec.rounds + len(rec.posts), years))
         del rec
     return rows

@@ -16,7 +16,7 @@ import pandas as pd
 from sim import competency
 from sim.config import AREAS, Config
 from sim.costs import CATEGORIES
-from sim.model import Record
+from sim.record import Record
 from sim.scenarios import sites
 
 SCORE_COLS = [f"score_{a}" for a in AREAS]
@@ -29,12 +29,14 @@ def mentees(config: Config, records: Sequence[Record]) -> pd.DataFrame:
     layout = sites(config)
     rows = []
     for rec in records:
-        for sub, fac, mid, start, end, reason, visits, base, final in rec.spells:
-            final_check = competency.checklist(final)
+        for spell in rec.spells:
+            fac = spell.facility
+            final_check = competency.checklist(spell.competency)
             rows.append(
-                (rec.replicate, names[sub], fac, layout[fac].name, layout[fac].keph_level, mid,
-                 start, end, reason, visits, competency.checklist(base).mean(),
-                 final_check.mean(), *final_check)
+                (rec.replicate, names[spell.subcounty], fac, layout[fac].name,
+                 layout[fac].keph_level, spell.mentee, spell.start, spell.end, spell.reason,
+                 spell.visits, competency.checklist(spell.baseline).mean(), final_check.mean(),
+                 *final_check)
             )
     cols = ["replicate", "subcounty", "facility_id", "facility_name", "keph_level", "mentee_id",
             "start_day", "end_day", "exit_reason", "visits", "baseline_mean_score",
@@ -73,9 +75,9 @@ def mentors(config: Config, records: Sequence[Record]) -> pd.DataFrame:
     rows = []
     for rec in records:
         made = pd.Series(np.asarray(rec.visits.column("mentor"), dtype="int64")).value_counts()
-        for sub, slot, mid, caseload, start, end, reason, origin in rec.mentors:
-            rows.append((rec.replicate, names[sub], slot, mid, caseload, start, end, reason,
-                         origin, int(made.get(mid, 0))))
+        for m in rec.mentors:
+            rows.append((rec.replicate, names[m.subcounty], m.slot, m.mentor, m.caseload,
+                         m.start, m.end, m.reason, m.origin, int(made.get(m.mentor, 0))))
     cols = ["replicate", "subcounty", "slot", "mentor_id", "caseload", "start_day", "end_day",
             "exit_reason", "origin", "visits"]
     df = pd.DataFrame(rows, columns=cols).astype({"exit_reason": "object"})
@@ -102,7 +104,7 @@ def phases(config: Config, records: Sequence[Record]) -> pd.DataFrame:
 
     rows = []
     for rec in records:
-        for row in sorted(rec.phases):
+        for row in sorted(rec.phases, key=lambda row: row.phase):
             phase = plan[row.phase - 1]
             reached = config.months + 1 if row.start_month is None else row.start_month
             rows.append((rec.replicate, row.phase, ", ".join(phase.subcounties),
@@ -284,12 +286,12 @@ def timeseries(config: Config, records: Sequence[Record], ledger: pd.DataFrame) 
     names = [s.name for s in config.subcounties]
     rows = []
     for rec in records:
-        for (month, sub, mentees_, proficient, mentors_, groups, members, out, means, above,
-             newly, in_post, level_sum) in rec.months:
-            overall = float(np.mean(means)) if mentees_ else np.nan
-            rows.append((rec.replicate, names[sub], month, mentees_, proficient, mentors_, groups,
-                         members, out, overall, *means, above, newly, in_post,
-                         level_sum / in_post if in_post else np.nan))
+        for m in rec.months:
+            overall = float(np.mean(m.mean_score)) if m.mentees else np.nan
+            rows.append((rec.replicate, names[m.subcounty], m.month, m.mentees, m.proficient,
+                         m.mentors, m.groups, m.members, m.stockout_days, overall, *m.mean_score,
+                         m.points_above_baseline, m.newly_proficient, m.nurses_in_post,
+                         m.level_sum_in_post / m.nurses_in_post if m.nurses_in_post else np.nan))
     df = pd.DataFrame(rows, columns=["replicate", "subcounty", "month", "active_mentees",
                                      "proficient_mentees", "active_mentors", "whatsapp_groups",
                                      "whatsapp_members",

@@ -11,11 +11,9 @@ function of (config, seed, replicate).
 from __future__ import annotations
 
 import gc
-from array import array
-from functools import partial
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import simpy
@@ -28,7 +26,7 @@ from sim.agents.mentee import Dynamics, Mentee, Nurses, competencies, nurse_post
 from sim.agents.mentor import DAY_END, Mentor, Rounds, draw_weekdays, late_timeout, mentor_post
 from sim.agents.network import Network, PostSums
 from sim.config import AREAS, Config
-from sim.costs import Ledger
+from sim.record import FacilityState, MentorRow, MonthRow, Record, SpellRow
 from sim.rng import BatchedRows, Streams
 from sim.supply import draw_stocks
 
@@ -37,74 +35,6 @@ _FACILITY_STREAMS = ("mentee.baseline", "mentee.engagement", "mentee.learning", 
                      "mentee.vacancy")
 _SHOCK_STREAMS = ("facility.furlough", "facility.furlough_return")
 _SLOT_STREAMS = ("mentor.weekdays", "mentor.attrition", "mentor.replacement")
-
-
-class Events:
-    """A log of numeric rows kept column by column in compact arrays.
-
-    A national run logs hundreds of thousands of visits and posts; as tuples of
-    Python numbers each would be several objects to allocate and collect.
-    Iterating gives the rows as tuples.
-    """
-
-    __slots__ = ("names", "_columns")
-
-    def __init__(self, **columns: str) -> None:
-        self.names = tuple(columns)
-        self._columns = tuple(array(code) for code in columns.values())  # array typecodes
-
-    def extend(self, *columns: Sequence | np.ndarray) -> None:
-        """Append many rows, given column by column (a column's numbers are copied as
-        bytes, without a Python object each)."""
-        for column, values in zip(self._columns, columns, strict=True):
-            column.frombytes(np.asarray(values, column.typecode).tobytes())
-
-    def column(self, name: str) -> array:
-        return self._columns[self.names.index(name)]
-
-    def __len__(self) -> int:
-        return len(self._columns[0])
-
-    def __iter__(self) -> Iterator[tuple]:
-        return zip(*self._columns, strict=True)
-
-
-@dataclass
-class Record:
-    """What one replicate recorded; :mod:`sim.metrics` turns it into tables."""
-
-    replicate: int
-    ledger: Ledger = field(default_factory=Ledger)
-    # one row per mentee spell
-    spells: list[tuple] = field(default_factory=list)
-    visits: Events = field(default_factory=lambda: Events(
-        day="d", subcounty="l", facility="l", mentee="l", mentor="l"))
-    # one row per (month, subcounty), read at the end of the month (month 0: day 0):
-    # (month, subcounty, mentees, proficient mentees, mentors, WhatsApp groups, their members,
-    # stock-out days, per-area mean score, checklist points above baseline and newly
-    # proficient nurses, both over every nurse serving the programme, and the nurses in post
-    # at its facilities with the sum of their mean levels: see _read_month)
-    months: list[tuple] = field(default_factory=list)
-    # one row per mentor spell: (subcounty, slot, mentor, caseload, start, end, exit reason)
-    mentors: list[tuple] = field(default_factory=list)
-    phases: list[scaleup.PhaseRow] = field(default_factory=list)  # one per scale-up phase
-    posts: Events = field(default_factory=lambda: Events(day="d", subcounty="l"))  # WhatsApp
-    # one row per facility on the day-0 baseline and at the horizon (endline), for surveys
-    states: list[FacilityState] = field(default_factory=list)
-    events: int = 0  # events SimPy scheduled (for benchmarks)
-    rounds: int = 0  # mentors' rounds held, by the model's own calendar (for benchmarks)
-
-
-@dataclass(frozen=True)
-class FacilityState:
-    """What a survey team would find at a facility: its nurse, her skills, its shelves."""
-
-    wave: str  # "baseline" (day 0) or "endline" (the horizon)
-    facility: int
-    key: tuple[int, ...]
-    mentee: int | None  # the enrolled nurse, if any
-    competency: np.ndarray | None
-    in_stock: dict[str, bool]
 
 
 @contextmanager
@@ -286,10 +216,9 @@ class Model:
         t = self.env.now
         mentee.catch_up(t)
         f = mentee.facility
-        self.record.spells.append(
-            (f.subcounty, f.id, mentee.id, mentee.spell_start, t, reason, mentee.spell_visits,
-             np.array(mentee.baseline), mentee.c)
-        )
+        self.record.spells.append(SpellRow(
+            f.subcounty, f.id, mentee.id, mentee.spell_start, t, reason, mentee.spell_visits,
+            np.array(mentee.baseline), mentee.c))
         f.mentee = None
         mentee.end_spell()
         self.groups[f.subcounty].leave(mentee)
@@ -359,8 +288,9 @@ class Model:
         for f in mentor.caseload:
             f.mentor = None
         self.groups[mentor.subcounty].remove_mentor(mentor)
-        self.record.mentors.append((mentor.subcounty, mentor.slot, mentor.id, len(mentor.caseload),
-                                    mentor.start, self.env.now, reason, mentor.origin))
+        self.record.mentors.append(MentorRow(mentor.subcounty, mentor.slot, mentor.id,
+                                             len(mentor.caseload), mentor.start, self.env.now,
+                                             reason, mentor.origin))
 
     # --- calendar -----------------------------------------------------------------
 
@@ -425,11 +355,10 @@ class Model:
             mentors = sum(m.active for m in self.mentors[s])
             group = self.groups[s]
             group.new_epoch(t)
-            self.record.months.append((month, s, len(enrolled), proficient, mentors,
-                                       len(group.groups), group.size,
-                                       out[month] - (out[month - 1] if month else 0.0), means,
-                                       float(above[s]), int(newly[s]), int(in_post[s]),
-                                       float(level_sum[s])))
+            self.record.months.append(MonthRow(
+                month, s, len(enrolled), proficient, mentors, len(group.groups), group.size,
+                out[month] - (out[month - 1] if month else 0.0), means, float(above[s]),
+                int(newly[s]), int(in_post[s]), float(level_sum[s])))
 
     def _check_graduation(self, mentees: list[Mentee], levels: np.ndarray) -> None:
         rule = self._graduation

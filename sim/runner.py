@@ -20,8 +20,9 @@ from sim import config as config_mod
 from sim import metrics
 from sim.config import Config
 from sim.execution import completed, progress
-from sim.model import Record, simulate
+from sim.model import simulate
 from sim.outputs import write_folder
+from sim.record import Record
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

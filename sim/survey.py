@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from scipy.special import expit
 
 from sim.config import AREAS, Config, ConfigError, format_error
-from sim.model import Record
+from sim.record import Record
 from sim.rng import Streams
 
 WAVES = ("baseline", "endline")

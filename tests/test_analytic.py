@@ -65,7 +65,7 @@ def test_ample_capacity_gives_one_visit_per_interval(quiet_config):
     for rep in range(3):
         rec = simulate(cfg, seed=3, replicate=rep)
         days = {}
-        for day, _, _, mentee, _ in rec.visits:
+        for day, mentee in zip(rec.visits.column("day"), rec.visits.column("mentee"), strict=True):
             days.setdefault(mentee, []).append(day)
         assert len(days) == N_FAC
         k = math.floor(horizon / interval)

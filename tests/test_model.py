@@ -7,6 +7,7 @@ import pandas as pd
 
 import sim
 from sim.model import Model
+from sim.record import SpellRow
 
 
 def _busy_pilot(make_config):
@@ -24,28 +25,25 @@ def test_visits_fall_inside_spells_and_on_release_days(make_config):
     for rep in range(3):
         model = Model(cfg, seed=17, replicate=rep)
         rec = model.run()
-        spells = pd.DataFrame(
-            [s[:7] for s in rec.spells],
-            columns=["sub", "fac", "mentee", "start", "end", "reason", "visits"],
-        )
-        visits = pd.DataFrame(list(rec.visits), columns=["day", "sub", "fac", "mentee", "mentor"])
+        spells = pd.DataFrame(rec.spells, columns=SpellRow._fields)
+        visits = pd.DataFrame({name: rec.visits.column(name) for name in rec.visits.names})
         # every visit belongs to exactly one enrolment spell of that mentee at that facility
         counted = pd.Series(0, index=spells.index)
         for v in visits.itertuples():
-            hit = spells[(spells.mentee == v.mentee) & (spells.fac == v.fac)
+            hit = spells[(spells.mentee == v.mentee) & (spells.facility == v.facility)
                          & (spells.start <= v.day) & (v.day <= spells.end)]
             assert len(hit) == 1, v
             counted[hit.index[0]] += 1
         assert (counted == spells.visits).all()
         # mentors visit only on their release weekdays and only while in post
         mentors = {m.id: m for ms in model.mentors for m in ms}
-        spans = {m[2]: (m[4], m[5]) for m in rec.mentors}
+        spans = {m.mentor: (m.start, m.end) for m in rec.mentors}
         first = cfg.start_date.weekday()
         for v in visits.itertuples():
             m = mentors[v.mentor]
             assert (first + int(v.day)) % 7 in m.release_weekdays
             assert spans[v.mentor][0] <= v.day <= spans[v.mentor][1]
-            assert any(f.id == v.fac for f in m.caseload)
+            assert any(f.id == v.facility for f in m.caseload)
 
 
 def test_furloughed_nurses_come_back_with_their_facility(make_config):
@@ -93,7 +91,7 @@ def test_every_mentor_is_oriented_once(make_config):
         model = Model(cfg, seed=5, replicate=rep)
         rec = model.run()
         oriented = [w for w, c in zip(rec.ledger.who, rec.ledger.category, strict=False) if c == "orientation"]
-        assert sorted(oriented) == sorted(f"mentor:{m[2]}" for m in rec.mentors)
+        assert sorted(oriented) == sorted(f"mentor:{m.mentor}" for m in rec.mentors)
         assert len(rec.mentors) > 10  # some were replaced
 
 
@@ -123,5 +121,5 @@ def test_full_groups_split(make_config):
     members = ts["active_mentees"] + ts["active_mentors"]
     assert (ts["whatsapp_members"] == members).all()
     assert (ts["whatsapp_groups"] >= -(-members // cap)).all()
-    posts = pd.DataFrame(list(rec.posts), columns=list(rec.posts.names))
+    posts = pd.DataFrame({name: rec.posts.column(name) for name in rec.posts.names})
     assert len(posts) > 0

@@ -106,9 +106,11 @@ def test_graduates_become_mentors_and_mentors_grow_without_recruits(make_config)
 def test_graduates_keep_their_posts_and_are_no_longer_visited(make_config):
     model = Model(_county(make_config), seed=7)
     rec = model.run()
-    promoted = {(s[1], s[2]): s[4] for s in rec.spells if s[5] == "graduated"}
+    promoted = {(s.facility, s.mentee): s.end for s in rec.spells if s.reason == "graduated"}
     assert promoted
-    for day, _, fac, mentee, _ in rec.visits:
+    visits = rec.visits
+    for day, fac, mentee in zip(visits.column("day"), visits.column("facility"),
+                                visits.column("mentee"), strict=True):
         if (fac, mentee) in promoted:
             assert day <= promoted[(fac, mentee)]
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
+from sim.record import PhaseRow
 from sim.scenarios.layout import ratio
 
 if TYPE_CHECKING:
@@ -58,17 +59,6 @@ def projected_year_cost(model: Model, joining: list[int]) -> float:
     rest = (year.end - t) / 365.25 * annual_run_rate(model, joining)
     orientation = sum(math.ceil(len(model.facilities[s]) / ratio(cfg, s)) for s in joining)
     return spent + rest + orientation * cfg.costs.orientation_per_mentor
-
-
-class PhaseRow(NamedTuple):
-    """What became of one phase in one replicate."""
-
-    phase: int  # 1, 2, ... in config order
-    planned_month: int
-    start_month: int | None  # None: not started within the horizon
-    reason: str  # on time, budget cap, previous phase (an earlier one held back), beyond horizon
-    mentors_recruited: int
-    graduates_used: int
 
 
 class Plan:
