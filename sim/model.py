@@ -23,8 +23,9 @@ from sim.scenarios import scaleup
 from sim.agents.classroom import courses
 from sim.agents.facility import Facility, economic_shocks
 from sim.agents.mentee import Dynamics, Mentee, Nurses, competencies, nurse_post, settle, visit_all
-from sim.agents.mentor import DAY_END, Mentor, Rounds, draw_weekdays, late_timeout, mentor_post
+from sim.agents.mentor import Mentor, Rounds, draw_weekdays, mentor_post
 from sim.agents.network import Network, PostSums
+from sim.clock import Clock, DayEnd
 from sim.config import AREAS, Config
 from sim.record import FacilityState, MentorRow, MonthRow, Record, SpellRow
 from sim.rng import BatchedRows, Streams
@@ -61,7 +62,7 @@ class Model:
 
     def __init__(self, config: Config, seed: int, replicate: int = 0) -> None:
         self.config = config
-        self.env = simpy.Environment()
+        self.env = Clock()
         self.streams = Streams(seed, replicate)
         self.record = Record(replicate)
         self.ledger = self.record.ledger
@@ -83,7 +84,9 @@ class Model:
         ])
         self.facilities: list[list[Facility]] = []  # per subcounty
         self.mentors: list[list[Mentor]] = [[] for _ in config.subcounties]
-        self._processes: list[simpy.Process] = []  # every process started, for dismantle()
+        # every process started, with its generator, for dismantle()
+        self._processes: list[tuple[simpy.Process, Generator]] = []
+        self._day_end: DayEnd | None = None  # the event that trains the day's visits
         # visits made today, not yet trained: who visited which post
         self._today_mentors: list[Mentor] = []
         self._today_rows: list[Sequence[int]] = []
@@ -158,7 +161,7 @@ class Model:
     def process(self, generator: Generator) -> simpy.Process:
         """Start a SimPy process of this model."""
         proc = self.env.process(generator)
-        self._processes.append(proc)
+        self._processes.append((proc, generator))
         return proc
 
     # --- shared state changes -----------------------------------------------------
@@ -230,7 +233,8 @@ class Model:
         else happens in between, and visits to different nurses do not depend on each
         other's order."""
         if not self._today_rows:
-            late_timeout(self.env, 0.0, DAY_END).callbacks.append(self._visit_day)
+            self._day_end = DayEnd(self.env, 0.0)
+            self._day_end.callbacks.append(self._visit_day)
         self._today_mentors.extend(mentors)
         self._today_rows.append(rows)
 
@@ -413,7 +417,7 @@ class Model:
         for net in self.groups:
             for group in net.groups:
                 group.log_posts()  # the last epoch's
-        self.record.events = next(self.env._eid)  # SimPy numbers the events it schedules
+        self.record.events = self.env.scheduled
         self.record.rounds = self.rounds.held
         return self.record
 
@@ -425,36 +429,35 @@ class Model:
         event whose callbacks point back at it. Left to the cyclic collector,
         freeing a national model means traversing its 800,000 objects (0.7 s,
         a tenth of a replication). The record stays valid; the model cannot run on.
+
+        SimPy's queue still holds the events due after the horizon. Every process's
+        generator is closed (a closed process ends when resumed), what it waits on is
+        triggered, the planned rounds and the day's training are cancelled, and the
+        clock runs the queue empty: each event and condition then lets go of its
+        callbacks, and nothing refers back to the model.
         """
-        self.env._queue.clear()  # SimPy's event queue: (time, priority, id, event)
-        for proc in self._processes:
-            if proc._target is not None:  # the event it waits on
-                _let_go(proc._target)
-            proc.callbacks = None
-            proc._generator.close()  # frees its frame (and the model it refers to)
+        for _, generator in self._processes:
+            generator.close()  # frees its frame (and the model it refers to)
+        for proc, _ in self._processes:
+            if proc.target is not None and not proc.target.triggered:
+                proc.target.succeed()
         self._processes.clear()
+        self.rounds.dismantle()
+        if self._day_end is not None:
+            self._day_end.callbacks = []
+        self.env.run()
         for facs in self.facilities:
             for f in facs:
-                _let_go(f.left)  # a past wait's condition may still hang on these
-                _let_go(f.returned)
                 f.mentee = f.mentor = None
         for net in self.groups:
             net.dismantle()
-        self.rounds = None
+        self.rounds = self._day_end = None
         self.post_sums.groups.clear()
         self.nurses.facilities = []
         self._learning = None
         self.facilities, self.mentors, self.graduates, self.groups = [], [], [], []
         self.mentoring_graduates = {}
         self._slots, self._calendar, self.plan = [], None, None
-
-
-def _let_go(event: simpy.Event) -> None:
-    """Drop an event's callbacks, and those of the events it is a condition on (``a | b``
-    nests: ``a | b | c`` is a condition on ``a | b`` and ``c``)."""
-    for inner in getattr(event, "_events", ()):
-        _let_go(inner)
-    event.callbacks = None
 
 
 def simulate(config: Config, seed: int, replicate: int = 0) -> Record:

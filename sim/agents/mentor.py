@@ -31,29 +31,13 @@ import numpy as np
 import simpy
 from numba import njit
 
+from sim.clock import Late
+
 if TYPE_CHECKING:
     from sim.agents.facility import Facility
     from sim.model import Model
 
 WORKDAYS = 5  # Monday to Friday
-LATE = 2  # a priority after SimPy's URGENT (0) and NORMAL (1): release-day rounds come last
-DAY_END = 3  # after the rounds: the day's visits are trained together (Model._visit_day)
-
-
-def late_timeout(env: simpy.Environment, delay: float, priority: int = LATE) -> simpy.Event:
-    """A timeout processed after every other event of its instant.
-
-    A mentor plans her next round up to weeks ahead, so a plain timeout would
-    order it among the same instant's events by when it was planned. Her round
-    instead comes after everything else that happens that day (a month's
-    reading, a phase opening, nurses enrolling), as it did when she woke each
-    release day. SimPy orders events by (time, priority, sequence) and accepts
-    any integer priority; ``_ok`` and ``_value`` are what its own Timeout sets.
-    """
-    event = simpy.Event(env)
-    event._ok, event._value = True, None
-    env.schedule(event, priority, delay)
-    return event
 
 
 class Mentor:
@@ -120,9 +104,10 @@ class Rounds:
 
     A mentor is entered under the first release day on which one of her nurses
     will be due, and after each round under the next. One SimPy event per
-    calendar day runs that day's rounds, after everything else of the day, in
-    the order they were planned, which is the order separate timeouts would give
-    them; a day with hundreds of rounds costs one event, not hundreds. A nurse
+    calendar day (a :class:`~sim.clock.Late` timeout) runs that day's rounds, after
+    everything else of the day, in the order they were planned, which is the order
+    separate timeouts would give them; a day with hundreds of rounds costs one event,
+    not hundreds. A nurse
     enrolling in her caseload may wake her earlier: she is entered again under
     the earlier day. The calendar is kept in arrays with a row per caseload slot
     (its mentor's release days, windows, absences, and the day she wakes on), so
@@ -156,7 +141,7 @@ class Rounds:
         self.entry = np.zeros(slots, np.int64)  # when she was entered: a day's rounds go in this order
         self.entries = 0
         self.mentors: list[Mentor | None] = [None] * slots
-        self._planned: set[float] = set()  # days with their SimPy event scheduled
+        self._planned: dict[float, Late] = {}  # days with their SimPy event scheduled
         # flat views for one slot at a time (days[s, i] is _days[s * width + i]): a memoryview
         # item costs what a list's does, a numpy scalar several times more
         self.width = most
@@ -204,16 +189,22 @@ class Rounds:
     def _plan(self, day: float) -> None:
         """A SimPy event for the day's rounds, unless it has one (or is none: inf)."""
         if day not in self._planned and day != math.inf:
-            self._planned.add(day)
             env = self.model.env
-            late_timeout(env, day - env.now).callbacks.append(self._hold)
+            event = self._planned[day] = Late(env, day - env.now)
+            event.callbacks.append(self._hold)
+
+    def dismantle(self) -> None:
+        """Cancel the rounds planned (see :meth:`sim.model.Model.dismantle`)."""
+        for event in self._planned.values():
+            event.callbacks = []
+        self._planned = {}
 
     def _hold(self, event: simpy.Event) -> None:
         """The day's rounds, in the order they were planned (:func:`_hold_rounds`), then
         the days their mentors wake on next."""
         model = self.model
         day = model.env.now
-        self._planned.discard(day)
+        del self._planned[day]
         slots = np.flatnonzero(self.wake_day == day)
         if len(slots) > 1:
             slots = slots[np.argsort(self.entry[slots])]
