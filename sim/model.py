@@ -17,6 +17,7 @@ from functools import partial
 
 import numpy as np
 import simpy
+from simpy.events import Condition
 
 from sim import competency, scenarios
 from sim.scenarios import scaleup
@@ -431,16 +432,20 @@ class Model:
         a tenth of a replication). The record stays valid; the model cannot run on.
 
         SimPy's queue still holds the events due after the horizon. Every process's
-        generator is closed (a closed process ends when resumed), what it waits on is
-        triggered, the planned rounds and the day's training are cancelled, and the
-        clock runs the queue empty: each event and condition then lets go of its
-        callbacks, and nothing refers back to the model.
+        generator is closed and what it waits on stops resuming it; a condition it
+        waits on (``a | b``) is triggered, so that it lets go of its events when
+        processed. The planned rounds and the day's training are cancelled, and the
+        clock runs the queue empty: every event then lets go of its callbacks, and
+        the model and the clock are freed by reference counting.
         """
-        for _, generator in self._processes:
+        for proc, generator in self._processes:
             generator.close()  # frees its frame (and the model it refers to)
-        for proc, _ in self._processes:
-            if proc.target is not None and not proc.target.triggered:
-                proc.target.succeed()
+            target = proc.target
+            if target is not None:  # what it waits on no longer resumes it
+                target.callbacks = [c for c in target.callbacks
+                                    if getattr(c, "__self__", None) is not proc]
+                if isinstance(target, Condition) and not target.triggered:
+                    target.succeed()  # lets go of the events it waits on as it is processed
         self._processes.clear()
         self.rounds.dismantle()
         if self._day_end is not None:
