@@ -29,9 +29,9 @@ import yaml
 
 from sim import metrics
 from sim.config import ConfigError
+from sim.engines import DEFAULT, check, simulate
 from sim.execution import completed, progress
 from sim.experiment import Experiment
-from sim.model import simulate
 from sim.outputs import OutputError, check_writable
 
 if TYPE_CHECKING:
@@ -44,10 +44,11 @@ EXPERIMENT = "experiment.json"
 CONNECT_TIMEOUT = 5  # seconds to reach a Dask scheduler
 
 
-def run_task(experiment: Experiment, scenario: str, replicate: int) -> dict[str, pd.DataFrame]:
+def run_task(experiment: Experiment, scenario: str, replicate: int,
+             engine: str = DEFAULT) -> dict[str, pd.DataFrame]:
     """One replicate of one scenario, as tables tagged with the scenario's name."""
     config = experiment.config_for(scenario, replicate)
-    rec = simulate(config, experiment.seed, replicate)
+    rec = simulate(config, experiment.seed, replicate, engine)
     mentees = metrics.mentees(config, [rec])
     ledger = metrics.costs(config, [rec])
     mentor_spells = metrics.mentors(config, [rec])
@@ -70,9 +71,11 @@ def run_task(experiment: Experiment, scenario: str, replicate: int) -> dict[str,
 class Store:
     """A batch's output folder: the experiment, per-task Parquet files and the manifest."""
 
-    def __init__(self, out: str | Path, experiment: Experiment, resume: bool) -> None:
+    def __init__(self, out: str | Path, experiment: Experiment, resume: bool,
+                 engine: str = DEFAULT) -> None:
         self.out = Path(out).resolve()
         self.experiment = experiment
+        self.engine = engine
         self._index = {s.name: i for i, s in enumerate(experiment.scenarios)}
         marker = self.out / EXPERIMENT
         try:
@@ -102,6 +105,9 @@ class Store:
         if doc.get("fingerprint") != self.experiment.fingerprint():
             raise OutputError(f"{self.out}: was started with a different experiment; "
                               "resume needs the same file and overrides")
+        if doc.get("engine", DEFAULT) != self.engine:
+            raise OutputError(f"{self.out}: was started on the {doc.get('engine', DEFAULT)} "
+                              f"engine; resume it with --engine {doc.get('engine', DEFAULT)}")
 
     def _start(self, marker: Path) -> None:
         """Create the folder and the experiment's record; if that fails, leave the folder
@@ -110,7 +116,7 @@ class Store:
         started = False
         try:
             self.out.mkdir(parents=True, exist_ok=True)
-            doc = {"fingerprint": self.experiment.fingerprint(),
+            doc = {"fingerprint": self.experiment.fingerprint(), "engine": self.engine,
                    "experiment": self.experiment.to_dict()}
             _atomic_text(marker, json.dumps(doc, indent=2, default=str) + "\n")
             for s in self.experiment.scenarios:
@@ -179,18 +185,20 @@ def _atomic_text(path: Path, text: str) -> None:
 
 
 def run_batch(experiment: Experiment, out: str | Path, jobs: int = 1,
-              scheduler: str | None = None, resume: bool = False) -> Path:
-    """Run every task of ``experiment`` not yet in ``out``; return the folder.
+              scheduler: str | None = None, resume: bool = False,
+              engine: str = DEFAULT) -> Path:
+    """Run every task of ``experiment`` not yet in ``out`` on ``engine``; return the folder.
 
     A Dask scheduler is reached before anything is written, so an address that
     does not answer fails within :data:`CONNECT_TIMEOUT` seconds and leaves no folder.
     """
+    check(engine)
     with _connect(scheduler) if scheduler is not None else nullcontext() as client:
-        store = Store(out, experiment, resume)
+        store = Store(out, experiment, resume, engine)
         done = store.done()
         todo = [t for t in experiment.tasks() if t not in done]
-        results = (_dask_completed(client, experiment, todo) if client is not None else
-                   completed(run_task, [(experiment, s, r) for s, r in todo], jobs))
+        results = (_dask_completed(client, experiment, todo, engine) if client is not None else
+                   completed(run_task, [(experiment, s, r, engine) for s, r in todo], jobs))
         with progress(len(todo), experiment.name, "task") as bar:
             for i, tables in results:
                 store.write(*todo[i], tables)
@@ -211,13 +219,13 @@ def _connect(scheduler: str) -> Client:
         raise ConfigError(f"--scheduler {scheduler}: cannot connect: {exc}") from None
 
 
-def _dask_completed(client: Client, experiment: Experiment, todo: list[tuple[str, int]]
-                    ) -> Iterator[tuple[int, dict[str, pd.DataFrame]]]:
+def _dask_completed(client: Client, experiment: Experiment, todo: list[tuple[str, int]],
+                    engine: str) -> Iterator[tuple[int, dict[str, pd.DataFrame]]]:
     """Like :func:`sim.execution.completed`, on the client's cluster."""
     from distributed import as_completed as dask_completed
 
     shared = client.scatter(experiment, broadcast=True)
-    futures = {client.submit(run_task, shared, s, r, pure=False): i
+    futures = {client.submit(run_task, shared, s, r, engine, pure=False): i
                for i, (s, r) in enumerate(todo)}
     for fut in dask_completed(futures):
         yield futures[fut], fut.result()

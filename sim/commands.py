@@ -19,6 +19,7 @@ import yaml
 
 from sim import metrics
 from sim.config import ConfigError, load
+from sim.engines import DEFAULT, ENGINES
 from sim.outputs import check_file, check_folder, write_folder
 from sim.runner import run
 from sim.scenarios import describe_plan, short_names
@@ -42,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     _common(r, reps=1, seed=0)
     _jobs(r, "local worker processes for the replications (default: all cores)")
     r.add_argument("--plot", action="store_true", help="also write competency.png")
+    _engine(r)
 
     v = sub.add_parser("validate", help="check a scenario file and exit")
     v.add_argument("config", help="scenario YAML file")
@@ -74,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     _jobs(b, "local worker processes (default: all cores)")
     b.add_argument("--scheduler", help="a Dask scheduler address, to run on a cluster instead")
     b.add_argument("--resume", action="store_true", help="finish a batch that was interrupted")
+    _engine(b)
     _overrides(b, "override a base-config value for every scenario")
 
     k = sub.add_parser("compare", help="compare the scenarios of a finished batch")
@@ -124,6 +127,11 @@ def _overrides(p: argparse.ArgumentParser, help: str = "override a config value"
                    help=help)
 
 
+def _engine(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--engine", choices=ENGINES, default=DEFAULT,
+                   help=f"the engine that simulates (default {DEFAULT}; both give the same results)")
+
+
 def _jobs(p: argparse.ArgumentParser, help: str) -> None:
     p.add_argument("--jobs", type=_at_least(1), default=os.cpu_count() or 1, help=help)
 
@@ -146,7 +154,7 @@ def _at_least(least: int) -> Callable[[str], int]:
 def _run(args: argparse.Namespace) -> None:
     cfg = load(args.config, args.overrides)
     out = check_folder(args.out, args.force)  # before the run as well as at write time
-    res = run(cfg, reps=args.reps, seed=args.seed, jobs=args.jobs)
+    res = run(cfg, reps=args.reps, seed=args.seed, jobs=args.jobs, engine=args.engine)
     res.write(out, force=args.force, plot=args.plot)
     o = res.summary["overall"]
 
@@ -256,7 +264,8 @@ def _batch(args: argparse.Namespace) -> None:
     from sim.experiment import load_experiment
 
     exp = load_experiment(args.experiment, args.overrides)
-    batch.run_batch(exp, args.out, jobs=args.jobs, scheduler=args.scheduler, resume=args.resume)
+    batch.run_batch(exp, args.out, jobs=args.jobs, scheduler=args.scheduler, resume=args.resume,
+                    engine=args.engine)
     print(f"{exp.name}: {len(exp.scenarios)} scenarios x {exp.replications} replications, "
           f"seed {exp.seed} -> {args.out}")
 

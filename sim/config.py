@@ -24,6 +24,10 @@ import calendar
 import csv
 import datetime as dt
 import difflib
+import hashlib
+import importlib
+import importlib.util
+import sys
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_origin
@@ -484,6 +488,84 @@ class Calibration(_Block):
     parameters: list[str]
 
 
+#: The interventions shipped with mentorsim, by the name a scenario gives as ``type``.
+BUILT_IN_INTERVENTIONS = {
+    "refresher_course": "sim.interventions.refresher:RefresherCourse",
+    "supervisor_visits": "sim.interventions.supervision:SupervisorVisits",
+}
+
+
+def intervention_class(kind: str) -> type:
+    """The class an intervention's ``type`` names: a built-in name, ``package.module:Class``
+    (importable), or ``path/to/file.py:Class`` (made absolute when the scenario loads)."""
+    target = BUILT_IN_INTERVENTIONS.get(kind, kind)
+    module, sep, name = target.rpartition(":")
+    if not sep or not module or not name.isidentifier():
+        guess = difflib.get_close_matches(kind, BUILT_IN_INTERVENTIONS, n=1)
+        hint = f"did you mean {guess[0]}? " if guess else ""
+        raise ValueError(f"unknown intervention '{kind}' ({hint}built-ins: "
+                         f"{', '.join(BUILT_IN_INTERVENTIONS)}; or module:Class, file.py:Class)")
+    try:
+        if module.endswith(".py"):
+            mod = _module_from_file(Path(module))
+        else:
+            mod = importlib.import_module(module)
+    except Exception as exc:  # the user's module: any error is the scenario's
+        raise ValueError(f"{module}: cannot import: {type(exc).__name__}: {exc}") from None
+    cls = getattr(mod, name, None)
+    if not (isinstance(cls, type) and callable(getattr(cls, "run", None))
+            and isinstance(getattr(cls, "Params", None), type)):
+        raise ValueError(f"{target}: not an intervention class (a subclass of "
+                         "sim.interventions.Intervention)")
+    return cls
+
+
+def _module_from_file(path: Path) -> Any:
+    """Import a module from its file once per process (workers import it again by path)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    name = "mentorsim_rules_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        try:
+            spec.loader.exec_module(mod)
+        except BaseException:
+            del sys.modules[name]
+            raise
+    return sys.modules[name]
+
+
+class InterventionSpec(_Block):
+    """A programme rule added by name (see :mod:`sim.interventions`); its other keys are
+    the rule's parameters, checked by the rule's own ``Params``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: str = Field(min_length=1, description="a built-in name (refresher_course, "
+                      "supervisor_visits), package.module:Class, or file.py:Class relative "
+                      "to the scenario file")
+
+    @model_validator(mode="after")
+    def _check(self) -> InterventionSpec:
+        cls = intervention_class(self.type)
+        try:
+            cls.Params.model_validate(self.params)
+        except ValidationError as err:
+            raise ValueError(format_error(self.name, err, cls.Params)) from None
+        return self
+
+    @property
+    def name(self) -> str:
+        """The built-in's name, or the class's: names its costs and random streams."""
+        return self.type if self.type in BUILT_IN_INTERVENTIONS else self.type.rpartition(":")[2]
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
 class FiscalYear(NamedTuple):
     """A government fiscal year, as days from the programme's start (``start`` may be
     negative and ``end`` past the horizon: the whole year)."""
@@ -512,6 +594,7 @@ class Config(_Block):
     scaleup: ScaleUp | None = None  # null: every subcounty from day 0
     survey: Survey | None = None  # needed by calibrate, report-validation and power only
     calibration: Calibration | None = None
+    interventions: list[InterventionSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> Config:
@@ -893,4 +976,20 @@ def load(path: str | Path, overrides: list[str] | None = None) -> Config:
     data = read_raw(path)
     for key, value in parse_overrides(overrides or []):
         set_dotted(data, key, value)
-    return from_dict(data, str(path))
+    return from_dict(_rules_beside(data, path.parent), str(path))
+
+
+def _rules_beside(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Interventions given as ``file.py:Class`` with their files' paths made absolute
+    (relative to the scenario's folder), so the config runs from anywhere."""
+    items = data.get("interventions")
+    if not isinstance(items, list):
+        return data
+    out = []
+    for item in items:
+        kind = item.get("type") if isinstance(item, dict) else None
+        module, sep, name = kind.rpartition(":") if isinstance(kind, str) else ("", "", "")
+        if sep and module.endswith(".py") and not Path(module).is_absolute():
+            item = {**item, "type": f"{(folder / module).resolve()}:{name}"}
+        out.append(item)
+    return {**data, "interventions": out}

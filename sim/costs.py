@@ -12,19 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-CATEGORIES: tuple[str, ...] = (
-    "transport",
-    "lunch",
-    "mentor_airtime",
-    "mentee_airtime",
-    "orientation",
-    "coordination",
-    "course_per_diem",
-    "course_travel",
-    "course_venue",
-    "course_facilitators",
-    "lost_sessions",
-)
+from sim.rules.costs import CATEGORIES
+
+__all__ = ["CATEGORIES", "Ledger"]
 
 
 class Ledger:

@@ -19,7 +19,7 @@ import numpy as np
 import simpy
 from simpy.events import Condition
 
-from sim import competency, scenarios
+from sim import competency, interventions, scenarios
 from sim.scenarios import scaleup
 from sim.agents.classroom import courses
 from sim.agents.facility import Facility, economic_shocks
@@ -28,6 +28,7 @@ from sim.agents.mentor import Mentor, Rounds, draw_weekdays, mentor_post
 from sim.agents.network import Network, PostSums
 from sim.clock import Clock, DayEnd
 from sim.config import AREAS, Config
+from sim.engines.interface import NurseRef
 from sim.record import FacilityState, MentorRow, MonthRow, Record, SpellRow
 from sim.rng import BatchedRows, Streams
 from sim.supply import draw_stocks
@@ -87,6 +88,7 @@ class Model:
         self.mentors: list[list[Mentor]] = [[] for _ in config.subcounties]
         # every process started, with its generator, for dismantle()
         self._processes: list[tuple[simpy.Process, Generator]] = []
+        self._months: dict[int, simpy.Event] = {}  # the starts interventions wait for
         self._day_end: DayEnd | None = None  # the event that trains the day's visits
         # visits made today, not yet trained: who visited which post
         self._today_mentors: list[Mentor] = []
@@ -157,6 +159,8 @@ class Model:
             )
         if cfg.classroom.enabled:
             self.process(courses(self, cfg.classroom))
+        for spec in cfg.interventions:
+            self.process(interventions.build(spec).run(self))
         self._calendar = self.process(self._run_calendar())
 
     def process(self, generator: Generator) -> simpy.Process:
@@ -164,6 +168,36 @@ class Model:
         proc = self.env.process(generator)
         self._processes.append((proc, generator))
         return proc
+
+    # --- the interface interventions use (sim.engines.interface.Programme) ----------
+
+    def month(self, month: int) -> simpy.Event:
+        if month not in self._months:
+            self._months[month] = self.env.event()
+        return self._months[month]
+
+    def enrolled(self) -> list[NurseRef]:
+        return [NurseRef(f.mentee.id, f.id, f.subcounty)
+                for facs in self.facilities for f in facs if f.mentee is not None]
+
+    def competency(self, ref: NurseRef) -> np.ndarray:
+        mentee = self._enrolled(ref)
+        mentee.catch_up(self.env.now)
+        return mentee.c
+
+    def set_competency(self, ref: NurseRef, c: np.ndarray) -> None:
+        mentee = self._enrolled(ref)
+        mentee.catch_up(self.env.now)
+        mentee.set(np.clip(np.asarray(c, float), mentee.baseline, competency.MAX_SCORE))
+
+    def charge(self, who: str, subcounty: int, ksh: float) -> None:
+        self.ledger.post(self.env.now, "interventions", who, subcounty, ksh)
+
+    def _enrolled(self, ref: NurseRef) -> Mentee:
+        mentee = self.nurses.facilities[ref.facility].mentee
+        if mentee is None or mentee.id != ref.nurse:
+            raise ValueError(f"nurse {ref.nurse} is not enrolled now")
+        return mentee
 
     # --- shared state changes -----------------------------------------------------
 
@@ -397,6 +431,8 @@ class Model:
             if month > 1 and self.plan is not None and self.plan.open_due(month):
                 yield self.env.timeout(0)  # before the month's costs: its mentors are in post
             self._charge_month()
+            if month in self._months:
+                self._months[month].succeed()
             yield self.env.timeout(self.month_starts[month] - self.env.now)
             self._read_month(month)
         if self.plan is not None:

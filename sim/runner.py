@@ -19,8 +19,8 @@ import yaml
 from sim import config as config_mod
 from sim import metrics
 from sim.config import Config
+from sim.engines import DEFAULT, check, simulate
 from sim.execution import completed, progress
-from sim.model import simulate
 from sim.outputs import write_folder
 from sim.record import Record
 
@@ -40,6 +40,7 @@ class Results:
     config: Config
     seed: int
     reps: int
+    engine: str
     mentees: pd.DataFrame
     mentors: pd.DataFrame
     timeseries: pd.DataFrame
@@ -54,6 +55,7 @@ class Results:
             "config": self.config.name,
             "seed": self.seed,
             "reps": self.reps,
+            "engine": self.engine,
             "version": _version(),
             "outcomes": self.summary,
         }
@@ -89,8 +91,10 @@ class Results:
         return fig
 
 
-def run(config: Config | str | Path, reps: int = 1, seed: int = 0, jobs: int = 1) -> Results:
-    """Run ``reps`` replicates of a scenario (a :class:`Config` or a YAML path).
+def run(config: Config | str | Path, reps: int = 1, seed: int = 0, jobs: int = 1,
+        engine: str = DEFAULT) -> Results:
+    """Run ``reps`` replicates of a scenario (a :class:`Config` or a YAML path) on
+    ``engine`` (:mod:`sim.engines`: ``"fast"`` or ``"reference"``, the same results).
 
     With ``jobs > 1`` the replicates run in a local pool of worker processes; each
     is a pure function of (config, seed, replicate) and they are combined in
@@ -100,9 +104,10 @@ def run(config: Config | str | Path, reps: int = 1, seed: int = 0, jobs: int = 1
     for name, value, least in (("reps", reps, 1), ("seed", seed, 0), ("jobs", jobs, 1)):
         if value < least:
             raise config_mod.ConfigError(f"{name}: must be at least {least}, got {value}")
+    check(engine)
     done: dict[int, Record] = {}
     with progress(reps, cfg.name, "rep") as bar:
-        for r, record in completed(simulate, [(cfg, seed, r) for r in range(reps)], jobs):
+        for r, record in completed(simulate, [(cfg, seed, r, engine) for r in range(reps)], jobs):
             done[r] = record
             bar.update()
     records = [done[r] for r in range(reps)]
@@ -113,6 +118,7 @@ def run(config: Config | str | Path, reps: int = 1, seed: int = 0, jobs: int = 1
         config=cfg,
         seed=seed,
         reps=reps,
+        engine=engine,
         mentees=spells,
         mentors=mentor_spells,
         timeseries=metrics.timeseries(cfg, records, ledger),

@@ -14,6 +14,7 @@ it runs compiled or not, on any machine.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -173,7 +174,8 @@ class Mentee:
         """Competency per area at her settled time, as an array."""
         return np.array(self.scores())
 
-    def _set(self, c: list[float]) -> None:
+    def set(self, c: Sequence[float]) -> None:
+        """Her competency per area now (she is settled to now)."""
         nb, i = self.nurses, self.row
         nb.gain[i] = [x - b for x, b in zip(c, nb.baseline[i].tolist(), strict=True)]
         nb._x_ref[i] = nb._x[i]
@@ -223,7 +225,7 @@ class Mentee:
     def train(self, t: float, gain: np.ndarray) -> None:
         """A classroom course: an immediate gain in every area, capped at 4."""
         self.catch_up(t)
-        self._set(np.minimum(self.c + gain, competency.MAX_SCORE).tolist())
+        self.set(np.minimum(self.c + gain, competency.MAX_SCORE).tolist())
 
 
 def settle(nurses: Nurses, rows: np.ndarray, t: float) -> None:

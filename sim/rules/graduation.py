@@ -1,0 +1,27 @@
+"""Graduation: a mentee who has mastered every area may become a mentor.
+
+A mentee qualifies once every area's checklist level has been at ``threshold`` or
+above for ``months`` consecutive month-end readings (``scaleup.graduation``). A
+phase that recruits ``graduates`` promotes the longest-qualified first; she ends her
+mentee spell and mentors from her own post until she leaves it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def at_level(levels: np.ndarray, threshold: int) -> bool:
+    """Whether a reading's checklist ``levels`` reach ``threshold`` in every area."""
+    return bool((levels >= threshold).all())
+
+
+def months_at_level(previous: int, at_level_now: bool) -> int:
+    """Consecutive readings at the level, this one included."""
+    return previous + 1 if at_level_now else 0
+
+
+def qualifies(months: int, required: int) -> bool:
+    """She qualifies on the reading that completes the required run (once: later readings
+    at the level do not qualify her again)."""
+    return months == required
