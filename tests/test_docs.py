@@ -1,10 +1,11 @@
-"""The documentation: generated parts match the schema, and every shipped YAML file names
-its schema and follows it."""
+"""The documentation: generated parts match the schema, links resolve, the README is short,
+and every shipped YAML file names its schema and follows it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,14 @@ from sim import schema
 from sim.cli import main
 
 DOCS = ROOT / "docs"
+PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
 SCHEMAS = {"scenario": schema.scenario_schema, "experiment": schema.experiment_schema}
 SHIPPED = sorted(p for p in (ROOT / "configs").rglob("*.yaml") if p.parent.name != "targets")
 STARTER = {"county.yaml": "scenario", "experiment.yaml": "experiment"}
+
+
+def test_readme_is_a_front_door():
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 350
 
 
 def test_configuration_reference_is_generated_from_the_schema():
@@ -35,6 +41,38 @@ def test_shipped_schema_is_generated(kind):
     assert shipped == schema.to_json(SCHEMAS[kind]()), (
         f"docs/schema/{kind}.schema.json is out of date: regenerate it with "
         f"`mentorsim schema{flag} -o docs/schema/{kind}.schema.json`")
+
+
+def _links(page: Path) -> list[str]:
+    text = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"), flags=re.M | re.S)
+    text = re.sub(r"`[^`\n]*`", "", text)  # code, not links
+    return [t for t in re.findall(r"\]\(([^)\s]+)\)", text)
+            if not re.match(r"[a-z]+:", t)]
+
+
+def _anchors(page: Path) -> set[str]:
+    """The anchors of a page's headings, numbered as GitHub numbers repeats."""
+    text = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"), flags=re.M | re.S)
+    anchors, repeats = set(), dict[str, int]()
+    for heading in re.findall(r"^#+ (.+)$", text, flags=re.M):
+        base = schema.anchor(heading.strip())
+        n = repeats.get(base, 0)
+        anchors.add(f"{base}-{n}" if n else base)
+        repeats[base] = n + 1
+    return anchors
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_relative_links_resolve(page):
+    broken = []
+    for link in _links(page):
+        target, _, fragment = link.partition("#")
+        path = (page.parent / target).resolve() if target else page
+        if not path.exists():
+            broken.append(link)
+        elif fragment and path.suffix == ".md" and fragment not in _anchors(path):
+            broken.append(link)
+    assert not broken, f"{page.name}: broken links {broken}"
 
 
 # --- the JSON Schema and the shipped files ----------------------------------------------
