@@ -81,7 +81,7 @@ def _baseline_level(cfg: Config) -> float:
     return float(np.mean(list(cfg.mentee.baseline.mean.values())))
 
 
-#: The outer parameters, their search ranges and priors (the README's calibration table).
+#: The outer parameters, their search ranges and priors (docs/calibration.md's table).
 PARAMETERS: tuple[Parameter, ...] = (
     Parameter("mentee.learning.rate", lambda c: c.mentee.learning.rate, 0.02, 2.5, True, 0.35, 0.7),
     Parameter("mentee.decay.rate_per_year", lambda c: c.mentee.decay.rate_per_year,

@@ -1,5 +1,6 @@
-"""The commands of ``mentorsim``: ``run``, ``validate``, ``init``, ``batch``, ``compare``,
-``plot``, ``cea``, ``tornado``, ``report``, ``calibrate``, ``report-validation`` and ``power``.
+"""The commands of ``mentorsim``: ``run``, ``validate``, ``init``, ``schema``, ``batch``,
+``compare``, ``plot``, ``cea``, ``tornado``, ``report``, ``calibrate``, ``report-validation``
+and ``power``.
 
 Each reports a user's error (a bad config, a bad flag value, an unusable output folder, a
 Dask scheduler that does not answer) by raising :class:`ConfigError` or
@@ -52,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
     i = sub.add_parser("init", help="write a starter county scenario and experiment")
     i.add_argument("dir", help="directory to write county.yaml and experiment.yaml into")
     i.add_argument("--force", action="store_true", help="write into a non-empty directory")
+
+    s = sub.add_parser("schema", help="write the JSON schema of scenario files (for editors)")
+    kind = s.add_mutually_exclusive_group()
+    kind.add_argument("--experiment", action="store_true", help="of experiment files instead")
+    kind.add_argument("--reference", action="store_true",
+                      help="the configuration reference in Markdown instead")
+    s.add_argument("-o", "--out", help="write to this file (default: standard output)")
 
     c = sub.add_parser("calibrate", help="fit unreported parameters to one arm's survey results")
     c.add_argument("config", help="scenario YAML file of the arm (one subcounty)")
@@ -385,6 +393,22 @@ def _validate(args: argparse.Namespace) -> None:
             print(line)
 
 
+def _schema(args: argparse.Namespace) -> None:
+    from sim import schema
+    from sim.outputs import write_file
+
+    if args.reference:
+        text = schema.reference()
+    else:
+        text = schema.to_json(schema.experiment_schema() if args.experiment
+                              else schema.scenario_schema())
+    if args.out is None:
+        print(text, end="")
+        return
+    write_file(args.out, lambda p: p.write_text(text, encoding="utf-8"))
+    print(f"wrote {args.out}")
+
+
 def _init(args: argparse.Namespace) -> None:
     from importlib.resources import files
 
@@ -397,7 +421,7 @@ def _init(args: argparse.Namespace) -> None:
 
 
 COMMANDS = {
-    "run": _run, "validate": _validate, "init": _init, "batch": _batch, "compare": _compare,
+    "run": _run, "validate": _validate, "init": _init, "schema": _schema, "batch": _batch, "compare": _compare,
     "plot": _plot, "cea": _cea, "tornado": _tornado, "report": _report, "calibrate": _calibrate,
     "report-validation": _report_validation, "power": _power,
 }

@@ -99,9 +99,9 @@ class _Block(BaseModel):
 class ByOwnership(_Block):
     """One non-negative number per facility ownership type."""
 
-    public: float = Field(ge=0)
-    faith_based: float = Field(ge=0)
-    private: float = Field(ge=0)
+    public: float = Field(ge=0, description="Value for public (government) facilities.")
+    faith_based: float = Field(ge=0, description="Value for faith-based (FBO) facilities.")
+    private: float = Field(ge=0, description="Value for private facilities.")
 
     def __getitem__(self, ownership: str) -> float:
         return getattr(self, ownership)
@@ -110,9 +110,9 @@ class ByOwnership(_Block):
 class FacilityCounts(ByOwnership):
     """How many facilities of each ownership type (none where not given)."""
 
-    public: int = Field(default=0, ge=0)
-    faith_based: int = Field(default=0, ge=0)
-    private: int = Field(default=0, ge=0)
+    public: int = Field(default=0, ge=0, description="Public (government) facilities.")
+    faith_based: int = Field(default=0, ge=0, description="Faith-based (FBO) facilities.")
+    private: int = Field(default=0, ge=0, description="Private facilities.")
 
     @property
     def total(self) -> int:
@@ -122,9 +122,11 @@ class FacilityCounts(ByOwnership):
 class ListedFacility(_Block):
     """A facility of a subcounty's list: from a ``facility_list`` file or written inline."""
 
-    name: str = Field(min_length=1)
-    ownership: Ownership
-    keph_level: str | None = None  # carried to the outputs; the model does not use it
+    name: str = Field(min_length=1, description="The facility's name, carried to the outputs.")
+    ownership: Ownership = Field(description="Its ownership type.")
+    keph_level: str | None = Field(
+        default=None, description="Its KEPH level, carried to the outputs; the model does not "
+                                  "use it.")
 
 
 # The two forms of a subcounty's facilities; the tags are left out of error paths.
@@ -156,17 +158,27 @@ LARI_PRIORITIES: tuple[str, ...] = (
 
 
 class Subcounty(_Block):
-    """One subcounty: its facilities, setting and the mentees' priority order."""
+    """One subcounty: its facilities, setting and the mentees' priority order.
 
-    name: str = Field(min_length=1)
-    setting: Setting
-    facilities: FacilitiesGiven
+    Subcounty names are unique. ``priorities`` and ``furlough_hazard_per_year`` default to
+    Lari's, the calibrated arm, whatever the setting.
+    """
+
+    name: str = Field(min_length=1,
+                      description="The subcounty's name; a list step of `--set` may use it.")
+    setting: Setting = Field(description="Rural or urban: selects `mentor.travel_hours` (paper).")
+    facilities: FacilitiesGiven = Field(
+        description="Counts per ownership, or a list of facilities; may come from the "
+                    "`facility_list` instead. One mentored nurse post each (paper).")
     priorities: list[str] = Field(default_factory=lambda: list(LARI_PRIORITIES),
-                                  description="the eight areas, highest priority first")
-    # paper, Lari: 1 of 8 private/FBO facilities furloughed its mentee in 12 months,
-    # -ln(7/8) = 0.134 a year; public facilities never did
+                                  description="The agenda order: each of the eight areas once, "
+                                              "highest priority first (paper; problem_solving "
+                                              "last, an assumption).")
     furlough_hazard_per_year: ByOwnership = Field(
-        default_factory=lambda: ByOwnership(public=0.0, faith_based=0.134, private=0.134))
+        default_factory=lambda: ByOwnership(public=0.0, faith_based=0.134, private=0.134),
+        description="Hazard a year of an economic shock that furloughs the facility's nurse, by "
+                    "ownership (paper, Lari: 1 of 8 private and faith-based facilities in 12 "
+                    "months, -ln(7/8) = 0.134; public ones never).")
 
     @model_validator(mode="after")
     def _check(self) -> Subcounty:
@@ -200,12 +212,19 @@ class Subcounty(_Block):
 
 
 class Facilities(_Block):
-    session_days_per_week: ByOwnership = Field(  # assumption
-        default_factory=lambda: ByOwnership(public=5, faith_based=3, private=2))
-    immunizing_nurses: ByOwnership = Field(  # paper: many have one; assumption
-        default_factory=lambda: ByOwnership(public=1, faith_based=1, private=1))
-    # paper: furloughed facilities did not come back (null = never)
-    furlough_return_days_mean: float | None = Field(default=None, gt=0)
+    """Facilities' practice and furlough, by ownership; session days and nurses are whole
+    numbers (days 1-5, nurses at least 1)."""
+
+    session_days_per_week: ByOwnership = Field(
+        default_factory=lambda: ByOwnership(public=5, faith_based=3, private=2),
+        description="Immunization session days a week (assumption).")
+    immunizing_nurses: ByOwnership = Field(
+        default_factory=lambda: ByOwnership(public=1, faith_based=1, private=1),
+        description="Nurses sharing the sessions; a nurse's practice is session days / nurses / "
+                    "5 (paper: many facilities have one; assumption).")
+    furlough_return_days_mean: float | None = Field(
+        default=None, gt=0,
+        description="Mean days before a furloughed facility returns; null: never (paper).")
 
     @model_validator(mode="after")
     def _check(self) -> Facilities:
@@ -232,8 +251,14 @@ CALIBRATED_BASELINE_MEAN: dict[str, float] = {
 
 
 class Baseline(_Block):
-    mean: dict[str, float] = Field(default_factory=lambda: dict(CALIBRATED_BASELINE_MEAN))
-    sd: float = Field(default=0.4968, ge=0)  # calibrated
+    """A new nurse's competency: each area drawn independently, clipped to 0-4."""
+
+    mean: dict[str, float] = Field(
+        default_factory=lambda: dict(CALIBRATED_BASELINE_MEAN),
+        description="Mean baseline score of each of the eight areas, 0-4 (calibrated: one shift "
+                    "of assumed per-area values).")
+    sd: float = Field(default=0.4968, ge=0,
+                      description="Standard deviation of the baseline score (calibrated).")
 
     @model_validator(mode="after")
     def _check(self) -> Baseline:
@@ -246,19 +271,33 @@ class Baseline(_Block):
 
 
 class Learning(_Block):
-    # calibrated: a trained area closes 1 - exp(-rate) of its gap
-    rate: float = Field(default=0.5882, ge=0, le=5)
-    noise_sd: float = Field(default=0.3, ge=0)  # assumption: log-scale sd of a visit's effort
-    areas_per_visit: int = Field(default=3, ge=1, le=len(AREAS))  # assumption
-    # assumption: the agenda weight falls by this factor per priority rank
-    priority_weight_decay: float = Field(default=0.85, gt=0, le=1)
+    """Learning at a visit (see :func:`sim.competency.learn`)."""
+
+    rate: float = Field(default=0.5882, ge=0, le=5,
+                        description="At mean effort a trained area closes 1 - exp(-rate) of its "
+                                    "gap to 4 (calibrated).")
+    noise_sd: float = Field(default=0.3, ge=0,
+                            description="Log-scale sd of a visit's effort, drawn per area with "
+                                        "mean 1 (assumption).")
+    areas_per_visit: int = Field(default=3, ge=1, le=len(AREAS),
+                                 description="Areas trained per visit (assumption).")
+    priority_weight_decay: float = Field(
+        default=0.85, gt=0, le=1,
+        description="Factor by which the agenda weight falls per priority rank (assumption).")
 
 
 class Decay(_Block):
-    rate_per_year: float = Field(default=0.7136, ge=0)  # calibrated
-    # assumption: shares of decay prevented while sessions are held / while active on WhatsApp
-    practice_protection: float = Field(default=0.5, ge=0, le=1)
-    whatsapp_protection: float = Field(default=0.3, ge=0, le=1)
+    """Decay of gains above the baseline; the two protections sum to at most 1."""
+
+    rate_per_year: float = Field(default=0.7136, ge=0,
+                                 description="Decay rate of gains above the baseline, a year "
+                                             "(calibrated).")
+    practice_protection: float = Field(
+        default=0.5, ge=0, le=1,
+        description="Share of decay prevented on full-practice days (assumption).")
+    whatsapp_protection: float = Field(
+        default=0.3, ge=0, le=1,
+        description="Share of decay prevented while an active WhatsApp member (assumption).")
 
     @model_validator(mode="after")
     def _check(self) -> Decay:
@@ -268,43 +307,75 @@ class Decay(_Block):
 
 
 class Turnover(_Block):
-    hazard_per_year: float = Field(default=0.0826, ge=0)  # calibrated
-    vacancy_days_mean: float = Field(default=60, ge=0)  # assumption
+    """Nurses leaving their posts, and the vacancy before a new nurse."""
+
+    hazard_per_year: float = Field(default=0.0826, ge=0,
+                                   description="Hazard a year that a nurse leaves her post "
+                                               "(calibrated).")
+    vacancy_days_mean: float = Field(default=60, ge=0,
+                                     description="Mean days a post stays vacant (assumption).")
 
 
 class Mentee(_Block):
-    baseline: Baseline = Field(default_factory=Baseline)
-    learning: Learning = Field(default_factory=Learning)
-    decay: Decay = Field(default_factory=Decay)
-    turnover: Turnover = Field(default_factory=Turnover)
+    """The mentored nurses: competency at baseline, learning, decay and turnover."""
+
+    baseline: Baseline = Field(default_factory=Baseline, description="A new nurse's competency.")
+    learning: Learning = Field(default_factory=Learning, description="Learning at a visit.")
+    decay: Decay = Field(default_factory=Decay, description="Decay of gains.")
+    turnover: Turnover = Field(default_factory=Turnover, description="Nurse turnover.")
 
 
 class Attrition(_Block):
-    hazard_per_year: float = Field(default=0.05, ge=0)  # assumption
-    replacement_days_mean: float = Field(default=90, ge=0)  # assumption
+    """Mentors leaving, and the gap before a replacement."""
+
+    hazard_per_year: float = Field(default=0.05, ge=0,
+                                   description="Hazard a year that a mentor leaves (assumption).")
+    replacement_days_mean: float = Field(
+        default=90, ge=0, description="Mean days before a replacement arrives (assumption).")
 
 
 class TravelHours(_Block):
     """Round trip per visit, by setting (assumption)."""
 
-    rural: float = Field(default=1.5, ge=0)
-    urban: float = Field(default=1.0, ge=0)
+    rural: float = Field(default=1.5, ge=0, description="Hours in a rural subcounty.")
+    urban: float = Field(default=1.0, ge=0, description="Hours in an urban subcounty.")
 
 
 class Mentor(_Block):
-    enabled: bool = True  # false: no mentors and no visits (e.g. classroom training alone)
-    mentees_per_mentor: float = Field(default=4, ge=1)  # paper: 10 mentors for 40 mentees
-    release_days_per_week: int = Field(default=1, ge=1, le=5)  # paper: about a day a week
-    # assumption: she never visits on her own facility's session days
-    home_session_days_per_week: int = Field(default=2, ge=0, le=4)
-    max_visits_per_day: int = Field(default=2, ge=1)  # assumption
-    absence_probability: float = Field(default=0.0275, ge=0, lt=1)  # calibrated
-    target_interval_days: float = Field(default=30.4, gt=0)  # paper: at least monthly
-    min_days_between_visits: float = Field(default=14, ge=0)  # assumption
-    workday_hours: float = Field(default=8, gt=0)  # assumption
-    visit_hours: float = Field(default=3, gt=0)  # assumption
-    travel_hours: TravelHours = Field(default_factory=TravelHours)
-    attrition: Attrition = Field(default_factory=Attrition)
+    """Peer mentors: caseloads, release days, visit scheduling and attrition.
+
+    Release and home session days fit in a 5-day week, and ``workday_hours`` holds one
+    visit with the longest travel.
+    """
+
+    enabled: bool = Field(default=True, description="False: no mentors and no visits (the "
+                                                    "classroom course alone).")
+    mentees_per_mentor: float = Field(default=4, ge=1,
+                                      description="Caseload; sets the number of mentor slots "
+                                                  "(paper: 1:4).")
+    release_days_per_week: int = Field(default=1, ge=1, le=5,
+                                       description="Release weekdays (paper: about a day a week).")
+    home_session_days_per_week: int = Field(
+        default=2, ge=0, le=4,
+        description="Session days at her own facility, on which she is never released "
+                    "(assumption).")
+    max_visits_per_day: int = Field(default=2, ge=1,
+                                    description="Visit cap per release day (assumption).")
+    absence_probability: float = Field(default=0.0275, ge=0, lt=1,
+                                       description="Chance a release day is lost to her own "
+                                                   "facility (calibrated).")
+    target_interval_days: float = Field(default=30.4, gt=0,
+                                        description="Planned days between visits (paper: at "
+                                                    "least monthly).")
+    min_days_between_visits: float = Field(default=14, ge=0,
+                                           description="Minimum days after a late visit before "
+                                                       "the next (assumption).")
+    workday_hours: float = Field(default=8, gt=0,
+                                 description="Hours in a release day (assumption).")
+    visit_hours: float = Field(default=3, gt=0, description="Length of a visit (assumption).")
+    travel_hours: TravelHours = Field(default_factory=TravelHours,
+                                      description="Round trip per visit, by setting.")
+    attrition: Attrition = Field(default_factory=Attrition, description="Mentor attrition.")
 
     @model_validator(mode="after")
     def _check(self) -> Mentor:
@@ -321,11 +392,14 @@ class Mentor(_Block):
 class Supply(_Block):
     """One stock line at each facility (see :mod:`sim.supply`)."""
 
-    review_period_days: float = Field(gt=0)
-    lead_time_mean_days: float = Field(ge=0)
-    order_up_to_days: float = Field(gt=0)
-    shortfall_probability: float = Field(ge=0, le=1)
-    shortfall_fill_fraction: float = Field(ge=0, le=1)
+    review_period_days: float = Field(gt=0, description="Days from a delivery to the next order.")
+    lead_time_mean_days: float = Field(ge=0,
+                                       description="Mean exponential lead time of an order, days.")
+    order_up_to_days: float = Field(gt=0, description="Order-up-to level, in days of use.")
+    shortfall_probability: float = Field(ge=0, le=1,
+                                         description="Chance the store is short for a delivery.")
+    shortfall_fill_fraction: float = Field(
+        ge=0, le=1, description="Share of the order a short delivery fills.")
 
 
 def _pilot_supply() -> dict[str, Supply]:
@@ -345,18 +419,33 @@ def _pilot_supply() -> dict[str, Supply]:
 
 
 class WhatsApp(_Block):
-    enabled: bool = True  # paper
-    start_month: int = Field(default=4, ge=1)  # paper: the mentees' group from July 2018
-    moderation: Moderation = "peer"  # paper: mentors moderated in rotation
-    active_probability: float = Field(default=0.6, ge=0, le=1)  # assumption
-    posts_per_active_member_per_week: float = Field(default=0.5, ge=0)  # assumption
-    # assumption (direction: the paper expected supervisors to suppress posting)
+    """The subcounties' WhatsApp groups (see :mod:`sim.agents.network`)."""
+
+    enabled: bool = Field(default=True, description="Whether the groups exist at all (paper).")
+    start_month: int = Field(default=4, ge=1,
+                             description="Month the groups open; never if after the horizon "
+                                         "(paper: the mentees' group from July 2018).")
+    moderation: Moderation = Field(default="peer",
+                                   description="Who moderates (paper: mentors, in rotation).")
+    active_probability: float = Field(default=0.6, ge=0, le=1,
+                                      description="Chance a nurse is an active member "
+                                                  "(assumption).")
+    posts_per_active_member_per_week: float = Field(
+        default=0.5, ge=0, description="Posting rate per active member (assumption).")
     moderation_effect: dict[Moderation, float] = Field(
-        default_factory=lambda: {"peer": 1.0, "supervisor": 0.4})
-    # assumption: share of an area's gap closed by one post
-    reinforcement: float = Field(default=0.03, ge=0, lt=1)
-    member_cap: int = Field(default=256, ge=2)  # WhatsApp's group limit at the time
-    split_at_cap: bool = True  # a full group is followed by a new one (counties did so)
+        default_factory=lambda: {"peer": 1.0, "supervisor": 0.4},
+        description="Multiplier on posting, for peer and supervisor moderation, each "
+                    "non-negative (assumption; direction: the paper expected supervisors to "
+                    "suppress posting).")
+    reinforcement: float = Field(default=0.03, ge=0, lt=1,
+                                 description="Share of an area's gap closed by one post "
+                                             "(assumption).")
+    member_cap: int = Field(default=256, ge=2,
+                            description="Members (nurses and mentors) a group holds: WhatsApp's "
+                                        "limit at the time.")
+    split_at_cap: bool = Field(default=True,
+                               description="Open a new group when one is full (counties did "
+                                           "so); false: a queue for the full group.")
 
     @model_validator(mode="after")
     def _check(self) -> WhatsApp:
@@ -370,44 +459,67 @@ class WhatsApp(_Block):
 class Costs(_Block):
     """Unit costs in KSh of ``price_year``."""
 
-    ksh_per_usd: float = Field(default=100, gt=0)  # paper: 100 KSh ~ 1 US$
-    transport_per_visit: float = Field(default=1000, ge=0)  # paper (read as per visit)
-    lunch_per_visit: float = Field(default=500, ge=0)  # paper
-    mentor_airtime_per_month: float = Field(default=500, ge=0)  # paper
-    mentee_airtime_per_month: float = Field(default=300, ge=0)  # paper
-    # assumption: 2-day orientation, transport and meals
-    orientation_per_mentor: float = Field(default=6000, ge=0)
-    # assumption: subcounty coordinator time
-    coordination_per_subcounty_month: float = Field(default=5000, ge=0)
-    # convention: a year, for costs and effects (sensitivity 0 and 0.05)
-    discount_rate: float = Field(default=0.03, ge=0, le=0.5)
-    price_year: int | None = Field(default=2018, ge=1990, le=2100)  # the pilot's shillings
-    # calendar month a government fiscal year starts in (Kenya's: July); budget years and the
-    # scale-up's annual cap follow it
-    fiscal_year_start_month: int = Field(default=7, ge=1, le=12)
+    ksh_per_usd: float = Field(default=100, gt=0,
+                               description="Exchange rate, for the US$ columns only (paper: "
+                                           "100 KSh ~ 1 US$).")
+    transport_per_visit: float = Field(default=1000, ge=0,
+                                       description="Mentor transport per visit (paper, read as "
+                                                   "per visit).")
+    lunch_per_visit: float = Field(default=500, ge=0, description="Mentor lunch per visit (paper).")
+    mentor_airtime_per_month: float = Field(default=500, ge=0,
+                                            description="Airtime per mentor in post (paper).")
+    mentee_airtime_per_month: float = Field(default=300, ge=0,
+                                            description="Airtime per WhatsApp group member "
+                                                        "(paper).")
+    orientation_per_mentor: float = Field(default=6000, ge=0,
+                                          description="2-day orientation of each new mentor, "
+                                                      "transport and meals (assumption).")
+    coordination_per_subcounty_month: float = Field(
+        default=5000, ge=0, description="Subcounty coordinator time (assumption).")
+    discount_rate: float = Field(default=0.03, ge=0, le=0.5,
+                                 description="Discount rate a year for costs and effects in `cea` "
+                                             "(convention; sensitivity 0 and 0.05).")
+    price_year: int | None = Field(default=2018, ge=1990, le=2100,
+                                   description="Year the unit costs are priced in (the pilot's "
+                                               "shillings).")
+    fiscal_year_start_month: int = Field(
+        default=7, ge=1, le=12,
+        description="Calendar month a government fiscal year starts in (Kenya's: July); budget "
+                    "years and the scale-up's annual cap follow it.")
 
 
 class Classroom(_Block):
     """A classroom course for every enrolled nurse (see :mod:`sim.agents.classroom`).
 
-    Off by default, as in the pilot; every value is an assumption (the README
+    Off by default, as in the pilot; every value is an assumption (``docs/model.md``
     gives the sources of the per diem and the check on the total).
     """
 
-    enabled: bool = False
-    start_month: int = Field(default=1, ge=1)
-    course_days: int = Field(default=5, ge=1, le=30)  # a WHO immunization-module course
-    cohort_size: int = Field(default=20, ge=1)
-    # checklist points gained per area at the course's end
-    gain: dict[str, float] = Field(default_factory=lambda: {
-        a: 0.5 if a in ("problem_solving", "interpersonal_communication") else 1.0
-        for a in AREAS})
-    per_diem_per_day: float = Field(default=4200, ge=0)  # public-service DSA, job groups F-J
-    travel_per_trainee: float = Field(default=2000, ge=0)  # return fare to the district town
-    venue_per_day: float = Field(default=30000, ge=0)  # hall and meals for a cohort
-    facilitators: int = Field(default=2, ge=0)
-    facilitator_fee_per_day: float = Field(default=6000, ge=0)
-    lost_session_cost: float = Field(default=2500, ge=0)  # per session lost while she is away
+    enabled: bool = Field(default=False, description="Run the course.")
+    start_month: int = Field(default=1, ge=1, description="Month the first cohort starts.")
+    course_days: int = Field(default=5, ge=1, le=30,
+                             description="Days per course (a WHO immunization-module course).")
+    cohort_size: int = Field(default=20, ge=1,
+                             description="Trainees per cohort; one cohort a week.")
+    gain: dict[str, float] = Field(
+        default_factory=lambda: {
+            a: 0.5 if a in ("problem_solving", "interpersonal_communication") else 1.0
+            for a in AREAS},
+        description="Checklist points gained in each of the eight areas at the course's end, "
+                    "0-4.")
+    per_diem_per_day: float = Field(default=4200, ge=0,
+                                    description="KSh per trainee and day (public-service DSA, "
+                                                "job groups F-J).")
+    travel_per_trainee: float = Field(default=2000, ge=0,
+                                      description="KSh return fare to the district town.")
+    venue_per_day: float = Field(default=30000, ge=0,
+                                 description="KSh hall and meals per cohort and day.")
+    facilitators: int = Field(default=2, ge=0, description="Facilitators per cohort.")
+    facilitator_fee_per_day: float = Field(default=6000, ge=0,
+                                           description="KSh per facilitator and day.")
+    lost_session_cost: float = Field(default=2500, ge=0,
+                                     description="KSh per immunization session lost while a "
+                                                 "single nurse is away.")
 
     @model_validator(mode="after")
     def _check(self) -> Classroom:
@@ -421,26 +533,37 @@ class Classroom(_Block):
 class Phase(_Block):
     """A scale-up phase: the subcounties that join the programme at its start."""
 
-    start_month: int = Field(ge=1)
-    subcounties: list[str] = Field(min_length=1)
-    mentees_per_mentor: float | None = Field(default=None, ge=1)  # default: mentor's
-    mentors: Literal["recruits", "graduates"] = "recruits"  # graduates first, then recruits
+    start_month: int = Field(ge=1, description="Planned month of the phase's start.")
+    subcounties: list[str] = Field(min_length=1,
+                                   description="Subcounties joining, by name; each in one phase "
+                                               "at most.")
+    mentees_per_mentor: float | None = Field(default=None, ge=1,
+                                             description="The phase's caseload; null: "
+                                                         "`mentor.mentees_per_mentor`.")
+    mentors: Literal["recruits", "graduates"] = Field(
+        default="recruits",
+        description="Who fills its mentor slots: recruits, or graduates first, then recruits.")
 
 
 class Graduation(_Block):
     """A mentee with every area at ``threshold`` or above for ``months`` month-end readings
     may become a mentor (assumption: the rule of the shipped county scale-ups)."""
 
-    threshold: int = Field(default=3, ge=1, le=4)
-    months: int = Field(default=3, ge=1)
+    threshold: int = Field(default=3, ge=1, le=4,
+                           description="Checklist level every area must reach.")
+    months: int = Field(default=3, ge=1,
+                        description="Consecutive month-end readings at that level.")
 
 
 class ScaleUp(_Block):
     """A rollout plan (see :mod:`sim.scenarios.scaleup`); subcounties in no phase start at once."""
 
-    phases: list[Phase] = Field(min_length=1)
-    annual_budget_ksh: float | None = Field(default=None, gt=0)  # null: no cap
-    graduation: Graduation = Field(default_factory=Graduation)
+    phases: list[Phase] = Field(min_length=1, description="The phases, in any order.")
+    annual_budget_ksh: float | None = Field(default=None, gt=0,
+                                            description="Cap on a fiscal year's spending that "
+                                                        "gates phase starts; null: no cap.")
+    graduation: Graduation = Field(default_factory=Graduation,
+                                   description="When a mentee may become a mentor.")
 
 
 class SurveyItem(_Block):
@@ -450,11 +573,20 @@ class SurveyItem(_Block):
     barely depend on the mentored skill has a small one.
     """
 
-    kind: Literal["knowledge", "skills"]
-    area: str | None = None
-    difficulty: float | None = Field(default=None, ge=-10, le=14)
-    discrimination: float | None = Field(default=None, gt=0)
-    supply: str | None = None
+    kind: Literal["knowledge", "skills"] = Field(
+        description="Knowledge is asked of every surveyed nurse; skills are observed where a "
+                    "session is held.")
+    area: str | None = Field(default=None,
+                             description="The area whose competency answers the item.")
+    difficulty: float | None = Field(default=None, ge=-10, le=14,
+                                     description="Difficulty on the 0-4 competency scale; "
+                                                 "needed by an area item (calibrated).")
+    discrimination: float | None = Field(default=None, gt=0,
+                                         description="Discrimination; null: the survey's "
+                                                     "(calibrated).")
+    supply: str | None = Field(default=None,
+                               description="A stock line to read the item from instead (no "
+                                           "area, difficulty or discrimination).")
 
     @model_validator(mode="after")
     def _check(self) -> SurveyItem:
@@ -471,21 +603,22 @@ class SurveyItem(_Block):
 class Survey(_Block):
     """The virtual baseline/endline survey (see :mod:`sim.survey`)."""
 
-    discrimination: float = Field(gt=0)
-    items: dict[str, SurveyItem] = Field(min_length=1)
+    discrimination: float = Field(gt=0, description="The items' typical discrimination, the "
+                                                    "prior centre for each item's (calibrated).")
+    items: dict[str, SurveyItem] = Field(min_length=1, description="The items, by name.")
 
 
 class Calibration(_Block):
     """Where calibrated values came from: written by ``mentorsim calibrate``, never read."""
 
-    targets: str
-    seed: int
-    date: str
-    method: str
-    evaluations: int
-    replicates: int
-    objective: float
-    parameters: list[str]
+    targets: str = Field(description="The targets file fitted to.")
+    seed: int = Field(description="Root seed of the evaluations.")
+    date: str = Field(description="Date of the fit.")
+    method: str = Field(description="The optimiser.")
+    evaluations: int = Field(description="Objective evaluations used.")
+    replicates: int = Field(description="Replicates per evaluation.")
+    objective: float = Field(description="Final objective (penalised negative log-likelihood).")
+    parameters: list[str] = Field(description="The fitted parameters.")
 
 
 #: The interventions shipped with mentorsim, by the name a scenario gives as ``type``.
@@ -578,23 +711,38 @@ class FiscalYear(NamedTuple):
 class Config(_Block):
     """A whole scenario: calendar, places, agents, processes and unit costs."""
 
-    name: str = Field(min_length=1)
-    start_date: dt.date
-    months: int = Field(ge=1, le=600)
-    subcounties: list[Subcounty] = Field(min_length=1)
-    facilities: Facilities = Field(default_factory=Facilities)
-    mentee: Mentee = Field(default_factory=Mentee)
-    mentor: Mentor = Field(default_factory=Mentor)
-    # lines merge by name with the pilot's, so the three are always there; a new line
-    # gives every key
-    supply: dict[str, Supply] = Field(default_factory=_pilot_supply)
-    whatsapp: WhatsApp = Field(default_factory=WhatsApp)
-    costs: Costs = Field(default_factory=Costs)
-    classroom: Classroom = Field(default_factory=Classroom)
-    scaleup: ScaleUp | None = None  # null: every subcounty from day 0
-    survey: Survey | None = None  # needed by calibrate, report-validation and power only
-    calibration: Calibration | None = None
-    interventions: list[InterventionSpec] = Field(default_factory=list)
+    name: str = Field(min_length=1, description="The scenario's label.")
+    start_date: dt.date = Field(description="Day 0, the first day of mentoring (paper: "
+                                            "2018-04-01).")
+    months: int = Field(ge=1, le=600, description="Horizon in calendar months (paper: 12).")
+    subcounties: list[Subcounty] = Field(min_length=1, description="The subcounties, with "
+                                                                   "unique names.")
+    facilities: Facilities = Field(default_factory=Facilities,
+                                   description="Facilities' practice and furlough return.")
+    mentee: Mentee = Field(default_factory=Mentee, description="The mentored nurses.")
+    mentor: Mentor = Field(default_factory=Mentor, description="The peer mentors.")
+    supply: dict[str, Supply] = Field(
+        default_factory=_pilot_supply,
+        description="Stock lines by name: a plain identifier each, with a `vaccines` line. A line "
+                    "given merges with the pilot's line of that name (vaccines, materials, "
+                    "child_health_cards, always there); a new line gives every key. All values "
+                    "are assumptions (the paper reports stock-outs but no rates).")
+    whatsapp: WhatsApp = Field(default_factory=WhatsApp, description="The WhatsApp groups.")
+    costs: Costs = Field(default_factory=Costs, description="Unit costs, KSh.")
+    classroom: Classroom = Field(default_factory=Classroom,
+                                 description="The classroom comparator.")
+    scaleup: ScaleUp | None = Field(default=None,
+                                    description="A phased rollout; null: every subcounty from "
+                                                "day 0.")
+    survey: Survey | None = Field(default=None,
+                                  description="The virtual survey: needed by `calibrate`, "
+                                              "`report-validation` and `power` only.")
+    calibration: Calibration | None = Field(default=None,
+                                            description="Where calibrated values came from.")
+    interventions: list[InterventionSpec] = Field(
+        default_factory=list,
+        description="Programme rules added by name: a built-in (refresher_course, "
+                    "supervisor_visits) or a class of your own, each with its parameters.")
 
     @model_validator(mode="after")
     def _check(self) -> Config:
@@ -661,10 +809,15 @@ class Config(_Block):
 class FacilityColumns(_Block):
     """The list's column headers (matched ignoring case and surrounding spaces): KMHFL's."""
 
-    subcounty: str = Field(default="Sub County", min_length=1)
-    owner_type: str = Field(default="Owner type", min_length=1)
-    name: str = Field(default="Name", min_length=1)
-    keph_level: str | None = Field(default="Keph level", min_length=1)  # null: no such column
+    subcounty: str = Field(default="Sub County", min_length=1,
+                           description="Header of the sub county column.")
+    owner_type: str = Field(default="Owner type", min_length=1,
+                            description="Header of the owner type column.")
+    name: str = Field(default="Name", min_length=1,
+                      description="Header of the facility name column.")
+    keph_level: str | None = Field(default="Keph level", min_length=1,
+                                   description="Header of the KEPH level column; null: the list "
+                                               "has none.")
 
 
 #: The Kenya Master Health Facility List's owner types, and the ownership each counts as.
@@ -684,9 +837,15 @@ class FacilityList(_Block):
     ignoring case and surrounding spaces, and so are sub county names.
     """
 
-    path: str = Field(min_length=1)
-    columns: FacilityColumns = Field(default_factory=FacilityColumns)
-    owners: dict[str, Ownership] = Field(default_factory=lambda: dict(KMHFL_OWNERS))
+    path: str = Field(min_length=1,
+                      description="The CSV file (UTF-8; `#` comment lines and blank lines may "
+                                  "precede the header), relative to the YAML file naming it.")
+    columns: FacilityColumns = Field(default_factory=FacilityColumns,
+                                     description="The headers of the columns read.")
+    owners: dict[str, Ownership] = Field(
+        default_factory=lambda: dict(KMHFL_OWNERS),
+        description="Ownership of each owner type; entries add to or override the default "
+                    "mapping (Non-Governmental Organizations as private: an assumption).")
 
 
 def _key(text: str) -> str:

@@ -44,9 +44,11 @@ class _Dist(BaseModel):
 
 
 class Uniform(_Dist):
-    distribution: Literal["uniform"]
-    low: float
-    high: float
+    """Uniform between ``low`` and ``high``."""
+
+    distribution: Literal["uniform"] = Field(description="`uniform`.")
+    low: float = Field(description="Lower bound.")
+    high: float = Field(description="Upper bound.")
 
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.uniform(self.low, self.high))
@@ -56,10 +58,12 @@ class Uniform(_Dist):
 
 
 class Triangular(_Dist):
-    distribution: Literal["triangular"]
-    low: float
-    mode: float
-    high: float
+    """Triangular from ``low`` to ``high``, peaking at ``mode``."""
+
+    distribution: Literal["triangular"] = Field(description="`triangular`.")
+    low: float = Field(description="Lower bound.")
+    mode: float = Field(description="Most likely value.")
+    high: float = Field(description="Upper bound.")
 
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.triangular(self.low, self.mode, self.high))
@@ -70,9 +74,11 @@ class Triangular(_Dist):
 
 
 class Normal(_Dist):
-    distribution: Literal["normal"]
-    mean: float
-    sd: float = Field(ge=0)
+    """Normal with mean ``mean`` and standard deviation ``sd``."""
+
+    distribution: Literal["normal"] = Field(description="`normal`.")
+    mean: float = Field(description="Mean.")
+    sd: float = Field(ge=0, description="Standard deviation.")
 
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.normal(self.mean, self.sd))
@@ -82,9 +88,11 @@ class Normal(_Dist):
 
 
 class LogNormal(_Dist):
-    distribution: Literal["lognormal"]
-    median: float = Field(gt=0)
-    sd_log: float = Field(ge=0)
+    """Lognormal with median ``median`` and log-scale standard deviation ``sd_log``."""
+
+    distribution: Literal["lognormal"] = Field(description="`lognormal`.")
+    median: float = Field(gt=0, description="Median.")
+    sd_log: float = Field(ge=0, description="Standard deviation of the log.")
 
     # math.exp, not numpy's vectorised exp, which differs in the last bit by processor:
     # a draw on one worker must equal the same draw on any other
@@ -96,9 +104,11 @@ class LogNormal(_Dist):
 
 
 class Beta(_Dist):
-    distribution: Literal["beta"]
-    alpha: float = Field(gt=0)
-    beta: float = Field(gt=0)
+    """Beta with shapes ``alpha`` and ``beta``."""
+
+    distribution: Literal["beta"] = Field(description="`beta`.")
+    alpha: float = Field(gt=0, description="First shape.")
+    beta: float = Field(gt=0, description="Second shape.")
 
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.beta(self.alpha, self.beta))
@@ -112,18 +122,28 @@ Distribution = Annotated[Uniform | Triangular | Normal | LogNormal | Beta,
 
 
 class ExperimentSpec(BaseModel):
-    """The experiment file's schema."""
+    """The experiment file's schema: a base scenario, named variants and grid sweeps
+    (scenarios, a sweep or both), and the uncertain parameters."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1)
-    base: str
-    replications: int = Field(ge=1, le=100_000)
-    seed: int = Field(ge=0)
-    comparator: str
-    scenarios: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    sweep: dict[str, list[Any]] = Field(default_factory=dict)
-    psa: dict[str, Distribution] = Field(default_factory=dict)
+    name: str = Field(min_length=1, description="The experiment's label.")
+    base: str = Field(description="The base scenario file, relative to this file.")
+    replications: int = Field(ge=1, le=100_000, description="Replications of every scenario.")
+    seed: int = Field(ge=0, description="Root seed.")
+    comparator: str = Field(description="The scenario differences are measured from.")
+    scenarios: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Named variants: each a mapping of dotted keys to values, the `--set` "
+                    "syntax (`{}`: the base as it is).")
+    sweep: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description="Dotted keys and their values (at least one each): every combination "
+                    "becomes a scenario, named by its values (`mentees_per_mentor=4,...`).")
+    psa: dict[str, Distribution] = Field(
+        default_factory=dict,
+        description="Uncertain parameters by dotted key, each a distribution drawn once per "
+                    "replication and applied to every scenario.")
 
     @model_validator(mode="after")
     def _check(self) -> ExperimentSpec:

@@ -107,7 +107,7 @@ def test_minimal_county_validates_and_runs(tmp_path, capsys):
 
 def test_the_readme_county_validates(tmp_path):
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### A county from scratch"):]
+    section = readme[readme.index("## A county in ten minutes"):]
     example = section[section.index("```yaml\n") + 8:section.index("```\n")]
     cfg = cfgmod.from_dict(yaml.safe_load(example), "README")
     assert [s.counts.total for s in cfg.subcounties] == [20, 20]
