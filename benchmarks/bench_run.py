@@ -7,10 +7,11 @@ Not part of the test suite. Run from the repository root:
 
 Each scenario runs in its own child process (one core), so its peak memory is
 its own. Per scenario the table gives the wall time of one replication
-(``sim.model.simulate``: build, run and free the model; the median over
+(``sim.engines.simulate``: build, run and free the model; the median over
 replications run back to back, as a batch worker runs them, and the first),
 the mentee-years it simulates and the cost of one mentee-year, its events per
-second, and its peak resident memory.
+second, and its peak resident memory. Every scenario runs on the fast engine but the
+last, the pilot on the reference engine (whose posts and rounds are SimPy events).
 The child first measures, on the same core, raw SimPy (1,000 processes each
 yielding ``env.timeout(1)`` 1,000 times) and the pilot's cost per mentee-year,
 so that the event rate reads as a share of what SimPy itself manages and the
@@ -20,8 +21,8 @@ taken minutes apart: this shared machine's speed drifts over a run.
 Two event counts are reported. *Scheduled* events went through SimPy's queue.
 *Simulated* events add the events the model handles in calendars of its own:
 the mentors' rounds (one SimPy event runs all of a day's, see
-``sim/agents/mentor.py``) and the WhatsApp posts, which groups draw lazily
-(``sim/agents/network.py``). Each is a point event of the model handled in
+``sim/engines/fast/rounds.py``) and the WhatsApp posts, which groups draw lazily
+(``sim/engines/fast/groups.py``). Each is a point event of the model handled in
 time order, without a queue entry of its own.
 """
 
@@ -51,7 +52,9 @@ SCENARIOS = {
     "national": ("kenya_national.yaml", 1, (), 3, 1),  # counties join in yearly phases
     # every county from month 1: 9,000 nurses mentored for five years, the full load
     "national, all at once": ("kenya_national.yaml", 1, ("scaleup=null",), 2, 1),
+    "pilot, reference engine": ("pilot.yaml", 1, (), 20, 5),
 }
+REFERENCE = {"pilot, reference engine"}  # run on the reference engine; the rest on the fast one
 
 
 def raw_simpy_events_per_second(processes: int = 1000, timeouts: int = 1000) -> float:
@@ -81,14 +84,14 @@ def load(config: str, factor: int, overrides: tuple[str, ...] = ()):
     return sim.load(path, [*overrides, *scaled])
 
 
-def replications(cfg, reps: int) -> list[tuple[float, int, int, float]]:
+def replications(cfg, reps: int, engine: str = "fast") -> list[tuple[float, int, int, float]]:
     """(wall, scheduled events, simulated events, mentee-years) of each of ``reps`` replications."""
-    from sim.model import simulate
+    from sim.engines import simulate
 
     rows = []
     for r in range(reps):
         start = time.perf_counter()
-        rec = simulate(cfg, seed=0, replicate=r)
+        rec = simulate(cfg, 0, r, engine)
         wall = time.perf_counter() - start
         years = sum(s.end - s.start for s in rec.spells) / 365.0
         rows.append((wall, rec.events, rec.events + rec.rounds + len(rec.posts), years))
@@ -104,7 +107,7 @@ def measure(name: str, reps: int) -> dict:
     raw = raw_simpy_events_per_second()
     pilot = replications(load("pilot.yaml", 1), SCENARIOS["pilot"][4])
     pilot_us = 1e6 * statistics.median(w / y for w, _, _, y in pilot)
-    rows = replications(cfg, reps)
+    rows = replications(cfg, reps, "reference" if name in REFERENCE else "fast")
     wall, scheduled, simulated, years = (statistics.median(col) for col in zip(*rows, strict=True))
     return {
         "first_s": rows[0][0],

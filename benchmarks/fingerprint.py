@@ -55,7 +55,7 @@ def _digest(rows: Iterable) -> str:
 
 def fingerprint(name: str) -> dict[str, str | int]:
     import sim
-    from sim.model import simulate
+    from sim.engines.fast.model import simulate
 
     config, overrides, seed, replicate = RUNS[name]
     rec = simulate(sim.load(ROOT / "configs" / config, overrides), seed, replicate)

@@ -42,7 +42,7 @@ from sim import config as cfgmod
 from sim import metrics, survey
 from sim.config import AREAS, Config
 from sim.execution import progress
-from sim.model import simulate
+from sim.engines import simulate
 
 TINY = 1e-9
 PRIOR_SD = 1.0  # sd of log item discrimination around the survey's typical value

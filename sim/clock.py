@@ -15,7 +15,7 @@ from __future__ import annotations
 import simpy
 from simpy.events import NORMAL, EventPriority
 
-LATE = EventPriority(2)  # the mentors' rounds of a day (sim.agents.mentor.Rounds)
+LATE = EventPriority(2)  # the mentors' rounds of a day (the rounds of either engine)
 DAY_END = EventPriority(3)  # after the rounds: the day's visits trained together (Model.visit)
 
 

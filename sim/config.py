@@ -271,7 +271,7 @@ class Baseline(_Block):
 
 
 class Learning(_Block):
-    """Learning at a visit (see :func:`sim.competency.learn`)."""
+    """Learning at a visit (see :func:`sim.rules.competency.learn`)."""
 
     rate: float = Field(default=0.5882, ge=0, le=5,
                         description="At mean effort a trained area closes 1 - exp(-rate) of its "
@@ -390,7 +390,7 @@ class Mentor(_Block):
 
 
 class Supply(_Block):
-    """One stock line at each facility (see :mod:`sim.supply`)."""
+    """One stock line at each facility (see :mod:`sim.rules.supply`)."""
 
     review_period_days: float = Field(gt=0, description="Days from a delivery to the next order.")
     lead_time_mean_days: float = Field(ge=0,
@@ -419,7 +419,7 @@ def _pilot_supply() -> dict[str, Supply]:
 
 
 class WhatsApp(_Block):
-    """The subcounties' WhatsApp groups (see :mod:`sim.agents.network`)."""
+    """The subcounties' WhatsApp groups (see :mod:`sim.rules.whatsapp`)."""
 
     enabled: bool = Field(default=True, description="Whether the groups exist at all (paper).")
     start_month: int = Field(default=4, ge=1,
@@ -489,7 +489,7 @@ class Costs(_Block):
 
 
 class Classroom(_Block):
-    """A classroom course for every enrolled nurse (see :mod:`sim.agents.classroom`).
+    """A classroom course for every enrolled nurse (see :func:`sim.engines.processes.courses`).
 
     Off by default, as in the pilot; every value is an assumption (``docs/model.md``
     gives the sources of the per diem and the check on the total).
@@ -556,7 +556,7 @@ class Graduation(_Block):
 
 
 class ScaleUp(_Block):
-    """A rollout plan (see :mod:`sim.scenarios.scaleup`); subcounties in no phase start at once."""
+    """A rollout plan (see :mod:`sim.engines.plan`); subcounties in no phase start at once."""
 
     phases: list[Phase] = Field(min_length=1, description="The phases, in any order.")
     annual_budget_ksh: float | None = Field(default=None, gt=0,

@@ -19,7 +19,7 @@ from sim import config as cfgmod
 from sim import metrics, survey
 from sim.config import OWNERSHIPS, Config, ConfigError
 from sim.execution import progress
-from sim.model import simulate
+from sim.engines import simulate
 from sim.rng import Streams
 
 LOW, HIGH = 0.05, 0.95

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sim import competency
+from sim.rules import competency
 from sim.config import AREAS, Config
 from sim.costs import CATEGORIES
 from sim.record import Record

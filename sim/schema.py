@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from pydantic_core import core_schema
 
-from sim.config import AREAS, Config, FacilityList
+from sim.config import AREAS, BUILT_IN_INTERVENTIONS, Config, FacilityList, intervention_class
 from sim.experiment import ExperimentSpec
 
 #: Keys of a file that are read before validation and are not fields of its model.
@@ -277,6 +277,19 @@ class _Reference:
         return out
 
 
+def _interventions() -> list[str]:
+    """A section per built-in intervention: its parameters, beside ``type``."""
+    out = ["## Built-in interventions", "",
+           "An item of `interventions` names its rule with `type`; its other keys are the rule's "
+           "parameters, below for the built-ins. A rule of your own (`module:Class` or "
+           "`file.py:Class`) documents its own."]
+    for name in BUILT_IN_INTERVENTIONS:
+        cls = intervention_class(name)
+        out += ["", f"### `type: {name}`", "", _text(inspect.getmodule(cls).__doc__), "",
+                *_Reference().table("", cls.Params)]
+    return out
+
+
 def reference() -> str:
     """The configuration reference in Markdown: every block and field of the scenario and
     experiment files, with type, default, constraints and description."""
@@ -288,7 +301,7 @@ def reference() -> str:
         "Scenario file", Config,
         "A scenario: `mentorsim run`, `validate`, `calibrate`, `report-validation` and `power` "
         "read one; `configs/pilot.yaml` states every value.", [include, listing])
-    parts += [""]
+    parts += ["", *_interventions(), ""]
     parts += _Reference().file(
         "Experiment file", ExperimentSpec,
         "An experiment: `mentorsim batch` and `tornado` read one (`configs/experiments/`). Every "

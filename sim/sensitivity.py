@@ -14,7 +14,7 @@ import pandas as pd
 from sim import cea, metrics
 from sim.config import Config, ConfigError
 from sim.experiment import Experiment
-from sim.model import simulate
+from sim.engines import simulate
 
 LOW, HIGH = 0.05, 0.95
 

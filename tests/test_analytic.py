@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import sim
-from sim.model import simulate
-from sim.supply import expected_stockout_share
+from sim.engines import simulate
+from sim.rules.supply import expected_stockout_share
 
 N_FAC = 40  # facilities in the QUIET programme
 

@@ -205,3 +205,21 @@ def test_compare_needs_the_comparator(tmp_path, capsys):
         f.unlink()
     assert main(["compare", str(out)]) == 2
     assert "no results yet for the comparator pilot" in capsys.readouterr().err
+
+
+def test_a_batch_on_the_reference_engine_gives_the_same_tables_and_resumes_on_it_only(
+        tmp_path, capsys):
+    path = _experiment_file(tmp_path, reps=2)
+    fast, ref = tmp_path / "fast", tmp_path / "ref"
+    assert main(["batch", str(path), "--out", str(fast), "--jobs", "1"]) == 0
+    assert main(["batch", str(path), "--out", str(ref), "--jobs", "2", "--engine", "reference"]) == 0
+    for name in ("mentees", "mentors", "timeseries", "phases", "workforce"):
+        a, b = batch.read(fast, name), batch.read(ref, name)
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=0, atol=1e-9, obj=name)
+    key = ["scenario", "replicate", "day", "category", "who"]
+    a, b = (batch.read(out, "costs").sort_values(key, ignore_index=True) for out in (fast, ref))
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=0, atol=1e-9, obj="costs")
+    capsys.readouterr()
+    assert main(["batch", str(path), "--out", str(ref), "--resume"]) == 2
+    assert "reference engine; resume it with --engine reference" in capsys.readouterr().err
+    assert main(["batch", str(path), "--out", str(ref), "--resume", "--engine", "reference"]) == 0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.model import Model
+from sim.engines.fast.model import Model
 
 COURSE = {
     "classroom.enabled": True,

@@ -1,11 +1,13 @@
-"""The pure competency maths: bounds, diminishing returns, decay, agenda, scoring."""
+"""The fast engine's compiled competency maths (sim.engines.fast.kernels), on arrays of
+nurses: bounds, diminishing returns, decay, agenda; and the rules' scoring."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from sim import competency as comp
+from sim.engines.fast import kernels as comp
+from sim.rules import competency as rules
 
 
 def test_learning_closes_a_share_of_the_gap_and_stays_on_scale():
@@ -52,7 +54,7 @@ def test_exposure_subtracts_protected_days():
 
 
 def test_agenda_weighs_gaps_by_priority():
-    weights = comp.priority_weights([2, 0, 1], 3, 0.5)
+    weights = rules.priority_weights([2, 0, 1], 3, 0.5)
     np.testing.assert_allclose(weights, [0.5, 0.25, 1.0])
     # equal gaps: the priority order decides; a large enough gap outweighs a higher priority
     rows = comp.agenda(np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 3.5]]), np.vstack([weights] * 2), 2)
@@ -63,5 +65,5 @@ def test_agenda_weighs_gaps_by_priority():
 
 def test_checklist_levels():
     np.testing.assert_array_equal(
-        comp.checklist(np.array([0.0, 0.49, 0.5, 2.5, 3.49, 3.5, 4.0])), [0, 0, 1, 3, 3, 4, 4]
+        rules.checklist(np.array([0.0, 0.49, 0.5, 2.5, 3.49, 3.5, 4.0])), [0, 0, 1, 3, 3, 4, 4]
     )

@@ -52,8 +52,8 @@ def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-#: the one default configs/pilot.yaml leaves out (the pilot had mentors)
-UNSTATED = {"mentor.enabled"}
+#: the defaults configs/pilot.yaml leaves out (the pilot had mentors, and no interventions)
+UNSTATED = {"mentor.enabled", "interventions"}
 
 
 def _report(argv: list[str], capsys) -> str:

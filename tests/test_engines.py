@@ -9,15 +9,20 @@ compared as sets of rows.
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import sim
-from sim.engines import simulate
-from sim.record import Record
 from conftest import CONFIGS
+from sim.cli import main
+from sim.engines import simulate
+from sim.engines.fast import contract
+from sim.record import Record
+from sim.rules import competency
 
 TOL = 1e-9
 
@@ -96,5 +101,47 @@ def test_the_fast_engine_gives_what_the_reference_engine_gives(name):
         assert sum(m.stockout_days for m in fast.months) > 500
     if name.startswith("courses"):
         assert {"course_venue", "interventions"} <= set(fast.ledger.category)
+    assert_equivalent(fast, reference)
+
+
+def assert_equivalent(fast: Record, reference: Record) -> None:
+    """The records agree; if not, the message says where, and which fast paths rely on a
+    property the rules no longer have (:mod:`sim.engines.fast.contract`)."""
     found = differences(fast, reference)
-    assert not found, "\n".join(found[:10])
+    assert not found, "\n".join(["the engines disagree:", *found[:10],
+                                 *(contract.broken() or ["every fast path's reliance holds"])])
+
+
+def test_the_fast_engine_relies_only_on_what_the_rules_do():
+    assert contract.broken() == []
+
+
+def test_a_changed_rule_runs_on_the_reference_engine_and_names_the_fast_path(monkeypatch):
+    # a modeller tries linear decay: each day unprotected takes a fixed amount off the gains
+    def linear(c, floor, rate_per_day, exposure_days):
+        return floor + np.maximum(c - floor - 4 * rate_per_day * exposure_days, 0.0)
+
+    cfg = sim.load(CONFIGS / "pilot.yaml")
+    fast = simulate(cfg, 7, 0, "fast")
+    monkeypatch.setattr(competency, "decay", linear)
+    reference = simulate(cfg, 7, 0, "reference")  # the changed model runs
+    assert sorted(fast.visits) == sorted(reference.visits)  # decay moves no event
+    with pytest.raises(AssertionError) as failed:
+        assert_equivalent(fast, reference)
+    message = str(failed.value)
+    assert "sim.rules.competency.decay is no longer exponential" in message
+    assert "sim/engines/fast/nurses.py:Nurses" in message
+
+
+@pytest.mark.parametrize("file", ["pilot.yaml", "scaleup_machakos_county.yaml"])
+def test_mentorsim_run_on_the_reference_engine_writes_the_same_mentees(tmp_path, file):
+    for engine in ("fast", "reference"):
+        assert main(["run", str(CONFIGS / file), "--out", str(tmp_path / engine), "--reps", "2",
+                     "--jobs", "1", "--engine", engine]) == 0
+    fast, reference = (pd.read_parquet(tmp_path / e / "mentees.parquet")
+                       for e in ("fast", "reference"))
+    floats = [c for c in fast.columns if fast[c].dtype.kind == "f"]
+    pd.testing.assert_frame_equal(fast.drop(columns=floats), reference.drop(columns=floats))
+    np.testing.assert_allclose(fast[floats], reference[floats], rtol=0, atol=TOL)
+    summary = json.loads((tmp_path / "reference" / "summary.json").read_text())
+    assert summary["engine"] == "reference"

@@ -96,7 +96,7 @@ def no_simulation(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a model was built before the fault was reported")
 
-    monkeypatch.setattr("sim.model.Model.__init__", refuse)
+    monkeypatch.setattr("sim.engines.fast.model.Model.__init__", refuse)
 
 
 @pytest.fixture

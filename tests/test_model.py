@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 import sim
-from sim.model import Model
+from sim.engines.fast.model import Model
 from sim.record import SpellRow
 
 
@@ -112,7 +112,7 @@ def test_full_groups_split(make_config):
                        "mentee.turnover.hazard_per_year": 1.0})
     model = Model(cfg, seed=4)
     rec = model.run()
-    for net in model.groups:
+    for net in model.networks:
         assert all(g.size <= cap for g in net.groups)
         assert not net._waiting  # splitting leaves no one waiting
     res = sim.run(cfg, reps=2, seed=4)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sim.rules import competency, graduation, visits, whatsapp
-from sim.rules.supply import deliveries
+from sim.rules.supply import deliveries, expected_stockout_share
 
 RNG = np.random.default_rng(20261202)
 
@@ -120,7 +120,6 @@ def test_graduation_needs_the_required_run_of_readings():
 
 def test_stockouts_match_the_renewal_reward_share(make_config):
     # without shortfalls no stock is carried over, so the long-run share is exact
-    from sim.supply import expected_stockout_share
     params = make_config().supply["vaccines"].model_copy(update={"shortfall_probability": 0.0})
     horizon = 20_000.0
     shelves = [deliveries(params, horizon, np.random.default_rng(s)) for s in range(40)]

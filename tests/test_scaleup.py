@@ -7,8 +7,8 @@ import pytest
 
 import sim
 from sim.config import ConfigError
-from sim.model import Model
-from sim.scenarios import scaleup
+from sim.engines import plan
+from sim.engines.fast.model import Model
 
 
 def _plan(make_config, budget=None, months=24, ratio=None):
@@ -43,7 +43,7 @@ def test_a_phase_brings_its_subcounty_in_at_its_start_month(make_config):
 def test_a_phase_can_set_its_own_ratio(make_config):
     model = Model(_plan(make_config, ratio=10), seed=1)
     model.run()
-    assert len(model._slots[1]) == 2 and len(model._slots[0]) == 5
+    assert len(model.slots[1]) == 2 and len(model.slots[0]) == 5
 
 
 def test_a_budget_cap_delays_a_phase(make_config):
@@ -52,7 +52,7 @@ def test_a_budget_cap_delays_a_phase(make_config):
     cap = 700_000
     capped_cfg = _plan(make_config, budget=cap)
     model = Model(capped_cfg, seed=2)
-    assert scaleup.annual_run_rate(model, [1]) > cap > scaleup.annual_run_rate(model, [])
+    assert plan.annual_run_rate(model, [1]) > cap > plan.annual_run_rate(model, [])
     free = sim.run(_plan(make_config), reps=1, seed=2)
     roomy = sim.run(_plan(make_config, budget=10 * cap), reps=1, seed=2)
     capped = sim.run(capped_cfg, reps=1, seed=2)

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import scenarios
-from sim.agents.mentor import WORKDAYS, draw_weekdays
+from sim.rules.visits import WORKDAYS
+from sim.rules.visits import release_weekdays as draw_weekdays
 from sim.config import AREAS
 from sim.rng import Streams
 

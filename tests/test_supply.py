@@ -9,7 +9,8 @@ import pytest
 import simpy
 
 from sim.config import Supply
-from sim.supply import BLOCK, draw_stocks, expected_stockout_share, flips
+from sim.engines.fast.shelves import draw_stocks, flips
+from sim.rules.supply import BLOCK, expected_stockout_share
 
 
 def _params(**kw) -> Supply:

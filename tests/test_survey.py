@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest
 
-import sim
 from sim import survey
+from sim.engines import simulate
 from sim.config import ConfigError
 
 from conftest import CONFIGS
@@ -74,7 +74,7 @@ def test_who_is_surveyed(make_config):
     cfg = make_config({"subcounties": [make_config().subcounties[0].model_dump()],
                        "mentee.turnover.hazard_per_year": 0.8,
                        "supply.vaccines.order_up_to_days": 20})  # out of stock 40 % of days
-    records = [sim.model.simulate(cfg, 3, r) for r in range(5)]
+    records = [simulate(cfg, 3, r) for r in range(5)]
     resp = survey.respondents(cfg, records)
     states = pd.DataFrame([(r.replicate, s.wave, s.facility, s.mentee is not None,
                             s.in_stock["vaccines"]) for r in records for s in r.states],
@@ -93,7 +93,7 @@ def test_who_is_surveyed(make_config):
 
 def test_answers_follow_the_probabilities_and_the_seed(make_config):
     cfg = make_config()
-    records = [sim.model.simulate(cfg, 1, r) for r in range(20)]
+    records = [simulate(cfg, 1, r) for r in range(20)]
     resp = survey.respondents(cfg, records)
     a1, a2 = survey.answer(cfg, resp, 5), survey.answer(cfg, resp, 5)
     assert a1.equals(a2)

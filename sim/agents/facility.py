@@ -1,34 +1,28 @@
-"""Facility: where a mentee works, and the economic shocks that furlough her.
-
-A private or faith-based facility under financial strain may furlough its
-immunizing nurse and leave the programme (6 of the pilot's 40 did). Each
-facility runs a shock process with an exponential waiting time whose hazard
-depends on ownership; after a shock the facility is out of the programme,
-optionally coming back after an exponential pause.
-"""
+"""Facility: a health facility with one MCH nurse post, its shelves and its place in the
+programme."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from sim.rules import competency
 
 if TYPE_CHECKING:
     import simpy
 
-    from sim.agents.mentee import Mentee
     from sim.agents.mentor import Mentor
-    from sim.model import Model
     from sim.scenarios import Site
-    from sim.supply import Stock
 
 
 class Facility:
-    """A health facility with one MCH nurse post in the programme."""
+    """A facility and its post. ``stocks`` hold one shelf per supply line (anything with
+    ``stockout_days_until(t)`` and ``in_stock(t)``); a vaccine stock-out stops sessions."""
 
     __slots__ = ("id", "key", "subcounty", "ownership", "setting", "nurses", "sessions_per_week",
                  "stocks", "vaccines", "practice_intensity", "mentee", "mentor",
                  "in_programme", "_env", "left", "returned")
 
-    def __init__(self, env: simpy.Environment, site: Site, stocks: dict[str, Stock],
+    def __init__(self, env: simpy.Environment, site: Site, stocks: dict[str, Any],
                  in_programme: bool = True) -> None:
         self.id = site.id
         self.key = site.key  # random-stream key: stable when other facilities are added
@@ -38,11 +32,10 @@ class Facility:
         self.nurses = site.nurses
         self.sessions_per_week = site.sessions_per_week
         self.stocks = stocks  # one per supply line
-        self.vaccines = stocks["vaccines"]  # a vaccine stock-out stops sessions
-        # The immunizing nurses share the sessions; a nurse running a session every weekday
-        # is in full practice.
-        self.practice_intensity = min(1.0, site.sessions_per_week / site.nurses / 5.0)
-        self.mentee: Mentee | None = None  # the enrolled mentee, if any
+        self.vaccines = stocks["vaccines"]
+        self.practice_intensity = competency.practice_intensity(site.sessions_per_week,
+                                                                site.nurses)
+        self.mentee: Any = None  # the enrolled mentee (either engine's), if any
         self.mentor: Mentor | None = None  # the mentor whose caseload it is in, if any
         self.in_programme = in_programme  # False until a scale-up phase brings it in
         self._env = env
@@ -58,23 +51,3 @@ class Facility:
         self.in_programme = True
         self.left = self._env.event()
         self.returned.succeed()
-
-
-def economic_shocks(model: Model, facility: Facility):
-    """SimPy process: furlough shocks at a hazard set by the facility's ownership."""
-    sub = model.config.subcounties[facility.subcounty]
-    hazard = sub.furlough_hazard_per_year[facility.ownership]
-    if hazard == 0:
-        return
-    pause_mean = model.config.facilities.furlough_return_days_mean
-    shock = model.streams("facility.furlough", *facility.key)
-    pause = model.streams("facility.furlough_return", *facility.key)
-    if not facility.in_programme:  # a shock can hit only once the facility has joined
-        yield facility.returned
-    while True:
-        yield model.env.timeout(shock.exponential(365.0 / hazard))
-        facility.leave()
-        if pause_mean is None:
-            return
-        yield model.env.timeout(pause.exponential(pause_mean))
-        facility.rejoin()

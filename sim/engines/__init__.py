@@ -33,5 +33,5 @@ def simulate(config: Config, seed: int, replicate: int = 0, engine: str = DEFAUL
     if check(engine) == "reference":
         from sim.engines.reference.model import simulate as run
     else:
-        from sim.model import simulate as run
+        from sim.engines.fast.model import simulate as run
     return run(config, seed, replicate)

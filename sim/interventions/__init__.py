@@ -8,8 +8,8 @@ parameters::
         month: 6
         gain: 0.3
         cost_per_nurse: 3500
-      - type: rules/job_aid.py:JobAid   # a class of your own, in a file beside the config
-        month: 3
+      - type: my_rules.py:JobAid        # a class of your own, in a file beside the scenario
+        month: 3                        # (examples/interventions/job_aid.py is one)
         area: cold_chain
 
 An intervention is a subclass of :class:`Intervention` with a pydantic model of its

@@ -16,6 +16,12 @@ MAX_SCORE = 4.0
 PROFICIENT = 3  # checklist level: performs without support
 
 
+def baseline(mean: np.ndarray, sd: float, draws: np.ndarray) -> np.ndarray:
+    """A new nurse's competency per area before mentoring: ``mean`` plus ``sd`` times
+    standard normal ``draws``, clipped to [0, 4] (``mentee.baseline``)."""
+    return np.clip(mean + sd * draws, 0.0, MAX_SCORE)
+
+
 def checklist(c: np.ndarray) -> np.ndarray:
     """The 0-4 checklist level a mentor would record: the nearest whole level."""
     return np.clip(np.floor(c + 0.5), 0, MAX_SCORE)

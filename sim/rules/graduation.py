@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 
-def at_level(levels: np.ndarray, threshold: int) -> bool:
-    """Whether a reading's checklist ``levels`` reach ``threshold`` in every area."""
-    return bool((levels >= threshold).all())
+def at_level(levels: np.ndarray, threshold: int) -> np.ndarray:
+    """Whether a reading's checklist ``levels`` (the last axis: areas) reach ``threshold``
+    in every area: one answer for a nurse, or one per row of nurses."""
+    return (np.asarray(levels) >= threshold).all(axis=-1)
 
 
 def months_at_level(previous: int, at_level_now: bool) -> int:

@@ -21,6 +21,7 @@ scenarios that differ in a supply parameter.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -80,3 +81,22 @@ def deliveries(params: Supply, horizon: float, rng: np.random.Generator) -> Shel
         t = t + m * leads[k]
         k += 1
     return Shelf(since, levels, cum)
+
+
+def expected_stockout_share(params: Supply) -> float:
+    """Long-run share of days in stock-out, by the renewal-reward theorem.
+
+    A cycle lasts ``R + L`` with ``L ~ Exp(m)`` and starts with ``Y`` days of
+    stock (``U``, or ``f U`` when short). Exact when no stock is carried over
+    between cycles, i.e. with no shortfall or when ``U <= R``.
+    """
+    r, m, u = params.review_period_days, params.lead_time_mean_days, params.order_up_to_days
+    p, f = params.shortfall_probability, params.shortfall_fill_fraction
+
+    def mean_out(y: float) -> float:  # E[max(0, R + L - y)]
+        c = r - y
+        if m == 0:
+            return max(0.0, c)
+        return c + m if c >= 0 else m * math.exp(c / m)
+
+    return ((1 - p) * mean_out(u) + p * mean_out(f * u)) / (r + m)

@@ -1,14 +1,16 @@
-"""Mentee: the facility's MCH nurse, her competency, and turnover of the post.
+"""The fast engine's mentees: every nurse's competency in one set of arrays, settled lazily.
 
-Competency is a vector over the eight technical areas, continuous in [0, 4].
-It changes only at events (a visit, a WhatsApp post, a spell's end, a monthly
-reading); between events it decays, and the decay owed is settled lazily by
-:func:`settle` (for one nurse, a day's visits or a month's reading) from the
-facility's stock-out counter and the nurse's group membership, so no process
-wakes daily to age anyone's skills. Every nurse's state is a row of one set of
-arrays (:class:`Nurses`); the arithmetic per event is compiled (numba) with the
-C library's ``exp``, as Python's ``math.exp``, so the results are the same whether
-it runs compiled or not, on any machine.
+The rules are :mod:`sim.rules.competency`'s: learning at a visit on her agenda, decay
+back to her baseline slowed by practice and active WhatsApp membership, a post's and a
+course's effects. Here competency changes only at events (a visit, a post, a spell's
+end, a monthly reading); the decay owed in between is settled lazily by :func:`settle`,
+for one nurse, a day's visits or a month's reading at once, from the facility's
+stock-out counter and her group's posts, so no process wakes daily to age anyone's
+skills. Each nurse's gains are kept folded at a reference exposure
+(:class:`Nurses`), which relies on decay being exponential in exposure
+(:mod:`sim.engines.fast.contract`). The arithmetic per event is compiled (numba) with
+the C library's ``exp``, as Python's ``math.exp``, so results are the same compiled or
+not, on any machine.
 """
 
 from __future__ import annotations
@@ -16,20 +18,21 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numba import njit
 
-from sim import competency, supply
 from sim.config import AREAS
+from sim.engines.fast import kernels, shelves
+from sim.engines.fast.bundles import (Decay, DueArrays, GroupState, NurseArrays, PostTable,
+                                      ShelfArrays, takes)
+from sim.rules import competency
 
 if TYPE_CHECKING:
     from sim.agents.facility import Facility
-    from sim.agents.network import PostSums, WhatsAppGroup
     from sim.config import Config
-    from sim.model import Model
-    from sim.supply import Shelves
+    from sim.engines.fast.shelves import Shelves
 
 N_AREAS = len(AREAS)
 
@@ -56,7 +59,8 @@ class Dynamics:
 
     def slopes(self, intensity: float) -> tuple[float, float]:
         """Exposure per day of an active group member at a facility of this practice
-        intensity: while vaccines are in stock, and in a stock-out (no sessions)."""
+        intensity: while vaccines are in stock, and in a stock-out (no sessions). Relies on
+        :func:`sim.rules.competency.exposure` being linear in the days (contract)."""
         return (1.0 - self.whatsapp_protection - self.practice_protection * intensity,
                 1.0 - self.whatsapp_protection)
 
@@ -66,6 +70,9 @@ _REFOLD = 20.0  # refold the gains once they have decayed by exp(-20)
 
 class Nurses:
     """Every nurse's competency state, a row per facility post (a structure of arrays).
+
+    Relies on :func:`sim.rules.competency.decay` being exponential in exposure, each gain
+    scaled by ``exp(-k x)`` (``contract.RELIANCES``: the folded gains below).
 
     A facility has one MCH nurse post, and whoever holds it (or is away from it on
     furlough) keeps its row, so rows are facility ids. Her competency is kept as
@@ -81,11 +88,11 @@ class Nurses:
     item costs what an attribute does, a numpy scalar several times more).
     """
 
-    def __init__(self, facilities: list[Facility], dynamics: Dynamics, posts: PostSums,
+    def __init__(self, facilities: list[Facility], dynamics: Dynamics, posts: Any,
                  shelves: Shelves) -> None:
         n = len(facilities)
         self.dyn = dynamics
-        self.posts = posts  # the groups' posts
+        self.posts = posts  # the groups' posts (a groups.PostSums)
         self.shelves = shelves  # the facilities' vaccine shelves, a facility each
         self.facilities = facilities  # by row
         self.subcounty = np.array([f.subcounty for f in facilities], np.int64)
@@ -112,6 +119,17 @@ class Nurses:
             self._visits = (a.data for a in (self.x, self.x_ref, self.t, self.mark,
                                              self.stocked_until, self.version, self.next_due,
                                              self.visits))
+        # the same arrays, named, for the kernels (they never grow)
+        self.decay = Decay(k=dynamics.decay_per_day,
+                           practice_protection=dynamics.practice_protection,
+                           whatsapp_protection=dynamics.whatsapp_protection,
+                           reinforcement=posts.reinforcement)
+        self.arrays = NurseArrays(
+            group=self.group, version=self.version, settled=self.t, mark=self.mark,
+            until=self.stocked_until, x=self.x, x_ref=self.x_ref, intensity=self.intensity,
+            slots=self.slot, slopes=self.slope, seen=self.seen, epoch=self.epoch,
+            gain=self.gain, baseline=self.baseline)
+        self.due = DueArrays(ids=self.id, next_due=self.next_due, visits=self.visits)
 
     def take(self, row: int, nurse: int, baseline: np.ndarray, t: float) -> None:
         """A new nurse in the post: her baseline, no gains, settled at ``t``, not yet enrolled."""
@@ -153,7 +171,7 @@ class Mentee:
         # so raising that probability only ever adds members (common random numbers).
         self.engagement = engagement
         self.dyn = nurses.dyn
-        self.group: WhatsAppGroup | None = None  # her group while an active member
+        self.group: Any = None  # her group (a groups.WhatsAppGroup) while an active member
         self.spell_start = t
         self.proficient_months = 0  # consecutive month-end readings at the graduation level
         self.promoted = None  # a SimPy event, fired if she graduates into a mentor
@@ -164,7 +182,7 @@ class Mentee:
 
     def scores(self) -> list[float]:
         """Competency per area at her settled time, continuous in [0, 4] (see
-        :func:`competency.decay`)."""
+        :func:`sim.rules.competency.decay`)."""
         nb, i = self.nurses, self.row
         f = math.exp(-self.dyn.decay_per_day * (nb._x[i] - nb._x_ref[i]))
         return [b + g * f for b, g in zip(nb.baseline[i].tolist(), nb.gain[i].tolist(), strict=True)]
@@ -185,7 +203,7 @@ class Mentee:
         :func:`settle`)."""
         settle(self.nurses, np.array([self.row]), t)
 
-    def join_group(self, group: WhatsAppGroup) -> None:
+    def join_group(self, group: Any) -> None:
         """Become an active member of ``group`` (she is settled to now)."""
         nb, i = self.nurses, self.row
         self.group = group
@@ -238,19 +256,15 @@ def settle(nurses: Nurses, rows: np.ndarray, t: float) -> None:
     group's posts, so settling a day's visits or a month's reading together gives
     what settling them one by one would.
     """
-    nb, table, shelves = nurses, nurses.posts, nurses.shelves
+    nb, table, sh = nurses, nurses.posts, nurses.shelves
     g = nb.group[rows]
     for group in dict.fromkeys(g[g >= 0].tolist()):  # in the order a loop would come to them
         table.groups[group].advance(t)
-    d = nb.dyn
-    _settle_rows(rows, float(t), d.decay_per_day, d.practice_protection, d.whatsapp_protection,
-                 table.reinforcement, nb.group, nb.version, nb.t, nb.mark, nb.stocked_until,
-                 nb.x, nb.x_ref, nb.intensity, nb.slot, nb.slope, nb.seen, nb.epoch, nb.gain,
-                 nb.baseline, table.version, table.origin, table.epoch, table.counts,
-                 table.times, table.sums, table.keep, shelves.since, shelves.level, shelves.cum,
-                 shelves.start)
+    _settle_rows(rows, float(t), *nb.decay, *nb.arrays, *table.group_state, *table.post_table,
+                 *sh.arrays)
 
 
+@takes("rows", "t", Decay, NurseArrays, GroupState, PostTable, ShelfArrays)
 @njit(cache=True)
 def _settle_rows(rows, t, k, practice_protection, whatsapp_protection, reinforcement, group,
                  version, settled, mark, until, x, x_ref, intensity, slots, slopes, seen, epoch,
@@ -264,6 +278,12 @@ def _settle_rows(rows, t, k, practice_protection, whatsapp_protection, reinforce
     days she was enrolled, less the share her practice (sessions held while in
     stock) and her active membership protect.
     """
+    nurses = NurseArrays(group=group, version=version, settled=settled, mark=mark, until=until,
+                         x=x, x_ref=x_ref, intensity=intensity, slots=slots, slopes=slopes,
+                         seen=seen, epoch=epoch, gain=gain, baseline=baseline)
+    groups = GroupState(group_version=group_version, origin=origin, group_epoch=group_epoch)
+    posts = PostTable(counts=counts, times=times, sums=sums, keep=keep)
+    shelf = ShelfArrays(since=since, level=level, cum=cum, start=start)
     for j in range(rows.size):
         i = rows[j]
         g = group[i]
@@ -271,27 +291,27 @@ def _settle_rows(rows, t, k, practice_protection, whatsapp_protection, reinforce
         out = mark[i]
         if elapsed > 0 and t > until[i]:  # else the shelf has not run dry since (most)
             lo, hi = start[i], start[i + 1]
-            out = supply.stockout_days(since, level, cum, lo, hi, t)
-            until[i] = supply.stocked_until(since, level, cum, lo, hi, t)
+            out = shelves.stockout_days(since, level, cum, lo, hi, t)
+            until[i] = shelves.stocked_until(since, level, cum, lo, hi, t)
         if g >= 0 and version[i] != group_version[g]:
-            _read_posts(i, g, t, out - mark[i], k, reinforcement, settled, x, x_ref, slots,
-                        slopes, seen, epoch, version, gain, baseline, group_version, origin,
-                        group_epoch, counts, times, sums, keep, since, level, start)
+            _read_posts(i, g, t, out - mark[i], k, reinforcement, nurses, groups, posts, shelf)
         if elapsed > 0:
             practice = (elapsed - (out - mark[i])) * intensity[i]
             active = elapsed if g >= 0 else 0.0  # she joined at a settlement
-            x[i] += competency.decay_exposure(elapsed, practice, active, practice_protection,
+            x[i] += kernels.decay_exposure(elapsed, practice, active, practice_protection,
                                               whatsapp_protection)
             settled[i] = t
             mark[i] = out
 
 
 @njit(cache=True)
-def _read_posts(i, g, t, stocked_out, k, r, settled, x, x_ref, slots, slopes, seen, epoch,
-                version, gain, baseline, group_version, origin, group_epoch, counts, times,
-                sums, keep, since, level, start):
+def _read_posts(i, g, t, stocked_out, k, r, nurses, groups, posts, shelf):
     """Nurse ``i`` reads the posts of her group ``g`` she has not read yet (see
-    :class:`~sim.agents.network.WhatsAppGroup`).
+    :class:`~sim.engines.fast.groups.WhatsAppGroup`).
+
+    Relies on three properties of the rules (contract): a post closes a fixed share
+    ``r`` of one area's gap (:func:`sim.rules.competency.post`), decay is exponential in
+    exposure, and exposure is linear between shelf flips.
 
     Per area, with ``N`` the epoch's posts so far and ``n`` the new ones, her folded
     gain becomes ``(1 - r)^n gain + r (4 - b) (1 - r)^N S``, where ``S`` sums
@@ -302,17 +322,23 @@ def _read_posts(i, g, t, stocked_out, k, r, settled, x, x_ref, slots, slopes, se
     difference of the group's prefix sums for that slope, times the piece's ``coef``,
     ``exp(k (x_u - x_ref - slope (u - origin)))`` at its start ``u``.
     """
+    settled, x, x_ref, gain, baseline = (nurses.settled, nurses.x, nurses.x_ref, nurses.gain,
+                                         nurses.baseline)
+    slots, slopes, seen, epoch, version = (nurses.slots, nurses.slopes, nurses.seen, nurses.epoch,
+                                           nurses.version)
+    counts, times, sums, keep = posts.counts, posts.times, posts.sums, posts.keep
+    since, level, start = shelf.since, shelf.level, shelf.start
     if k * (x[i] - x_ref[i]) > _REFOLD:  # refold her gains at her exposure now
         f = math.exp(-k * (x[i] - x_ref[i]))
         for a in range(N_AREAS):
             gain[i, a] = (baseline[i, a] + gain[i, a] * f) - baseline[i, a]
         x_ref[i] = x[i]
-    u, o = settled[i], origin[g]
+    u, o = settled[i], groups.origin[g]
     xu = x[i] - x_ref[i]
     if stocked_out == 0.0:
         empty, ends = False, [t]
     else:
-        empty, ends = supply.flips(since, level, start[i], start[i + 1], u, t)
+        empty, ends = shelves.flips(since, level, start[i], start[i + 1], u, t)
         ends.append(t)
     pieces = len(ends)
     piece_slot = np.empty(pieces, np.int64)
@@ -323,7 +349,7 @@ def _read_posts(i, g, t, stocked_out, k, r, settled, x, x_ref, slots, slopes, se
         piece_coef[p] = math.exp(k * (xu - slope * (u - o)))
         xu += slope * (ends[p] - u)
         u, empty = ends[p], not empty
-    same = epoch[i] == group_epoch[g]
+    same = epoch[i] == groups.group_epoch[g]
     for a in range(N_AREAS):
         n = counts[g, a]
         first = seen[i, a] if same else 0
@@ -348,8 +374,8 @@ def _read_posts(i, g, t, stocked_out, k, r, settled, x, x_ref, slots, slopes, se
             total += piece_coef[pieces - 1] * (sums[g, s, a, n] - sums[g, s, a, lo])
         gain[i, a] = (keep[n - first] * gain[i, a]
                       + r * (competency.MAX_SCORE - baseline[i, a]) * total * keep[n])
-    epoch[i] = group_epoch[g]
-    version[i] = group_version[g]
+    epoch[i] = groups.group_epoch[g]
+    version[i] = groups.group_version[g]
 
 
 def visit_all(nurses: Nurses, rows: np.ndarray, weights: np.ndarray, noise: np.ndarray,
@@ -372,9 +398,10 @@ def visit_all(nurses: Nurses, rows: np.ndarray, weights: np.ndarray, noise: np.n
 
 @njit(cache=True)
 def _train(rows, weights, noise, rate, k, baseline, gain, x, x_ref):
-    """The training of :func:`visit_all`: her competency now (:func:`competency.decay`),
-    her agenda (:func:`competency.agenda`), what it closes of her gaps
-    (:func:`competency.learn`), all refolded at her exposure now. Its arithmetic, with
+    """The training of :func:`visit_all`: her competency now (:func:`sim.rules.competency.decay`),
+    her agenda (:func:`sim.rules.competency.agenda`), what it closes of her gaps
+    (:func:`sim.rules.competency.learn`, whose compiled copies the contract checks), all
+    refolded at her exposure now. Its arithmetic, with
     the C library's ``exp`` as Python's, so one nurse's results do not depend on the
     machine or on who else was visited that day."""
     c = np.empty((rows.size, N_AREAS))
@@ -387,7 +414,7 @@ def _train(rows, weights, noise, rate, k, baseline, gain, x, x_ref):
     for j in range(noise.shape[0]):
         for q in range(noise.shape[1]):
             remaining[j, q] = math.exp(-rate * math.exp(noise[j, q]))
-    out = competency.learn(c, competency.agenda(c, weights, noise.shape[1]), remaining)
+    out = kernels.learn(c, kernels.agenda(c, weights, noise.shape[1]), remaining)
     for j in range(rows.size):
         i = rows[j]
         for a in range(N_AREAS):
@@ -397,44 +424,5 @@ def _train(rows, weights, noise, rate, k, baseline, gain, x, x_ref):
 
 def competencies(nurses: Nurses, rows: np.ndarray) -> np.ndarray:
     """Competency of settled nurses at once, one row each (for monthly readings)."""
-    return competency.decay(nurses.baseline[rows], nurses.gain[rows], nurses.dyn.decay_per_day,
+    return kernels.decay(nurses.baseline[rows], nurses.gain[rows], nurses.dyn.decay_per_day,
                             (nurses.x[rows] - nurses.x_ref[rows])[:, None])
-
-
-def nurse_post(model: Model, facility: Facility):
-    """SimPy process: the facility's MCH nurse post through turnover and furloughs.
-
-    The post holder is enrolled while the facility is in the programme. She
-    leaves at a constant turnover hazard (transfer, resignation); the post then
-    stays vacant for an exponential delay before a new nurse, with a fresh
-    baseline, takes it and is enrolled, so late joiners get fewer visits. A
-    furlough ends her spell; if the facility comes back, she comes back with it.
-    """
-    env = model.env
-    cfg = model.config.mentee.turnover
-    leave_rng = model.streams("mentee.turnover", *facility.key)
-    vacancy_rng = model.streams("mentee.vacancy", *facility.key)
-    nurse = model.new_mentee(facility)
-    while True:
-        if not facility.in_programme:
-            yield facility.returned
-        model.enrol(nurse)
-        quits = (env.timeout(leave_rng.exponential(365.0 / cfg.hazard_per_year))
-                 if cfg.hazard_per_year > 0 else env.event())
-        fired = yield env.any_of((quits, facility.left, nurse.promoted))
-        turned_over = quits in fired
-        if nurse.promoted in fired and not turned_over:
-            # She now mentors others and keeps her post; it falls vacant when she leaves.
-            yield quits
-            del model.mentoring_graduates[facility.id]
-            if cfg.vacancy_days_mean > 0:
-                yield env.timeout(vacancy_rng.exponential(cfg.vacancy_days_mean))
-            nurse = model.new_mentee(facility)
-            continue
-        if not turned_over:
-            model.end_spell(nurse, "furlough")
-            continue
-        model.end_spell(nurse, "turnover")
-        if cfg.vacancy_days_mean > 0:
-            yield env.timeout(vacancy_rng.exponential(cfg.vacancy_days_mean))
-        nurse = model.new_mentee(facility)

@@ -1,11 +1,14 @@
-"""The SimPy model: builds the agents from a config and runs one replicate.
+"""The fast engine: the model's rules on arrays, calendars, lazy settlement and kernels.
 
-:class:`Model` owns the environment, the random streams, the cost ledger and the
-recorder, and offers the few state changes the processes share (enrol a nurse,
-end a spell, make a visit, replace a mentor). The processes themselves live
-with their agents in :mod:`sim.agents`; a monthly calendar process charges
-monthly costs and reads competency at each month's end. A replicate is a pure
-function of (config, seed, replicate).
+:class:`Model` builds the agents from a config and runs one replicate: it owns the
+clock, the random streams, the ledger and the record, and makes the state changes
+the shared processes ask of an engine (:class:`sim.engines.interface.Engine`): a
+new nurse, an enrolment, a spell's end, a mentor's post and rounds, the day's
+visits, the month's reading. Its mentees are rows of arrays (:mod:`.nurses`), its
+mentors' rounds one calendar (:mod:`.rounds`), its groups' posts lazily drawn sums
+(:mod:`.groups`). It gives the reference engine's results
+(:mod:`sim.engines.reference`); what it relies on to do so is listed in
+:mod:`.contract`. A replicate is a pure function of (config, seed, replicate).
 """
 
 from __future__ import annotations
@@ -19,19 +22,21 @@ import numpy as np
 import simpy
 from simpy.events import Condition
 
-from sim import competency, interventions, scenarios
-from sim.scenarios import scaleup
-from sim.agents.classroom import courses
-from sim.agents.facility import Facility, economic_shocks
-from sim.agents.mentee import Dynamics, Mentee, Nurses, competencies, nurse_post, settle, visit_all
-from sim.agents.mentor import Mentor, Rounds, draw_weekdays, mentor_post
-from sim.agents.network import Network, PostSums
+from sim import scenarios
+from sim.agents.facility import Facility
+from sim.agents.mentor import Mentor
 from sim.clock import Clock, DayEnd
 from sim.config import AREAS, Config
-from sim.engines.interface import NurseRef
-from sim.record import FacilityState, MentorRow, MonthRow, Record, SpellRow
+from sim.engines import processes
+from sim.engines.common import Common
+from sim.engines.fast.groups import Network, PostSums
+from sim.engines.fast.nurses import Dynamics, Mentee, Nurses, competencies, settle, visit_all
+from sim.engines.fast.rounds import Rounds
+from sim.engines.fast.shelves import draw_stocks
+from sim.engines.interface import NurseRef, Slot
+from sim.record import FacilityState, MonthRow, Record, SpellRow
 from sim.rng import BatchedRows, Streams
-from sim.supply import draw_stocks
+from sim.rules import competency, costs, graduation
 
 N_AREAS = len(AREAS)
 _FACILITY_STREAMS = ("mentee.baseline", "mentee.engagement", "mentee.learning", "mentee.turnover",
@@ -59,8 +64,8 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-class Model:
-    """One replicate of a scenario."""
+class Model(Common):
+    """One replicate of a scenario on the fast engine."""
 
     def __init__(self, config: Config, seed: int, replicate: int = 0) -> None:
         self.config = config
@@ -72,7 +77,7 @@ class Model:
         self.horizon = self.month_starts[-1]
         self.dynamics = Dynamics.from_config(config)
         self._graduation = config.scaleup.graduation if config.scaleup else None
-        self._first_weekday = config.start_date.weekday()
+        self.first_weekday = config.start_date.weekday()
         self._baseline_mean = np.array([config.mentee.baseline.mean[a] for a in AREAS])
         self._next_mentee = 0
         self._next_mentor = 0
@@ -88,7 +93,7 @@ class Model:
         self.mentors: list[list[Mentor]] = [[] for _ in config.subcounties]
         # every process started, with its generator, for dismantle()
         self._processes: list[tuple[simpy.Process, Generator]] = []
-        self._months: dict[int, simpy.Event] = {}  # the starts interventions wait for
+        self.months_waited: dict[int, simpy.Event] = {}  # month starts interventions wait for
         self._day_end: DayEnd | None = None  # the event that trains the day's visits
         # visits made today, not yet trained: who visited which post
         self._today_mentors: list[Mentor] = []
@@ -114,19 +119,19 @@ class Model:
         self.streams.prepare("mentor.absence", [(*load.key, 0) for load in loads])
         self.facilities = [[] for _ in cfg.subcounties]
         self.joined = [scenarios.phase_of(cfg, s) is None for s in range(len(cfg.subcounties))]
-        by_id: list[Facility] = []
+        self.by_id = by_id = []  # the facilities by id
         stocks = {line: draw_stocks(params, self.horizon,
                                     self.streams.once(f"supply.{line}", [s.key for s in layout]))
                   for line, params in cfg.supply.items()}
         for i, site in enumerate(layout):
             fac = Facility(env, site, {line: s[i] for line, s in stocks.items()},
                            in_programme=self.joined[site.subcounty])
-            self.process(nurse_post(self, fac))
-            self.process(economic_shocks(self, fac))
+            self.process(processes.nurse_post(self, fac))
+            self.process(processes.economic_shocks(self, fac))
             self.facilities[site.subcounty].append(fac)
             by_id.append(fac)
-        self.groups = [Network(self, s, facs) for s, facs in enumerate(self.facilities)]
-        self.post_sums = PostSums(max(len(net.slopes) for net in self.groups),
+        self.networks = [Network(self, s, facs) for s, facs in enumerate(self.facilities)]
+        self.post_sums = PostSums(max(len(net.slopes) for net in self.networks),
                                   cfg.whatsapp.reinforcement)
         self.nurses = Nurses(by_id, self.dynamics, self.post_sums, stocks["vaccines"])
         self.rounds = Rounds(self, [[by_id[i] for i in load.sites] for load in loads])
@@ -139,29 +144,14 @@ class Model:
             np.sum(out[[f.id for f in facs]], axis=0).tolist()
             if facs else [0.0] * len(self.month_starts) for facs in self.facilities
         ]
-        self._slots: list[list] = [[] for _ in cfg.subcounties]  # mentor slots per subcounty
+        self.slots: list[list[Slot]] = [[] for _ in cfg.subcounties]
         self.graduates: list[Mentee] = []  # eligible to become mentors, longest waiting first
         # graduates who mentor from their own posts, by post row, until they leave the post
         self.mentoring_graduates: dict[int, Mentee] = {}
         for slot, load in enumerate(loads):
-            self._slots[load.subcounty].append(
-                (slot, load.key, load.subcounty, [by_id[i] for i in load.sites]))
-        for s, joined in enumerate(self.joined):
-            if joined:
-                self._start_mentors(s)
-        self.plan = scaleup.Plan(self) if cfg.scaleup is not None else None
-        for s, group in enumerate(self.groups):
-            self.process(
-                group.run(
-                    lambda s=s: [f.mentee for f in self.facilities[s] if f.mentee is not None],
-                    lambda s=s: [m for m in self.mentors[s] if m.active],
-                )
-            )
-        if cfg.classroom.enabled:
-            self.process(courses(self, cfg.classroom))
-        for spec in cfg.interventions:
-            self.process(interventions.build(spec).run(self))
-        self._calendar = self.process(self._run_calendar())
+            self.slots[load.subcounty].append(
+                Slot(slot, load.key, load.subcounty, [by_id[i] for i in load.sites]))
+        self._calendar = self.start_programme()
 
     def process(self, generator: Generator) -> simpy.Process:
         """Start a SimPy process of this model."""
@@ -171,71 +161,23 @@ class Model:
 
     # --- the interface interventions use (sim.engines.interface.Programme) ----------
 
-    def month(self, month: int) -> simpy.Event:
-        if month not in self._months:
-            self._months[month] = self.env.event()
-        return self._months[month]
-
-    def enrolled(self) -> list[NurseRef]:
-        return [NurseRef(f.mentee.id, f.id, f.subcounty)
-                for facs in self.facilities for f in facs if f.mentee is not None]
-
     def competency(self, ref: NurseRef) -> np.ndarray:
-        mentee = self._enrolled(ref)
+        mentee = self.enrolled_mentee(ref)
         mentee.catch_up(self.env.now)
         return mentee.c
 
     def set_competency(self, ref: NurseRef, c: np.ndarray) -> None:
-        mentee = self._enrolled(ref)
+        mentee = self.enrolled_mentee(ref)
         mentee.catch_up(self.env.now)
         mentee.set(np.clip(np.asarray(c, float), mentee.baseline, competency.MAX_SCORE))
 
-    def charge(self, who: str, subcounty: int, ksh: float) -> None:
-        self.ledger.post(self.env.now, "interventions", who, subcounty, ksh)
-
-    def _enrolled(self, ref: NurseRef) -> Mentee:
-        mentee = self.nurses.facilities[ref.facility].mentee
-        if mentee is None or mentee.id != ref.nurse:
-            raise ValueError(f"nurse {ref.nurse} is not enrolled now")
-        return mentee
-
-    # --- shared state changes -----------------------------------------------------
-
-    def _start_mentors(self, subcounty: int, graduates: bool = False) -> tuple[int, int]:
-        """Fill a subcounty's mentor slots; returns how many were recruits and graduates."""
-        promoted = 0
-        for slot in self._slots[subcounty]:
-            origin = "graduate" if graduates and self._promote_graduate() else "recruit"
-            promoted += origin == "graduate"
-            self.process(mentor_post(self, *slot, origin))
-        return len(self._slots[subcounty]) - promoted, promoted
-
-    def _promote_graduate(self) -> bool:
-        """Take the longest-waiting graduate still enrolled: her mentee spell ends."""
-        while self.graduates:
-            mentee = self.graduates.pop(0)
-            if mentee.facility.mentee is mentee:
-                self.end_spell(mentee, "graduated")
-                self.mentoring_graduates[mentee.row] = mentee
-                mentee.promoted.succeed()
-                return True
-        return False
-
-    def open_subcounty(self, subcounty: int, graduates: bool = False) -> tuple[int, int]:
-        """A scale-up phase brings a subcounty's facilities and mentors in; returns how
-        many of its mentors were recruited and how many were graduates."""
-        self.joined[subcounty] = True
-        for f in self.facilities[subcounty]:
-            f.rejoin()
-        return self._start_mentors(subcounty, graduates)
+    # --- the state changes the shared processes ask for (sim.engines.interface.Engine)
 
     def new_mentee(self, facility: Facility) -> Mentee:
         """A nurse newly in post: a baseline per area and her engagement in groups."""
         b = self.config.mentee.baseline
         rng = self.streams("mentee.baseline", *facility.key)
-        # normal(mean, sd) is mean + sd * z in numpy too, without its checks of the arguments
-        baseline = np.clip(self._baseline_mean + b.sd * rng.standard_normal(N_AREAS), 0.0,
-                           competency.MAX_SCORE)
+        baseline = competency.baseline(self._baseline_mean, b.sd, rng.standard_normal(N_AREAS))
         engagement = self.streams("mentee.engagement", *facility.key).random()
         mentee = Mentee(self._next_mentee, facility, self.nurses, baseline, engagement, self.env.now)
         mentee.promoted = self.env.event()
@@ -246,7 +188,7 @@ class Model:
         f = mentee.facility
         mentee.start_spell(self.env.now)
         f.mentee = mentee
-        self.groups[f.subcounty].join(mentee)
+        self.networks[f.subcounty].join(mentee)
         if f.mentor is not None:
             self.rounds.nudge(f.mentor, self.env.now)  # she is due now
 
@@ -259,7 +201,10 @@ class Model:
             np.array(mentee.baseline), mentee.c))
         f.mentee = None
         mentee.end_spell()
-        self.groups[f.subcounty].leave(mentee)
+        self.networks[f.subcounty].leave(mentee)
+
+    def train(self, mentee: Mentee, gain: np.ndarray) -> None:
+        mentee.train(self.env.now, gain)
 
     def visit(self, mentors: list[Mentor], rows: Sequence[int]) -> None:
         """Mentors visit the nurses of these posts today (a mentor and a post row each),
@@ -287,64 +232,26 @@ class Model:
         visit_all(nurses, rows, self._weights[subs], noise, day)
         self.record.visits.extend(np.full(n, day), subs, rows, nurses.id[rows],
                                   [mentor.id for mentor in mentors])
-        costs = [(c, ksh) for c, ksh in (("transport", cfg.costs.transport_per_visit),
-                                         ("lunch", cfg.costs.lunch_per_visit)) if ksh]
-        if costs:  # a row per visit and cost, a visit's costs in turn
-            k = len(costs)
+        charges = costs.visit(cfg.costs)
+        if charges:  # a row per visit and cost, a visit's costs in turn
+            k = len(charges)
             self.ledger.extend(
                 day=np.full(n * k, day),
-                category=[c for c, _ in costs] * n,
+                category=[c.category for c in charges] * n,
                 who=[mentor.who for mentor in mentors for _ in range(k)],
                 subcounty=np.repeat(subs, k),
-                ksh=np.tile([ksh for _, ksh in costs], n),
+                ksh=np.tile([c.ksh for c in charges], n),
             )
 
-    def new_mentor(
-        self, slot: int, key: tuple[int, ...], subcounty: int, caseload: list[Facility],
-        origin: str = "recruit",
-    ) -> Mentor:
-        """A mentor takes up a caseload slot after her orientation."""
-        m = self.config.mentor
-        weekdays = draw_weekdays(
-            self.streams("mentor.weekdays", *key), m.home_session_days_per_week, m.release_days_per_week
-        )
-        mentor = Mentor(self._next_mentor, slot, key, subcounty, caseload, weekdays,
-                        self._first_weekday, self.env.now, origin)
-        self._next_mentor += 1
-        self.mentors[subcounty].append(mentor)
-        for f in caseload:
-            f.mentor = mentor
-        self.ledger.post(
-            self.env.now, "orientation", mentor.who, subcounty,
-            self.config.costs.orientation_per_mentor,
-        )
-        self.groups[subcounty].add_mentor(mentor)
-        return mentor
+    def start_rounds(self, mentor: Mentor, tenure: int) -> None:
+        self.rounds.start(mentor, tenure)
 
-    def mentor_leaves(self, mentor: Mentor, reason: str | None) -> None:
-        mentor.active = False
+    def stop_rounds(self, mentor: Mentor) -> None:
         self.rounds.leave(mentor)
-        for f in mentor.caseload:
-            f.mentor = None
-        self.groups[mentor.subcounty].remove_mentor(mentor)
-        self.record.mentors.append(MentorRow(mentor.subcounty, mentor.slot, mentor.id,
-                                             len(mentor.caseload), mentor.start, self.env.now,
-                                             reason, mentor.origin))
 
-    # --- calendar -----------------------------------------------------------------
+    # --- readings -----------------------------------------------------------------
 
-    def _charge_month(self) -> None:
-        t, c = self.env.now, self.config.costs
-        for s, sub in enumerate(self.config.subcounties):
-            if not self.joined[s]:
-                continue
-            self.ledger.post(t, "coordination", f"subcounty:{sub.name}", s, c.coordination_per_subcounty_month)
-            self.ledger.post_each(t, "mentor_airtime", [m.who for m in self.mentors[s] if m.active], s,
-                                  c.mentor_airtime_per_month)
-            self.ledger.post_each(t, "mentee_airtime", [m.who for m in self.groups[s].mentees], s,
-                                  c.mentee_airtime_per_month)
-
-    def _read_month(self, month: int) -> None:
+    def read_month(self, month: int) -> None:
         """The month-end reading: enrolled nurses' levels, the programme's effect, and the
         level of every nurse in post at the scenario's facilities.
 
@@ -392,7 +299,7 @@ class Model:
                 means, proficient = np.full(N_AREAS, np.nan), 0
             out = self._stockouts[s]
             mentors = sum(m.active for m in self.mentors[s])
-            group = self.groups[s]
+            group = self.networks[s]
             group.new_epoch(t)
             self.record.months.append(MonthRow(
                 month, s, len(enrolled), proficient, mentors, len(group.groups), group.size,
@@ -401,13 +308,13 @@ class Model:
 
     def _check_graduation(self, mentees: list[Mentee], levels: np.ndarray) -> None:
         rule = self._graduation
-        ready = (levels >= rule.threshold).all(axis=1).tolist()
+        ready = graduation.at_level(levels, rule.threshold).tolist()  # every row at once
         for mentee, ok in zip(mentees, ready, strict=True):
-            mentee.proficient_months = mentee.proficient_months + 1 if ok else 0
-            if mentee.proficient_months == rule.months:
+            mentee.proficient_months = graduation.months_at_level(mentee.proficient_months, ok)
+            if graduation.qualifies(mentee.proficient_months, rule.months):
                 self.graduates.append(mentee)
 
-    def _record_states(self, wave: str) -> None:
+    def record_states(self, wave: str) -> None:
         t = self.env.now
         enrolled = [f.id for facs in self.facilities for f in facs if f.mentee is not None]
         settle(self.nurses, np.array(enrolled, np.intp), t)
@@ -420,38 +327,11 @@ class Model:
                     {line: s.in_stock(t) for line, s in f.stocks.items()},
                 ))
 
-    def _run_calendar(self):
-        # Phases due at the start open first (then their nurses and mentors take up their
-        # posts, at the same instant), so a phase from month 1 is as if it had no phase.
-        if self.plan is not None and self.plan.open_due(1):
-            yield self.env.timeout(0)
-        self._read_month(0)  # the baseline, once every post is filled
-        self._record_states("baseline")
-        for month in range(1, self.config.months + 1):
-            if month > 1 and self.plan is not None and self.plan.open_due(month):
-                yield self.env.timeout(0)  # before the month's costs: its mentors are in post
-            self._charge_month()
-            if month in self._months:
-                self._months[month].succeed()
-            yield self.env.timeout(self.month_starts[month] - self.env.now)
-            self._read_month(month)
-        if self.plan is not None:
-            self.plan.close()
-        self._record_states("endline")
-        for facs in self.facilities:
-            for f in facs:
-                if f.mentee is not None:
-                    self.end_spell(f.mentee, None)
-        for mentors in self.mentors:
-            for mentor in mentors:
-                if mentor.active:
-                    self.mentor_leaves(mentor, None)
-
     def run(self) -> Record:
         """Run to the horizon and return the record."""
         with _gc_paused():
             self.env.run(until=self._calendar)
-        for net in self.groups:
+        for net in self.networks:
             for group in net.groups:
                 group.log_posts()  # the last epoch's
         self.record.events = self.env.scheduled
@@ -490,15 +370,16 @@ class Model:
         for facs in self.facilities:
             for f in facs:
                 f.mentee = f.mentor = None
-        for net in self.groups:
+        for net in self.networks:
             net.dismantle()
         self.rounds = self._day_end = None
         self.post_sums.groups.clear()
         self.nurses.facilities = []
         self._learning = None
-        self.facilities, self.mentors, self.graduates, self.groups = [], [], [], []
+        self.facilities, self.mentors, self.graduates, self.networks = [], [], [], []
+        self.by_id = []
         self.mentoring_graduates = {}
-        self._slots, self._calendar, self.plan = [], None, None
+        self.slots, self._calendar, self.plan = [], None, None
 
 
 def simulate(config: Config, seed: int, replicate: int = 0) -> Record:

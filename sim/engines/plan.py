@@ -11,8 +11,8 @@ mentor's airtime, each subcounty's coordination), plus the new mentors'
 orientation, must fit the annual cap. If it does not, the phase is checked
 again each month, and a new fiscal year usually lets it start. Phases are taken
 in order, so a delayed phase delays those after it. The monthly calendar drives
-the plan (:class:`Plan`): a phase opens at a month's start before that month's
-costs are posted, so its first month is charged like any other.
+the plan (:class:`Plan`), in either engine: a phase opens at a month's start before
+that month's costs are posted, so its first month is charged like any other.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ import math
 from bisect import bisect_left
 from typing import TYPE_CHECKING
 
+from sim.engines.processes import open_subcounty
 from sim.record import PhaseRow
 from sim.scenarios.layout import ratio
 
 if TYPE_CHECKING:
     from sim.config import Config
-    from sim.model import Model
+    from sim.engines.interface import Engine as Model
 
 
 def annual_cost_per_facility(cfg: Config, mentees_per_mentor: float) -> float:
@@ -91,7 +92,7 @@ class Plan:
             self._pending.pop(0)
             recruited = graduates = 0
             for s in joining:
-                r, g = model.open_subcounty(s, graduates=phase.mentors == "graduates")
+                r, g = open_subcounty(model, s, graduates=phase.mentors == "graduates")
                 recruited, graduates = recruited + r, graduates + g
             model.record.phases.append(PhaseRow(k + 1, phase.start_month, month,
                                                 self._reason(k, month), recruited, graduates))

@@ -1,10 +1,12 @@
-"""Competency maths: learning at a visit, decay between visits, checklist scoring.
+"""Copies of the competency rules on arrays of nurses, for the fast engine's kernels.
 
-Pure functions of per-area competency, kept continuous in [0, 4], on arrays
-with one row per nurse: a day's visits are trained together, and monthly
-readings score every nurse at once. What a visit does is compiled (numba),
-so that the model's compiled code calls it too. The SimPy processes decide
-*when* these apply; this module decides *how much*.
+:func:`learn` and :func:`agenda` are :func:`sim.rules.competency.learn` and
+:func:`~sim.rules.competency.agenda` on arrays with a row per nurse, compiled (numba)
+so that the fast engine's compiled code can call them; :func:`decay_exposure` is
+:func:`~sim.rules.competency.exposure`, compiled, and :func:`decay` is
+:func:`~sim.rules.competency.decay` for many nurses at once (plain numpy, each
+exponential taken with ``math.exp``). ``sim.engines.fast.contract``
+checks that they still give what the rules give.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
-MAX_SCORE = 4.0
-PROFICIENT = 3  # checklist level: performs without support
+from sim.rules.competency import MAX_SCORE
 
 
 @njit(cache=True)
@@ -86,16 +87,3 @@ def agenda(c: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
             taken[best] = True
             out[j, q] = best
     return out
-
-
-def priority_weights(order: list[int], n_areas: int, decay_per_rank: float) -> np.ndarray:
-    """Weight ``decay_per_rank ** rank`` for each area, rank 0 being the top priority."""
-    w = np.empty(n_areas)
-    for rank, area in enumerate(order):
-        w[area] = decay_per_rank**rank
-    return w
-
-
-def checklist(c: np.ndarray) -> np.ndarray:
-    """The 0-4 checklist level a mentor would record: the nearest whole level."""
-    return np.clip(np.floor(c + 0.5), 0, MAX_SCORE)

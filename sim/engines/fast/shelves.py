@@ -1,26 +1,12 @@
-"""Stock lines at a facility: periodic review, order-up-to, late and short deliveries.
+"""The fast engine's shelves: every facility's delivery schedule in three flat arrays.
 
-Each facility keeps one stock per supply line of the config: ``vaccines``, whose
-stock-outs stop immunization sessions, and any others (vaccination materials,
-child health cards) that the survey reads. Each line follows a simplified
-version of the replenishment policy HERMES-style supply-chain models use for
-the last mile. Stock is counted in *days of use*, so the facility's session
-pattern sets the consumption rate and drops out of the bookkeeping:
-
-* ``review_period_days`` after each delivery the facility orders from the
-  subcounty store; the order arrives after an exponential lead time
-  (mean ``lead_time_mean_days``);
-* a delivery tops the shelf up to ``order_up_to_days`` of use, except that with
-  probability ``shortfall_probability`` the store is short and sends only
-  ``shortfall_fill_fraction`` of what was asked for;
-* stock runs down at one day of use per day; at zero the line is in
-  stock-out until the next delivery (for vaccines: no immunization session).
-
-Inter-delivery times are i.i.d. (review period plus lead time), so stock-outs
-form a renewal-reward process; :func:`expected_stockout_share` gives its
-long-run share when the shelf holds nothing over from one cycle to the next.
-Stock-outs need no events: the stock level is a straight line between
-deliveries, and :meth:`Stock.stockout_days_until` reads it.
+The rule is :mod:`sim.rules.supply` (periodic review, order-up-to, short and late
+deliveries; stock-out days read off the straight-line stock level). Here the
+schedules of all facilities of a line are drawn side by side, delivery by delivery,
+with the same arithmetic and the same draws as :func:`sim.rules.supply.deliveries`
+for one shelf (:func:`draw_stocks`), and read by compiled binary search, so that the
+compiled settlement can look a nurse's facility up (:func:`stockout_days`,
+:func:`stocked_until`, :func:`flips`).
 """
 
 from __future__ import annotations
@@ -31,8 +17,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
-if TYPE_CHECKING:
+from sim.engines.fast.bundles import ShelfArrays
+from sim.rules.supply import BLOCK
 
+if TYPE_CHECKING:
     from sim.config import Supply
 
 
@@ -52,6 +40,7 @@ class Shelves:
     def __init__(self, since: np.ndarray, level: np.ndarray, cum: np.ndarray,
                  start: np.ndarray) -> None:
         self.since, self.level, self.cum, self.start = since, level, cum, start
+        self.arrays = ShelfArrays(since=since, level=level, cum=cum, start=start)
         self._bounds = start.tolist()
 
     def __len__(self) -> int:
@@ -183,11 +172,12 @@ def flips(since, level, lo, hi, t0, t1):
         i += 1
 
 
-BLOCK = 64  # deliveries' random numbers are drawn this many at a time
 
 
 def draw_stocks(params: Supply, horizon: float, rngs: list[np.random.Generator]) -> Shelves:
-    """The delivery schedules of one supply line at many facilities, each from its stream.
+    """The delivery schedules of one supply line at many facilities, each from its stream:
+    :func:`sim.rules.supply.deliveries` for each, side by side (the contract checks they
+    are the same).
 
     Day 0 falls at a uniform point of a length-biased cycle (the renewal
     process's equilibrium), so stock-outs do not start artificially low. Each
@@ -234,22 +224,3 @@ def draw_stocks(params: Supply, horizon: float, rngs: list[np.random.Generator])
     ends = np.maximum((since_ <= horizon).sum(axis=1), 1)
     kept = np.arange(since_.shape[1]) < ends[:, None]
     return Shelves(since_[kept], levels_[kept], cum_[kept], np.concatenate([[0], np.cumsum(ends)]))
-
-
-def expected_stockout_share(params: Supply) -> float:
-    """Long-run share of days in stock-out, by the renewal-reward theorem.
-
-    A cycle lasts ``R + L`` with ``L ~ Exp(m)`` and starts with ``Y`` days of
-    stock (``U``, or ``f U`` when short). Exact when no stock is carried over
-    between cycles, i.e. with no shortfall or when ``U <= R``.
-    """
-    r, m, u = params.review_period_days, params.lead_time_mean_days, params.order_up_to_days
-    p, f = params.shortfall_probability, params.shortfall_fill_fraction
-
-    def mean_out(y: float) -> float:  # E[max(0, R + L - y)]
-        c = r - y
-        if m == 0:
-            return max(0.0, c)
-        return c + m if c >= 0 else m * math.exp(c / m)
-
-    return ((1 - p) * mean_out(u) + p * mean_out(f * u)) / (r + m)
