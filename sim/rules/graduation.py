@@ -17,12 +17,13 @@ def at_level(levels: np.ndarray, threshold: int) -> np.ndarray:
     return (np.asarray(levels) >= threshold).all(axis=-1)
 
 
-def months_at_level(previous: int, at_level_now: bool) -> int:
-    """Consecutive readings at the level, this one included."""
-    return previous + 1 if at_level_now else 0
+def months_at_level(previous: np.ndarray, at_level_now: np.ndarray) -> np.ndarray:
+    """Consecutive readings at the level, this one included: for a nurse, or for each of
+    an array of nurses."""
+    return np.where(at_level_now, np.asarray(previous) + 1, 0)
 
 
-def qualifies(months: int, required: int) -> bool:
+def qualifies(months: np.ndarray, required: int) -> np.ndarray:
     """She qualifies on the reading that completes the required run (once: later readings
-    at the level do not qualify her again)."""
-    return months == required
+    at the level do not qualify her again); for a nurse or for each of an array."""
+    return np.asarray(months) == required

@@ -308,10 +308,12 @@ class Model(Common):
 
     def _check_graduation(self, mentees: list[Mentee], levels: np.ndarray) -> None:
         rule = self._graduation
-        ready = graduation.at_level(levels, rule.threshold).tolist()  # every row at once
-        for mentee, ok in zip(mentees, ready, strict=True):
-            mentee.proficient_months = graduation.months_at_level(mentee.proficient_months, ok)
-            if graduation.qualifies(mentee.proficient_months, rule.months):
+        months = graduation.months_at_level([m.proficient_months for m in mentees],
+                                            graduation.at_level(levels, rule.threshold))
+        qualified = graduation.qualifies(months, rule.months).tolist()
+        for mentee, n, ok in zip(mentees, months.tolist(), qualified, strict=True):
+            mentee.proficient_months = n
+            if ok:
                 self.graduates.append(mentee)
 
     def record_states(self, wave: str) -> None:

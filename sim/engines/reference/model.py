@@ -187,8 +187,8 @@ class Model(Common):
                 proficient = sum(bool((lv >= competency.PROFICIENT).all()) for lv in levels)
                 if rule is not None and month > 0:
                     for mentee, lv in zip(enrolled, levels, strict=True):
-                        mentee.proficient_months = graduation.months_at_level(
-                            mentee.proficient_months, graduation.at_level(lv, rule.threshold))
+                        mentee.proficient_months = int(graduation.months_at_level(
+                            mentee.proficient_months, graduation.at_level(lv, rule.threshold)))
                         if graduation.qualifies(mentee.proficient_months, rule.months):
                             self.graduates.append(mentee)
             else:
