@@ -38,10 +38,6 @@ class Clock(simpy.Environment):
     def __init__(self, initial_time: float = 0) -> None:
         super().__init__(initial_time)
         self.scheduled = 0
-        # SimPy binds its event classes (env.timeout, env.event, ...) to the instance only
-        # for Environment itself; bound here once, a subclass's lookups cost what its do
-        for name in ("process", "timeout", "event", "all_of", "any_of"):
-            setattr(self, name, getattr(self, name))
 
     def schedule(self, event: simpy.Event, priority: EventPriority = NORMAL,
                  delay: float = 0) -> None:
