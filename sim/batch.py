@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import yaml
 
+from sim import config as cfgmod
 from sim import metrics
 from sim.config import ConfigError
 from sim.engines import DEFAULT, check, simulate
@@ -238,6 +239,15 @@ def read(out: str | Path, table: str) -> pd.DataFrame:
     if not files:
         raise OutputError(f"{out}: no {table} results (has the batch run?)")
     return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+
+
+def intervals_hold(out: str | Path) -> str:
+    """What a batch's intervals across replicates hold: chance, or parameters too."""
+    from sim.uncertainty import holds_all
+
+    folder = Path(out) / "scenarios"
+    return holds_all([cfgmod.from_dict(yaml.safe_load(f.read_text()), f.name)
+                      for f in sorted(folder.glob("*.yaml"))])
 
 
 def experiment_of(out: str | Path) -> dict:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim import metrics
+from sim import metrics, uncertainty
 from sim.config import ConfigError, load
 from sim.engines import DEFAULT, ENGINES
 from sim.outputs import check_file, check_folder, write_folder
@@ -61,12 +61,28 @@ def _parser() -> argparse.ArgumentParser:
                       help="the configuration reference in Markdown instead")
     s.add_argument("-o", "--out", help="write to this file (default: standard output)")
 
-    c = sub.add_parser("calibrate", help="fit unreported parameters to one arm's survey results")
+    c = sub.add_parser("calibrate", help="fit unreported parameters' posterior to one arm's "
+                                         "results")
     c.add_argument("config", help="scenario YAML file of the arm (one subcounty)")
     c.add_argument("--targets", required=True, help="targets YAML (e.g. configs/targets/lari.yaml)")
     c.add_argument("--evaluations", type=_at_least(1), default=200,
-                   help="objective evaluations (default 200)")
-    _common(c, reps=40, seed=1, what="replications per evaluation")
+                   help="evaluations for the mode search (default 200)")
+    c.add_argument("--walkers", type=_at_least(2), default=16,
+                   help="the posterior sampler's walkers (default 16)")
+    c.add_argument("--steps", type=_at_least(0), default=200,
+                   help="the sampler's steps, the first half discarded (default 200; 0: the mode "
+                        "only)")
+    c.add_argument("--items", choices=["auto", "fit", "keep"], default="auto",
+                   help="fit the survey items' parameters, or keep the config's (default auto: "
+                        "fit from a survey of both waves)")
+    c.add_argument("--fit", help="the outer parameters to fit, comma separated (default: every "
+                                 "one the targets inform)")
+    c.add_argument("--check-reps", type=_at_least(1), default=200,
+                   help="replications of the posterior predictive check (default 200)")
+    c.add_argument("--resume", action="store_true",
+                   help="continue an interrupted calibration in --out")
+    _common(c, reps=20, seed=1, what="replications per evaluation")
+    _jobs(c, "local worker processes for the evaluations (default: all cores)")
 
     r = sub.add_parser("report-validation", help="observed vs simulated for every target")
     r.add_argument("config", help="scenario YAML file")
@@ -173,6 +189,7 @@ def _run(args: argparse.Namespace) -> None:
         return f"{s['mean']:{spec}} (90% {s['p5']:{spec}}-{s['p95']:{spec}})"
 
     print(f"{cfg.name}: {args.reps} replication(s), seed {args.seed} -> {args.out}")
+    print(f"  (90% intervals: across replications, holding {uncertainty.holds(cfg)})")
     print(f"  mean competency at horizon  {fmt('mean_competency_at_horizon', '.2f')}")
     print(f"  share with all areas >= 3   {fmt('share_all_areas_3_or_above', '.2f')}")
     print(f"  visits per mentee           {fmt('visits_per_mentee', '.1f')}")
@@ -201,27 +218,87 @@ def _phase_lines(phases: pd.DataFrame) -> list[str]:
 
 
 def _calibrate(args: argparse.Namespace) -> None:
-    from sim import calibrate, survey
+    import tempfile
+
+    from sim import calibrate, evaluation, survey
+    from sim.config import Uncertainty
+    from sim.plots import chain_figure, pairs_figure, validation_figure
 
     cfg = load(args.config, args.overrides)
     targets = survey.load_targets(args.targets)
-    out = check_folder(args.out, args.force)
+    checkpoint = Path(args.out).resolve() / "chain.npz"
+    if args.resume:
+        if not checkpoint.is_file():
+            raise ConfigError(f"--resume: {checkpoint.parent} holds no calibration to resume")
+        out = check_folder(args.out, True)
+    else:
+        out = check_folder(args.out, args.force)
+        checkpoint.unlink(missing_ok=True)  # --force: start again
+    if args.steps:  # the sampler keeps its state there after every step
+        out.mkdir(parents=True, exist_ok=True)
     fit = calibrate.calibrate(cfg, targets, reps=args.reps, seed=args.seed,
-                              evaluations=args.evaluations)
-    doc = calibrate.parameters_document(fit)
+                              evaluations=args.evaluations, walkers=args.walkers,
+                              steps=args.steps, jobs=args.jobs, items=args.items,
+                              only=[n.strip() for n in args.fit.split(",")] if args.fit else None,
+                              checkpoint=checkpoint if args.steps else None)
+    posterior = "posterior.csv" if fit.chain is not None else None
+    doc = calibrate.parameters_document(fit, targets, args.seed, args.reps, posterior)
     header = (f"# Fitted by `mentorsim calibrate` to {targets.subcounty} ({args.targets}).\n"
               "# Include this file from a scenario to run it with the calibrated values.\n")
-    write_folder(out, {
+    writers: dict[str, Callable[[Path], object]] = {
         "calibrated.yaml": lambda p: p.write_text(header + yaml.safe_dump(doc, sort_keys=False)),
-        "trace.csv": lambda p: fit.trace.to_csv(p, index=False),
-        "parts.csv": lambda p: pd.Series(fit.evaluation.parts, name="nll").to_csv(p),
-    }, args.force)
-    print(f"{cfg.name}: {len(fit.trace)} evaluations, {args.reps} replications, seed {args.seed}")
-    print(f"  objective (negative log-likelihood): {fit.initial_objective:.2f} -> "
-          f"{fit.evaluation.objective:.2f}")
-    for name, value in fit.values.items():
-        print(f"  {name:<36}{value:.4f}")
-    print(f"  wrote {out / 'calibrated.yaml'}")
+        "trace.csv": lambda p: fit.mode.trace.to_csv(p, index=False),
+        "parts.csv": lambda p: pd.Series(fit.mode.evaluation.parts, name="nll").to_csv(p),
+        "posterior_summary.csv": lambda p: fit.summary().to_csv(p, index=False),
+    }
+    print(f"{cfg.name}: {len(fit.mode.trace)} evaluations to the mode, {args.reps} replications "
+          f"each, seed {args.seed}")
+    print(f"  objective (minus the log posterior): {fit.mode.initial_objective:.2f} -> "
+          f"{fit.mode.evaluation.objective:.2f}")
+    summary = fit.summary()
+    if fit.chain is not None:
+        draws = fit.draws()
+        comment = "".join(f"# {line}\n" for line in (
+            f"Posterior sample fitted by `mentorsim calibrate` to {targets.subcounty} "
+            f"({args.targets}), seed {args.seed}.",
+            doc["calibration"]["method"] + f"; {len(draws)} draws.",
+            "Name it from a scenario as uncertainty.posterior to draw each replicate's "
+            "parameters from it."))
+        with tempfile.TemporaryDirectory() as tmp:  # the check reads the sample from a file
+            sample = Path(tmp) / "posterior.csv"
+            sample.write_text(comment + draws.to_csv(index=False))
+            checked = fit.config.model_copy(update={"uncertainty": Uncertainty(
+                posterior=str(sample))})
+            check = evaluation.validate(checked, targets, reps=args.check_reps, seed=args.seed)
+            text = sample.read_text()
+        inside = int(check["inside"].sum())
+        title = (f"{cfg.name}: posterior predictive check, {inside} of {len(check)} inside the "
+                 "90 % interval")
+        names = [p.name for p in fit.parameters]
+        writers |= {
+            "posterior.csv": lambda p: p.write_text(text),
+            "predictive.csv": lambda p: check.to_csv(p, index=False),
+            "predictive.png": lambda p: validation_figure(check, title).savefig(p),
+            "pairs.png": lambda p: pairs_figure(draws, fit.values,
+                                                {q.name: q.prior for q in fit.parameters},
+                                                f"{cfg.name}: posterior").savefig(p),
+            "chain.png": lambda p: chain_figure(fit.chain.z, names, fit.burn,
+                                                f"{cfg.name}: walkers").savefig(p),
+        }
+        print(f"  posterior: {fit.chain.z.shape[1]} walkers x {fit.chain.steps - 1} steps, the "
+              f"first {fit.burn} discarded; acceptance {fit.acceptance():.2f}; {len(draws)} "
+              "draws kept")
+    write_folder(out, writers, True)
+    for row in summary.itertuples(index=False):
+        line = f"  {row.parameter:<34}mode {row.mode:8.4f}"
+        if fit.chain is not None:
+            line += (f"   median {row.median:8.4f} (90% {row.p5:.4f}-{row.p95:.4f})   "
+                     f"ESS {row.effective_draws:,.0f}")
+        print(line)
+    if fit.chain is not None:
+        print(f"  posterior predictive check: {inside} of {len(check)} targets inside the "
+              "90 % interval (predictive.csv)")
+    print(f"  wrote {out}")
 
 
 def _report_validation(args: argparse.Namespace) -> None:
@@ -287,7 +364,9 @@ def _compare(args: argparse.Namespace) -> None:
         return
     comparator = batch.experiment_of(args.out)["comparator"]
     reps = int(table["replicates"].min())
-    blocks = [(f"Outcomes: mean (90 % interval) over {reps} replications", compare.wide(table)),
+    holds = batch.intervals_hold(args.out)
+    blocks = [(f"Outcomes: mean (90 % interval) over {reps} replications; the intervals hold "
+               f"{holds}", compare.wide(table)),
               (f"Difference from {comparator}, paired by replication",
                compare.wide(table, difference=True))]
     for i, (title, shown) in enumerate(blocks):

@@ -28,11 +28,14 @@ import hashlib
 import importlib
 import importlib.util
 import sys
+from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_origin
 
 import yaml
+import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -40,6 +43,7 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -608,6 +612,86 @@ class Survey(_Block):
     items: dict[str, SurveyItem] = Field(min_length=1, description="The items, by name.")
 
 
+#: A posterior's column for one shift of every area's baseline mean: the baseline level,
+#: the mean of ``mentee.baseline.mean`` (calibration moves the level, keeping the areas' order).
+BASELINE_LEVEL = "mentee.baseline.level"
+
+
+class Posterior(NamedTuple):
+    """A sample of parameter sets: ``values[i, j]`` is draw ``i``'s value of ``columns[j]``,
+    a dotted config key (or :data:`BASELINE_LEVEL`)."""
+
+    path: str
+    columns: tuple[str, ...]
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def draw(self, i: int) -> dict[str, float]:
+        return dict(zip(self.columns, self.values[i].tolist(), strict=True))
+
+
+#: Columns of a posterior file that describe a draw rather than set a parameter.
+POSTERIOR_INFO = ("draw", "log_posterior")
+
+
+def read_posterior(path: str | Path) -> Posterior:
+    """Read a posterior sample: a CSV file (``#`` comment lines may precede the header)
+    with a column per parameter and a row per draw. Read once per process and file
+    version; problems raise a :class:`ValueError` naming the file."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        raise ValueError(f"{path}: file not found") from None
+    return _read_posterior(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _read_posterior(path: str, _mtime: int, _size: int) -> Posterior:
+    try:
+        lines = [ln for ln in Path(path).read_text(encoding="utf-8").splitlines()
+                 if ln.strip() and not ln.lstrip().startswith("#")]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read file: {exc}") from None
+    rows = list(csv.reader(lines))
+    if len(rows) < 2:
+        raise ValueError(f"{path}: needs a header row and at least one draw")
+    header = [h.strip() for h in rows[0]]
+    keep = [j for j, h in enumerate(header) if h not in POSTERIOR_INFO]
+    values = np.empty((len(rows) - 1, len(keep)))
+    for i, row in enumerate(rows[1:]):
+        if len(row) != len(header):
+            raise ValueError(f"{path}: draw {i + 1}: {len(row)} values for {len(header)} columns")
+        try:
+            values[i] = [float(row[j]) for j in keep]
+        except ValueError:
+            raise ValueError(f"{path}: draw {i + 1}: a value is not a number") from None
+    if not np.isfinite(values).all():
+        raise ValueError(f"{path}: every value must be a finite number")
+    return Posterior(path, tuple(header[j] for j in keep), values)
+
+
+class Uncertainty(_Block):
+    """Parameter uncertainty in a projection (see :mod:`sim.uncertainty`)."""
+
+    posterior: str | None = Field(
+        default=None,
+        description="A sample of parameter sets, a CSV file written by `mentorsim calibrate` "
+                    "(e.g. `configs/params/lari_posterior.csv`), relative to the YAML file "
+                    "naming it. Each replicate runs with one draw, chosen by the seed and the "
+                    "replicate, so intervals hold parameter uncertainty as well as chance; "
+                    "null: every replicate runs with the config's values.")
+
+    @field_validator("posterior")
+    @classmethod
+    def _readable(cls, path: str | None) -> str | None:
+        if path is not None:
+            read_posterior(path)  # a ValueError names the file and the problem
+        return path
+
+
 class Calibration(_Block):
     """Where calibrated values came from: written by ``mentorsim calibrate``, never read."""
 
@@ -619,6 +703,9 @@ class Calibration(_Block):
     replicates: int = Field(description="Replicates per evaluation.")
     objective: float = Field(description="Final objective (penalised negative log-likelihood).")
     parameters: list[str] = Field(description="The fitted parameters.")
+    posterior: str | None = Field(default=None,
+                                  description="The posterior sample written beside the file, "
+                                              "if one was drawn.")
 
 
 #: The interventions shipped with mentorsim, by the name a scenario gives as ``type``.
@@ -739,6 +826,9 @@ class Config(_Block):
                                               "`report-validation` and `power` only.")
     calibration: Calibration | None = Field(default=None,
                                             description="Where calibrated values came from.")
+    uncertainty: Uncertainty = Field(default_factory=Uncertainty,
+                                     description="Parameter uncertainty: a posterior to draw "
+                                                 "each replicate's parameters from.")
     interventions: list[InterventionSpec] = Field(
         default_factory=list,
         description="Programme rules added by name: a built-in (refresher_course, "
@@ -763,7 +853,42 @@ class Config(_Block):
         for name, item in (self.survey.items if self.survey else {}).items():
             if item.supply is not None and item.supply not in self.supply:
                 raise ValueError(f"survey item {name}: no supply line '{item.supply}'")
+        if self.uncertainty.posterior is not None:
+            posterior = read_posterior(self.uncertainty.posterior)
+            for column in posterior.columns:
+                if column != BASELINE_LEVEL and not isinstance(self.value(column), float):
+                    raise ValueError(f"uncertainty.posterior: {posterior.path}: column "
+                                     f"'{column}' is not a numeric key of the scenario")
         return self
+
+    def value(self, key: str) -> Any:
+        """The value at a dotted key (``mentee.learning.rate``,
+        ``survey.items.bcg_daily.difficulty``; :data:`BASELINE_LEVEL`), or None if there
+        is none. A whole number where a number is expected reads as a float."""
+        if key == BASELINE_LEVEL:
+            return float(np.mean(list(self.mentee.baseline.mean.values())))
+        node: Any = self
+        for part in key.split("."):
+            if isinstance(node, BaseModel):
+                node = getattr(node, part, None) if part in type(node).model_fields else None
+            elif isinstance(node, dict):
+                node = node.get(part)
+            else:
+                return None
+        return float(node) if isinstance(node, int | float) and not isinstance(node, bool) else node
+
+    def with_values(self, values: Mapping[str, float]) -> Config:
+        """The config with parameters set by dotted key; :data:`BASELINE_LEVEL` shifts every
+        area's baseline mean by one amount (clipped to the 0-4 scale)."""
+        data = self.to_dict()
+        for key, value in values.items():
+            if key == BASELINE_LEVEL:
+                shift = value - self.value(BASELINE_LEVEL)
+                data["mentee"]["baseline"]["mean"] = {
+                    a: min(max(m + shift, 0.0), 4.0) for a, m in self.mentee.baseline.mean.items()}
+            else:
+                set_dotted(data, key, float(value))
+        return from_dict(data, self.name)
 
     def month_starts(self) -> list[float]:
         """Day offsets of the programme's month boundaries, ``months + 1`` values from 0.
@@ -1069,10 +1194,15 @@ def read_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         if not inc.is_file():
             raise ConfigError(f"{path}: include: {name}: file not found (looked for {inc})")
         merged = _merge(merged, read_raw(inc, (*seen, path.resolve())))
+    # files named in a scenario are relative to the file that names them, wherever that
+    # file is included from
     listing = data.get("facility_list")
     if isinstance(listing, dict) and isinstance(listing.get("path"), str):
-        # relative to the file that names it, wherever that file is included from
         data["facility_list"] = {**listing, "path": str(path.parent / listing["path"])}
+    uncertain = data.get("uncertainty")
+    if isinstance(uncertain, dict) and isinstance(uncertain.get("posterior"), str):
+        data["uncertainty"] = {**uncertain,
+                               "posterior": str((path.parent / uncertain["posterior"]).resolve())}
     return _merge(merged, data)
 
 

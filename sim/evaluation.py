@@ -37,8 +37,11 @@ def _interval(name: str, kind: str, wave: str, observed: float, n: int,
 
 
 def validate(cfg: Config, targets: survey.Targets, reps: int = 200, seed: int = 0) -> pd.DataFrame:
-    """Observed vs simulated for every target: survey items, visit bins and drop-outs."""
-    survey.check_items(cfg, targets)
+    """Observed vs simulated for every target: survey items, visit bins, drop-outs and
+    checklist scores. With a posterior in ``cfg`` each replicate runs with its own draw,
+    so the intervals are posterior predictive ones."""
+    if targets.shares():
+        survey.check_items(cfg, targets)
     names = [s.name for s in cfg.subcounties]
     if targets.subcounty not in names:
         raise ConfigError(f"{cfg.name}: subcounties: no {targets.subcounty}, which the targets describe")
@@ -47,41 +50,98 @@ def validate(cfg: Config, targets: survey.Targets, reps: int = 200, seed: int = 
             {**cfg.to_dict(), "subcounties": [s.model_dump() for s in cfg.subcounties
                                               if s.name == targets.subcounty]}, cfg.name)
     records = [simulate(cfg, seed, r) for r in range(reps)]
-    resp = survey.respondents(cfg, records)
-    resp["p"] = survey.probabilities(cfg, resp)
-    mean_p = resp.groupby(["item", "wave", "replicate"])["p"].mean()
     rows = []
+    if targets.shares():
+        resp = survey.respondents(cfg, records)
+        resp["p"] = survey.probabilities(resp)
+        mean_p = resp.groupby(["item", "wave", "replicate"])["p"].mean()
     for item, (kind, s0, s1) in targets.shares().items():
         for wave, observed in zip(survey.WAVES, (s0, s1), strict=True):
+            if observed is None:
+                continue
             n = targets.n(kind, wave)
-            p = mean_p.loc[(item, wave)].reindex(range(reps), fill_value=0.0).to_numpy()
+            p = (mean_p.loc[(item, wave)] if (item, wave) in mean_p.index.droplevel(2)
+                 else pd.Series(dtype=float)).reindex(range(reps), fill_value=0.0).to_numpy()
             # the survey's own noise: n respondents answering at the replicate's rate
             sampled = np.array([Streams(seed, r)(f"survey.validation.{item}.{wave}").binomial(n, p[r])
                                 for r in range(reps)]) / n
             rows.append(_interval(item, kind, wave, observed, n, sampled))
     mentees = metrics.mentees(cfg, records)
-    bins = survey.visits_received(mentees, list(targets.visits_received)).reindex(range(reps),
-                                                                                  fill_value=0.0)
-    for label, observed in targets.visits_received.items():
-        rows.append(_interval(f"visits {label}", "visits", "endline", observed,
-                              targets.sample_sizes.visits_received, bins[label].to_numpy()))
-    enrolled = mentees[mentees["exit_reason"].isna()].groupby("replicate").size()
-    dropped = mentees[mentees["exit_reason"] == "furlough"].groupby("replicate")["facility_id"].nunique()
+    if targets.visits_received:
+        bins = survey.visits_received(mentees, list(targets.visits_received)).reindex(
+            range(reps), fill_value=0.0)
+        for label, observed in targets.visits_received.items():
+            rows.append(_interval(f"visits {label}", "visits", "endline", observed,
+                                  targets.sample_sizes.visits_received, bins[label].to_numpy()))
     facilities = cfg.subcounties[0].counts.total
-    for name, observed, sim in (
-        ("enrolled_at_endline", targets.dropouts.enrolled_at_endline, enrolled),
-        ("facilities_dropped", targets.dropouts.facilities_dropped, dropped),
-    ):
-        rows.append(_interval(name, "dropouts", "endline", observed, facilities,
-                              sim.reindex(range(reps), fill_value=0).to_numpy(dtype=float),
-                              share=False))
+    spells = {
+        "enrolled_at_endline": mentees[mentees["exit_reason"].isna()].groupby("replicate").size(),
+        "facilities_dropped": mentees[mentees["exit_reason"] == "furlough"]
+        .groupby("replicate")["facility_id"].nunique(),
+        "left_by_turnover": mentees[mentees["exit_reason"] == "turnover"]
+        .groupby("replicate").size(),
+    }
+    for name, sim in spells.items():
+        observed = getattr(targets.dropouts, name)
+        if observed is not None:
+            rows.append(_interval(name, "dropouts", "endline", observed, facilities,
+                                  sim.reindex(range(reps), fill_value=0).to_numpy(dtype=float),
+                                  share=False))
+    if targets.checklist is not None:
+        c = targets.checklist
+        for month, observed in c.by_month.items():
+            # each replicate's mean score, and the mentors' sampling of n mentees around it
+            score = np.array([next((float(np.mean(row.mean_score)) for row in rec.months
+                                    if row.month == month and row.mentees), np.nan)
+                              for rec in records])
+            noise = np.array([Streams(seed, r)(f"survey.validation.checklist.{month}")
+                              .standard_normal() for r in range(reps)])
+            rows.append(_interval(f"checklist month {month}", "checklist",
+                                  "baseline" if month == 0 else "endline", observed, c.n,
+                                  score + noise * c.sd / np.sqrt(c.n), share=False))
     return pd.DataFrame(rows)
+
+
+def simulated_study(cfg: Config, like: survey.Targets, seed: int,
+                    replicate: int = 0) -> survey.Targets:
+    """The results one simulated study of ``cfg`` would report, in the form of ``like``
+    (the same items, waves, visit bins and drop-out counts): replicate ``replicate``
+    surveyed as the study was, each respondent answering by chance. For recovery
+    checks: calibrated to these, a fit should find ``cfg``'s values."""
+    rec = simulate(cfg, seed, replicate)
+    answers = survey.answer(survey.respondents(cfg, [rec]), seed)
+    right = answers.groupby(["item", "wave"])["correct"].agg(["sum", "size"])
+    sizes: dict[str, list[int | None]] = {}
+    doc: dict = {"subcounty": like.subcounty, "knowledge": {}, "skills": {}}
+    for item, (kind, *shares) in like.shares().items():
+        row = []
+        for wave, share in zip(survey.WAVES, shares, strict=True):
+            k, m = right.loc[(item, wave)] if (item, wave) in right.index else (0, 0)
+            row.append(None if share is None or not m else float(k / m))
+            n = sizes.setdefault(kind, [None, None])
+            if row[-1] is not None and cfg.survey.items[item].supply is None:
+                n[survey.WAVES.index(wave)] = max(n[survey.WAVES.index(wave)] or 0, int(m))
+        doc[kind][item] = row
+    mentees = metrics.mentees(cfg, [rec])
+    enrolled = mentees[mentees["exit_reason"].isna()]
+    doc["sample_sizes"] = {k: tuple(v) for k, v in sizes.items()}
+    if like.visits_received and len(enrolled):
+        bins = survey.visits_received(mentees, list(like.visits_received))
+        doc["visits_received"] = {b: float(bins[b].iloc[0]) for b in like.visits_received}
+        doc["sample_sizes"]["visits_received"] = len(enrolled)
+    counts = {"enrolled_at_endline": len(enrolled),
+              "facilities_dropped": int(mentees.loc[mentees["exit_reason"] == "furlough",
+                                                    "facility_id"].nunique()),
+              "left_by_turnover": int((mentees["exit_reason"] == "turnover").sum())}
+    doc["dropouts"] = {k: v for k, v in counts.items()
+                       if getattr(like.dropouts, k) is not None}
+    return survey.Targets.model_validate(doc)
 
 
 def study_tables(cfg: Config, reps: int = 200, seed: int = 0) -> pd.DataFrame:
     """The simulated version of the study's tables, with spread across replicates."""
     records = [simulate(cfg, seed, r) for r in range(reps)]
-    answers = survey.answer(cfg, survey.respondents(cfg, records), seed)
+    answers = survey.answer(survey.respondents(cfg, records), seed)
     return survey.summarise(survey.study_table(answers), cfg)
 
 
@@ -127,7 +187,7 @@ def power(cfg: Config, sizes: Sequence[int], reps: int = 200, seed: int = 0) -> 
             for r in range(reps):
                 records.append(simulate(scaled, seed, r))
                 bar.update()
-            answers = survey.answer(scaled, survey.respondents(scaled, records), seed)
+            answers = survey.answer(survey.respondents(scaled, records), seed)
             table = survey.study_table(answers)
             gain = ((table["p_value"] < survey.SIGNIFICANCE)
                     & (table["share_endline"] > table["share_baseline"]))

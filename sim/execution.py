@@ -46,15 +46,39 @@ def completed(fn: Callable[..., T], tasks: Sequence[tuple], jobs: int = 1
         for i, args in enumerate(tasks):
             yield i, fn(*args)
         return
-    before = set(multiprocessing.active_children())
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), initializer=_worker_start,
-                               initargs=(os.getpid(),))
-    finished = False
-    try:
+    with _pool(min(jobs, len(tasks))) as pool:
         with _sigint_deferred():  # the workers start as the tasks are submitted
             futures = {pool.submit(fn, *args): i for i, args in enumerate(tasks)}
         for fut in as_completed(futures):
             yield futures[fut], fut.result()
+
+
+@contextmanager
+def mapper(jobs: int) -> Iterator[Callable[[Callable[..., T], Sequence[tuple]], list[T]]]:
+    """``map(fn, tasks) -> [fn(*task) for task in tasks]``, on ``jobs`` worker processes
+    kept for the whole block (here, with one job): for many small rounds of tasks,
+    such as an MCMC sampler's steps. Workers are handled as by :func:`completed`."""
+    if jobs == 1:
+        yield lambda fn, tasks: [fn(*args) for args in tasks]
+        return
+    with _pool(jobs) as pool:
+        def run(fn: Callable[..., T], tasks: Sequence[tuple]) -> list[T]:
+            with _sigint_deferred():
+                futures = [pool.submit(fn, *args) for args in tasks]
+            return [fut.result() for fut in futures]
+
+        yield run
+
+
+@contextmanager
+def _pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
+    """A pool of ``jobs`` workers, terminated if the block ends early."""
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_start,
+                               initargs=(os.getpid(),))
+    finished = False
+    try:
+        yield pool
         finished = True
     finally:
         if not finished:  # running tasks would otherwise hold the exit until they end

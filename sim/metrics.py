@@ -216,7 +216,6 @@ def workforce(config: Config, records: Sequence[Record], spells: pd.DataFrame,
       the spirit of WHO's Workload Indicators of Staffing Need: above 1, the mentors in
       post cannot keep every nurse to the target interval.
     """
-    m = config.mentor
     years = _fiscal_frame(config)
     n_years = len(years["fiscal_year"])
     first, last = years["first_day"], years["last_day"]
@@ -226,11 +225,12 @@ def workforce(config: Config, records: Sequence[Record], spells: pd.DataFrame,
         hi = np.minimum(np.asarray(end, float)[:, None], last[None, :])
         return np.clip(hi - lo, 0.0, None)
 
-    hours = {s.name: m.visit_hours + getattr(m.travel_hours, s.setting)
-             for s in config.subcounties}
     rows = []
     for rec in records:
         r = rec.replicate
+        m = replicate_config(config, rec).mentor  # a posterior draw may set its values
+        hours = {s.name: m.visit_hours + getattr(m.travel_hours, s.setting)
+                 for s in config.subcounties}
         mine = mentor_spells[mentor_spells["replicate"] == r]
         nurses = spells[spells["replicate"] == r]
         in_post = overlap(mine["start_day"], mine["end_day"]).sum(axis=0)
@@ -257,6 +257,19 @@ def workforce(config: Config, records: Sequence[Record], spells: pd.DataFrame,
         "replicate", "fiscal_year", "mentor_years", "mentors_in_post", "mentors_recruited",
         "graduates_promoted", "mentors_left", "release_days_available", "release_days_used",
         "visit_hours_needed", "workload_pressure"])
+
+
+def replicate_config(config: Config, rec: Record) -> Config:
+    """The config a replicate ran with: ``config`` with its posterior draw's values, if any."""
+    return config if rec.draw is None else config.with_values(rec.draw.values)
+
+
+def parameters(records: Sequence[Record]) -> pd.DataFrame:
+    """A row per replicate that ran with a posterior draw: the draw's row in the posterior
+    file (from 1) and its values; empty when no replicate did."""
+    rows = [{"replicate": rec.replicate, "draw": rec.draw.index + 1, **rec.draw.values}
+            for rec in records if rec.draw is not None]
+    return pd.DataFrame(rows)
 
 
 def _per_month(config: Config, records: Sequence[Record], name: str, events: str) -> pd.Series:

@@ -155,10 +155,11 @@ def _mark_phases(ax, phases: pd.DataFrame, labels: bool = True) -> None:
 def validation_figure(table: pd.DataFrame, title: str = "") -> Figure:
     """Observed result and simulated 90 % prediction interval for each target.
 
-    Shares are plotted as they are; the drop-out counts as shares of facilities.
+    Shares are plotted as they are; the drop-out counts as shares of facilities, and
+    checklist scores as shares of the top score, 4.
     """
     rows = table.iloc[::-1].reset_index(drop=True)
-    scale = rows["n"].where(rows["kind"] == "dropouts", 1.0)
+    scale = rows["n"].where(rows["kind"] == "dropouts", 1.0).where(rows["kind"] != "checklist", 4.0)
     fig = _Figure(figsize=(8, 0.22 * len(rows) + 1.2), dpi=110, layout="tight")
     ax = fig.subplots()
     y = range(len(rows))
@@ -179,6 +180,59 @@ def validation_figure(table: pd.DataFrame, title: str = "") -> Figure:
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.22 * len(rows) + 1.2)),
               ncol=4, fontsize=7, frameon=False)
+    return fig
+
+
+def _short(name: str) -> str:
+    """A parameter's dotted key without its block: ``learning.rate``."""
+    return name.removeprefix("mentee.").removeprefix("mentor.").removeprefix("survey.")
+
+
+def pairs_figure(draws: pd.DataFrame, mode: dict[str, float], prior: dict[str, float],
+                 title: str = "") -> Figure:
+    """The posterior's marginals (diagonal: histogram, the mode and the prior centre) and
+    its pairs (below: each draw as a point), for the parameters in ``mode``."""
+    names = list(mode)
+    k = len(names)
+    fig = _Figure(figsize=(1.7 * k + 1, 1.7 * k + 0.8), dpi=110, layout="constrained")
+    axes = fig.subplots(k, k, squeeze=False)
+    for i, y in enumerate(names):
+        for j, x in enumerate(names):
+            ax = axes[i, j]
+            if j > i:
+                ax.set_visible(False)
+                continue
+            if i == j:
+                ax.hist(draws[x], bins=20, color="tab:blue", alpha=0.6)
+                ax.axvline(mode[x], color="black", lw=1, label="mode")
+                ax.axvline(prior[x], color="tab:red", lw=1, ls="--", label="prior centre")
+                ax.set_yticks([])
+            else:
+                ax.plot(draws[x], draws[y], ".", ms=2, color="tab:blue", alpha=0.4)
+                ax.plot(mode[x], mode[y], "+", color="black", ms=8)
+            ax.tick_params(labelsize=6)
+            if i == k - 1:
+                ax.set_xlabel(_short(x), fontsize=7)
+            if j == 0 and i > 0:
+                ax.set_ylabel(_short(y), fontsize=7)
+    axes[0, 0].legend(fontsize=6, frameon=False, loc="upper left", bbox_to_anchor=(1.05, 1))
+    fig.suptitle(title or "Posterior", fontsize=10)
+    return fig
+
+
+def chain_figure(z: np.ndarray, names: list[str], burn: int, title: str = "") -> Figure:
+    """Every walker's path on each parameter's search scale (log for rates), step by step,
+    with the burn-in shaded."""
+    k = len(names)
+    fig = _Figure(figsize=(8, 1.3 * k + 0.8), dpi=110, layout="constrained")
+    axes = fig.subplots(k, 1, sharex=True, squeeze=False)[:, 0]
+    for j, (ax, name) in enumerate(zip(axes, names, strict=True)):
+        ax.plot(z[:, :, j], color="tab:blue", lw=0.5, alpha=0.4)
+        ax.axvspan(0, burn, color="grey", alpha=0.15)
+        ax.set_ylabel(_short(name), fontsize=7)
+        ax.tick_params(labelsize=6)
+    axes[-1].set_xlabel("step (burn-in shaded)")
+    fig.suptitle(title or "Walkers", fontsize=10)
     return fig
 
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from sim.costs import Ledger
+
+if TYPE_CHECKING:
+    from sim.uncertainty import Draw
 
 
 class SpellRow(NamedTuple):
@@ -138,5 +141,6 @@ class Record:
     posts: Events = field(default_factory=lambda: Events(day="d", subcounty="l"))  # WhatsApp
     # a row per facility on the day-0 baseline and at the horizon (endline), for surveys
     states: list[FacilityState] = field(default_factory=list)
+    draw: Draw | None = None  # the parameter set it ran with, if drawn from a posterior
     events: int = 0  # events SimPy scheduled (for benchmarks)
     rounds: int = 0  # mentors' rounds held, by the model's own calendar (for benchmarks)

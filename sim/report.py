@@ -160,7 +160,8 @@ def write_html(out: str | Path, path: Path, sheets: dict[str, pd.DataFrame]) -> 
         f"<p class='note'>mentorsim report, {dt.date.today().isoformat()}: "
         f"{len(exp['scenarios'])} scenarios, {exp['replications']} replications each, seed "
         f"{exp['seed']}; differences are measured from <b>{e(exp['comparator'])}</b>, replication "
-        "by replication (common random numbers). Intervals hold 90 % of replications.</p>",
+        "by replication (common random numbers). Intervals hold 90 % of replications, and so "
+        f"hold {e(batch.intervals_hold(out))}.</p>",
         "<h2>Outcomes</h2>", _table(sheets["outcomes"]),
         f"<h2>Difference from {e(exp['comparator'])}</h2>", _table(sheets["differences"]),
         "<h2>Cost-effectiveness</h2>",

@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 from sim import config as config_mod
-from sim import metrics
+from sim import metrics, uncertainty
 from sim.config import Config
 from sim.engines import DEFAULT, check, simulate
 from sim.execution import completed, progress
@@ -48,6 +48,7 @@ class Results:
     phases: pd.DataFrame
     budget: pd.DataFrame
     workforce: pd.DataFrame
+    parameters: pd.DataFrame
     summary: dict
 
     def summary_document(self) -> dict:
@@ -57,6 +58,8 @@ class Results:
             "reps": self.reps,
             "engine": self.engine,
             "version": _version(),
+            "intervals": "5th-95th percentile across replicates, holding "
+                         + uncertainty.holds(self.config),
             "outcomes": self.summary,
         }
 
@@ -70,6 +73,8 @@ class Results:
             "phases.parquet": lambda p: self.phases.to_parquet(p, index=False),
             "budget.parquet": lambda p: self.budget.to_parquet(p, index=False),
             "workforce.parquet": lambda p: self.workforce.to_parquet(p, index=False),
+            **({"parameters.parquet": lambda p: self.parameters.to_parquet(p, index=False)}
+               if len(self.parameters) else {}),
             "summary.json": lambda p: p.write_text(json.dumps(self.summary_document(), indent=2) + "\n"),
             "config.resolved.yaml": lambda p: p.write_text(
                 yaml.safe_dump(self.config.to_dict(), sort_keys=False)),
@@ -126,5 +131,6 @@ def run(config: Config | str | Path, reps: int = 1, seed: int = 0, jobs: int = 1
         phases=metrics.phases(cfg, records),
         budget=metrics.budget(cfg, ledger),
         workforce=metrics.workforce(cfg, records, spells, mentor_spells),
+        parameters=metrics.parameters(records),
         summary=metrics.summary(cfg, spells, ledger),
     )

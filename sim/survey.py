@@ -44,46 +44,99 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SampleSizes(_Strict):
-    """Respondents per wave, as in the study (baseline, endline)."""
+Shares = tuple[float | None, float | None]  # (baseline, endline); None: not surveyed
 
-    knowledge: tuple[int, int]
-    skills: tuple[int, int]
-    visits_received: int = Field(ge=1)
+
+class SampleSizes(_Strict):
+    """Respondents per wave, as in the study (baseline, endline); None: no such wave."""
+
+    knowledge: tuple[int | None, int | None] = (None, None)
+    skills: tuple[int | None, int | None] = (None, None)
+    visits_received: int | None = Field(default=None, ge=1)
 
 
 class Dropouts(_Strict):
-    facilities_dropped: int = Field(ge=0)
-    enrolled_at_endline: int = Field(ge=0)
+    """Who had left by the endline."""
+
+    facilities_dropped: int | None = Field(default=None, ge=0)
+    enrolled_at_endline: int | None = Field(default=None, ge=0)
+    left_by_turnover: int | None = Field(
+        default=None, ge=0, description="nurses who left their posts (transfers, "
+                                        "resignations) by the endline")
+
+
+class Checklist(_Strict):
+    """Mentors' checklist scores: the mean 0-4 score of the enrolled mentees, averaged over
+    the eight areas, at programme months (0: the baseline)."""
+
+    n: int = Field(ge=1, description="mentees scored at each month")
+    sd: float = Field(gt=0, description="standard deviation of a mentee's mean score")
+    by_month: dict[int, float] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Checklist:
+        for month, score in self.by_month.items():
+            if month < 0 or not 0 <= score <= 4:
+                raise ValueError(f"by_month.{month}: a month from 0 and a score within 0-4")
+        return self
 
 
 class Targets(_Strict):
-    """Observed survey results of one subcounty arm (e.g. ``configs/targets/lari.yaml``)."""
+    """Observed results of one subcounty arm (e.g. ``configs/targets/lari.yaml``).
+
+    Every part is optional, and an item may report one wave only (``[0.35, null]``): a
+    county may have a baseline survey alone, or monitoring data without a survey.
+    """
 
     subcounty: str
-    sample_sizes: SampleSizes
-    visits_received: dict[str, float]
-    dropouts: Dropouts
-    knowledge: dict[str, tuple[float, float]]
-    skills: dict[str, tuple[float, float]]
+    sample_sizes: SampleSizes = SampleSizes()
+    visits_received: dict[str, float] = {}
+    dropouts: Dropouts = Dropouts()
+    knowledge: dict[str, Shares] = {}
+    skills: dict[str, Shares] = {}
+    checklist: Checklist | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Targets:
         for kind in ("knowledge", "skills"):
+            sizes = getattr(self.sample_sizes, kind)
             for item, shares in getattr(self, kind).items():
-                if not all(0 <= s <= 1 for s in shares):
-                    raise ValueError(f"{kind}.{item}: shares must be within [0, 1]")
-        for label in self.visits_received:
-            visit_bin(label)
+                if all(s is None for s in shares):
+                    raise ValueError(f"{kind}.{item}: give a share for at least one wave")
+                for wave, share, n in zip(WAVES, shares, sizes, strict=True):
+                    if share is not None and not 0 <= share <= 1:
+                        raise ValueError(f"{kind}.{item}: shares must be within [0, 1]")
+                    if share is not None and not n:
+                        raise ValueError(f"sample_sizes.{kind}: needs the {wave} "
+                                         f"respondents ({kind}.{item} has a {wave} share)")
+        if self.visits_received:
+            if self.sample_sizes.visits_received is None:
+                raise ValueError("sample_sizes.visits_received: needs the nurses asked "
+                                 "(visits_received has shares)")
+            ranges = sorted(visit_bin(label) for label in self.visits_received)
+            for (_, hi), (lo, _) in zip(ranges, ranges[1:]):
+                if lo <= hi:
+                    raise ValueError("visits_received: the bins overlap")
+            if sum(self.visits_received.values()) > 1 + 1e-6:
+                raise ValueError("visits_received: the shares add up to more than 1")
+        if not (self.shares() or self.visits_received or self.checklist
+                or any(v is not None for v in self.dropouts.model_dump().values())):
+            raise ValueError("no targets: give survey shares, visits_received, dropouts or "
+                             "checklist")
         return self
 
-    def shares(self) -> dict[str, tuple[str, float, float]]:
-        """item -> (kind, baseline share, endline share)."""
+    def shares(self) -> dict[str, tuple[str, float | None, float | None]]:
+        """item -> (kind, baseline share, endline share); None: that wave not surveyed."""
         return {item: (kind, *getattr(self, kind)[item])
                 for kind in ("knowledge", "skills") for item in getattr(self, kind)}
 
-    def n(self, kind: str, wave: str) -> int:
+    def n(self, kind: str, wave: str) -> int | None:
         return getattr(self.sample_sizes, kind)[WAVES.index(wave)]
+
+    def waves(self) -> set[str]:
+        """The survey waves with at least one share."""
+        return {w for _, *shares in self.shares().values()
+                for w, s in zip(WAVES, shares, strict=True) if s is not None}
 
 
 def load_targets(path: str | Path) -> Targets:
@@ -111,16 +164,24 @@ def check_items(config: Config, targets: Targets) -> None:
 
 
 def visit_bin(label: str) -> tuple[float, float]:
-    """The inclusive range of a visits-received bin: '9-12', '>12' or '<9'."""
+    """The inclusive range of a visits-received bin: '9-12', '>12', '>=13', '<9' or '<=4'."""
+    text = label.replace(" ", "")
     try:
-        if label.startswith(">"):
-            return float(label[1:]) + 1, math.inf
-        if label.startswith("<"):
-            return 0.0, float(label[1:]) - 1
-        lo, hi = label.split("-")
-        return float(lo), float(hi)
+        for prefix, lo, hi in ((">=", lambda x: x, lambda x: math.inf),
+                               ("<=", lambda x: 0.0, lambda x: x),
+                               (">", lambda x: x + 1, lambda x: math.inf),
+                               ("<", lambda x: 0.0, lambda x: x - 1)):
+            if text.startswith(prefix):
+                x = float(int(text[len(prefix):]))
+                return lo(x), hi(x)
+        first, last = text.split("-")
+        lo, hi = float(int(first)), float(int(last))
     except ValueError:
-        raise ValueError(f"visits_received: cannot read bin '{label}' (use 9-12, >12 or <9)") from None
+        raise ValueError(f"visits_received: cannot read bin '{label}' "
+                         "(use 9-12, >12, >=13, <9 or <=4)") from None
+    if lo > hi:
+        raise ValueError(f"visits_received: bin '{label}' is empty")
+    return lo, hi
 
 
 # --- the survey ----------------------------------------------------------------------
@@ -137,42 +198,47 @@ def respondents(config: Config, records: Sequence[Record]) -> pd.DataFrame:
     ``level`` is the nurse's competency in the item's area, or, for a supply
     item, 1.0 when the line is in stock. Rows exist only for eligible
     respondents: an enrolled nurse, and for observed skills a session held.
+    ``difficulty`` and ``discrimination`` are the item's in the replicate's own
+    parameters (a draw from a posterior, if the config names one; NaN for a
+    supply item).
     """
     if config.survey is None:
         raise ConfigError(f"{config.name}: survey: the config has no survey block")
-    items = config.survey.items
     rows = []
     for rec in records:
+        survey = (config if rec.draw is None else config.with_values(rec.draw.values)).survey
+        items = {name: (item, item.difficulty if item.supply is None else math.nan,
+                        (item.discrimination or survey.discrimination) if item.supply is None
+                        else math.nan)
+                 for name, item in survey.items.items()}
         for state in rec.states:
             if state.mentee is None:
                 continue
             session = state.in_stock["vaccines"]
-            for name, item in items.items():
+            for name, (item, d, a) in items.items():
                 if item.supply is not None:
                     level = float(state.in_stock[item.supply])
                 elif item.kind == "skills" and not session:
                     continue
                 else:
                     level = float(state.competency[AREAS.index(item.area)])
-                rows.append((rec.replicate, state.wave, state.facility, state.key, name, level))
-    return pd.DataFrame(rows, columns=["replicate", "wave", "facility_id", "key", "item", "level"])
+                rows.append((rec.replicate, state.wave, state.facility, state.key, name, level,
+                             d, a))
+    return pd.DataFrame(rows, columns=["replicate", "wave", "facility_id", "key", "item", "level",
+                                       "difficulty", "discrimination"])
 
 
-def probabilities(config: Config, resp: pd.DataFrame) -> np.ndarray:
+def probabilities(resp: pd.DataFrame) -> np.ndarray:
     """Chance each respondent answers right (supply items: 1 if in stock, else 0)."""
-    survey = config.survey
-    p = resp["level"].to_numpy(dtype=float).copy()
-    for name, idx in resp.groupby("item").indices.items():
-        item = survey.items[name]
-        if item.supply is None:
-            p[idx] = item_response(p[idx], item.difficulty,
-                                   item.discrimination or survey.discrimination)
-    return p
+    p = resp["level"].to_numpy(dtype=float)
+    d, a = resp["difficulty"].to_numpy(), resp["discrimination"].to_numpy()
+    area = ~np.isnan(d)
+    return np.where(area, item_response(p, np.where(area, d, 0.0), np.where(area, a, 0.0)), p)
 
 
-def answer(config: Config, resp: pd.DataFrame, seed: int) -> pd.DataFrame:
+def answer(resp: pd.DataFrame, seed: int) -> pd.DataFrame:
     """Sample right/wrong answers; each replicate draws from its own stream."""
-    p = probabilities(config, resp)
+    p = probabilities(resp)
     correct = np.zeros(len(resp), dtype=bool)
     for rep, idx in resp.groupby("replicate").indices.items():
         rng = Streams(seed, rep)("survey.answers")

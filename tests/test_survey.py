@@ -95,9 +95,9 @@ def test_answers_follow_the_probabilities_and_the_seed(make_config):
     cfg = make_config()
     records = [simulate(cfg, 1, r) for r in range(20)]
     resp = survey.respondents(cfg, records)
-    a1, a2 = survey.answer(cfg, resp, 5), survey.answer(cfg, resp, 5)
+    a1, a2 = survey.answer(resp, 5), survey.answer(resp, 5)
     assert a1.equals(a2)
-    p = survey.probabilities(cfg, resp)
+    p = survey.probabilities(resp)
     n = len(p)
     assert abs(a1["correct"].mean() - p.mean()) < 4 * math.sqrt((p * (1 - p)).sum()) / n
 
@@ -122,3 +122,38 @@ def test_visit_bins():
                       "visits": [10, 13, 2, 12]})
     out = survey.visits_received(m, ["9-12", ">12"])
     assert out.loc[0].tolist() == [0.5, 0.5] and out.loc[1].tolist() == [1.0, 0.0]
+
+
+def test_targets_take_the_bins_studies_report_and_partial_tables(tmp_path):
+    """A county's own data: `<=4` bins, no skills, one wave, monitoring without a survey."""
+    path = tmp_path / "county.yaml"
+    path.write_text(
+        "subcounty: Lari\n"
+        "sample_sizes: {knowledge: [18, null], visits_received: 18}\n"
+        "visits_received: {'<=4': 0.1, '5-8': 0.2, '9-12': 0.6, '>12': 0.1}\n"
+        "knowledge: {fridge_tag: [0.4, null]}\n"
+        "dropouts: {left_by_turnover: 2}\n"
+        "checklist: {n: 18, sd: 0.5, by_month: {0: 1.6, 3: 2.3}}\n")
+    t = survey.load_targets(path)
+    assert t.waves() == {"baseline"} and t.n("knowledge", "endline") is None
+    assert [survey.visit_bin(b) for b in t.visits_received] == [
+        (0, 4), (5, 8), (9, 12), (13, math.inf)]
+    assert survey.visit_bin(">=13") == (13, math.inf)
+    monitoring = tmp_path / "monitoring.yaml"
+    monitoring.write_text("subcounty: Lari\ncheckl: {}\n")
+    with pytest.raises(ConfigError, match=r"checkl: unknown key .*did you mean checklist"):
+        survey.load_targets(monitoring)
+    for text, message in (
+        ("sample_sizes: {visits_received: 9}\nvisits_received: {'<=4': 0.5, '4-8': 0.5}",
+         "visits_received: the bins overlap"),
+        ("visits_received: {'9-12': 1.0}", "sample_sizes.visits_received: needs"),
+        ("knowledge: {fridge_tag: [0.4, 0.5]}\nsample_sizes: {knowledge: [20, null]}",
+         "sample_sizes.knowledge: needs the endline respondents"),
+        ("sample_sizes: {visits_received: 9}\nvisits_received: {'nine': 1.0}",
+         "cannot read bin 'nine'"),
+        ("dropouts: {}", "no targets"),
+    ):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text("subcounty: Lari\n" + text + "\n")
+        with pytest.raises(ConfigError, match=message):
+            survey.load_targets(bad)

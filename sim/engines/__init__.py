@@ -29,9 +29,18 @@ def check(engine: str) -> str:
 
 
 def simulate(config: Config, seed: int, replicate: int = 0, engine: str = DEFAULT) -> Record:
-    """Run one replicate on ``engine``: a pure function of its arguments."""
+    """Run one replicate on ``engine``: a pure function of its arguments.
+
+    A config that names a posterior runs with the replicate's draw from it
+    (:mod:`sim.uncertainty`); the record keeps the draw.
+    """
+    from sim.uncertainty import replicate_config
+
     if check(engine) == "reference":
         from sim.engines.reference.model import simulate as run
     else:
         from sim.engines.fast.model import simulate as run
-    return run(config, seed, replicate)
+    cfg, draw = replicate_config(config, seed, replicate)
+    record = run(cfg, seed, replicate)
+    record.draw = draw
+    return record
