@@ -48,6 +48,7 @@ class Results:
     phases: pd.DataFrame
     budget: pd.DataFrame
     workforce: pd.DataFrame
+    turnover: pd.DataFrame
     summary: dict
 
     def summary_document(self) -> dict:
@@ -70,6 +71,7 @@ class Results:
             "phases.parquet": lambda p: self.phases.to_parquet(p, index=False),
             "budget.parquet": lambda p: self.budget.to_parquet(p, index=False),
             "workforce.parquet": lambda p: self.workforce.to_parquet(p, index=False),
+            "turnover.parquet": lambda p: self.turnover.to_parquet(p, index=False),
             "summary.json": lambda p: p.write_text(json.dumps(self.summary_document(), indent=2) + "\n"),
             "config.resolved.yaml": lambda p: p.write_text(
                 yaml.safe_dump(self.config.to_dict(), sort_keys=False)),
@@ -126,5 +128,6 @@ def run(config: Config | str | Path, reps: int = 1, seed: int = 0, jobs: int = 1
         phases=metrics.phases(cfg, records),
         budget=metrics.budget(cfg, ledger),
         workforce=metrics.workforce(cfg, records, spells, mentor_spells),
+        turnover=metrics.turnover(cfg, records, spells),
         summary=metrics.summary(cfg, spells, ledger),
     )
