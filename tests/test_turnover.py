@@ -12,6 +12,7 @@ import pytest
 import sim
 from sim import metrics
 from sim.engines import simulate
+from sim.report import TOP_SUBCOUNTIES, _turnover_shown
 
 from conftest import CONFIGS, build
 
@@ -234,3 +235,7 @@ def test_the_turnover_table_at_national_size():
     summary = metrics.turnover_summary(t.assign(scenario="national"))
     assert len(summary) == 48 and summary["subcounty"].iloc[-1] == metrics.ALL_SUBCOUNTIES
     assert summary["posts"].iloc[-1] == sum(s.counts.total for s in cfg.subcounties)
+    # the report's page keeps all of them together and the five with the most turnover
+    moves, visits = _turnover_shown(summary)
+    assert len(moves) == len(visits) == 1 + TOP_SUBCOUNTIES
+    assert moves["subcounty"].iloc[0] == metrics.ALL_SUBCOUNTIES
