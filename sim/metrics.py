@@ -503,13 +503,12 @@ def outcomes(spells: pd.DataFrame, ledger: pd.DataFrame, ksh_per_usd: float) -> 
     last = spells.sort_values("start_day").groupby(["replicate", "mentee_id"]).last()
     gained = (last["final_mean_score"] - last["baseline_mean_score"]).groupby("replicate").sum()
     # originals and replacements apart (a nurse is one or the other on all her spells)
-    replaced = spells["replacement"].to_numpy(bool)
-    nurses = spells[["replicate", "mentee_id", "replacement"]].drop_duplicates(
-        ["replicate", "mentee_id"])
-    newcomers = nurses.groupby("replicate")["replacement"].sum().astype("int64")
+    replaced = spells["replacement"].astype(bool)
+    newcomers = (spells["mentee_id"].where(replaced).groupby(spells["replicate"]).nunique()
+                 .reindex(people.index, fill_value=0))
     originals = people - newcomers
-    visits = spells["visits"].groupby([spells["replicate"], replaced]).sum().unstack(
-        fill_value=0).reindex(columns=[False, True], fill_value=0)
+    late = spells["visits"].where(replaced, 0).groupby(spells["replicate"]).sum()
+    visits = {True: late, False: by_rep["visits"].sum() - late}
     return pd.DataFrame({
         "mean_competency_at_horizon": end_groups["final_mean_score"].mean(),
         "share_all_areas_3_or_above": proficient,
