@@ -77,8 +77,8 @@ TOP_SUBCOUNTIES = 5
 
 def _turnover_shown(summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The turnover summary as the page shows it, in two tables: turnover and replacement,
-    and the visits received by the nurses at the end, originals and replacements side by
-    side in the study's bins. Per scenario, its subcounties and all of them together, or,
+    and the nurses at the end, originals and replacements side by side: their months
+    enrolled and the visits they received, in the study's bins. Per scenario, its subcounties and all of them together, or,
     beyond :data:`SHOWN_SUBCOUNTIES`, all together and the :data:`TOP_SUBCOUNTIES` with the
     most replacements per post (the workbook keeps every subcounty)."""
     kept = []
@@ -102,15 +102,16 @@ def _turnover_shown(summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         "scenario": df["scenario"], "subcounty": df["subcounty"], "posts": fmt("posts", ".0f"),
         "left by turnover": fmt("left_turnover"), "furloughed": fmt("left_furlough"),
         "graduated": fmt("left_graduated"), "replacements": fmt("replacements"),
-        "vacant at end": fmt("vacancies_at_horizon"),
-        "replacements' months at end": fmt("replacements_months_mean")})
-    labels = {"0_4": "≤4", "5_8": "5-8", "9_12": "9-12", "over_12": ">12"}
+        "vacant at end": fmt("vacancies_at_horizon")})
+    # the study's bins, with hyphens and spaces a header does not break at
+    labels = {"0_4": "≤4", "5_8": "5\u20118", "9_12": "9\u201112", "over_12": ">12"}
     columns = {("", "scenario"): df["scenario"], ("", "subcounty"): df["subcounty"]}
     for group in metrics.GROUPS:
         columns[(group, "nurses")] = fmt(f"{group}_at_horizon")
-        columns[(group, "mean visits")] = fmt(f"{group}_visits_mean")
+        columns[(group, "months")] = fmt(f"{group}_months_mean", ".1f")
+        columns[(group, "visits")] = fmt(f"{group}_visits_mean")
         for b, label in labels.items():
-            columns[(group, f"{label} %")] = fmt(f"{group}_share_{b}", ".0f", 100)
+            columns[(group, f"{label}\u00a0%")] = fmt(f"{group}_share_{b}", ".0f", 100)
     return turnover, pd.DataFrame(columns)
 
 
@@ -239,12 +240,12 @@ def write_html(out: str | Path, path: Path, sheets: dict[str, pd.DataFrame]) -> 
         "<h2>Nurses: turnover, replacements and visits received</h2>",
         "<p>Mean per replication, by subcounty: posts (facilities), nurses who left their post "
         "by turnover, were furloughed with their facility or became mentors (graduated), the "
-        "replacements enrolled (a post's later nurses), posts vacant at the end after a "
-        "turnover, and how many months the replacements enrolled at the end had been in the "
-        "programme.</p>",
+        "replacements enrolled (a post's later nurses) and posts vacant at the end after a "
+        "turnover.</p>",
         _table(moves),
         "<p>The nurses enrolled at the end, each post's first nurse (originals) apart from "
         "replacements: how many (mean per replication) and, pooled over replications, their "
+        "mean months enrolled by the end, their "
         f"mean visits received in the last {metrics.VISITS_WINDOW_MONTHS} months of the "
         "programme (the whole programme, if shorter) and the share with each number of "
         "visits, in the study's bins.</p>",

@@ -72,7 +72,7 @@ def test_html_report_is_self_contained_with_every_figure(finished_batch, tmp_pat
     assert dom.tables >= 11
     text = page.read_text()
     assert "own baseline" in text and "budget cap" in text and "2018/19" in text
-    assert "replacements" in text and "9-12 %" in text
+    assert "replacements" in text and "in the study's bins" in text
     assert "doi:10.9745/GHSP-D-20-00421" in page.read_text()
 
 
