@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from distributed import Client
 
 TABLES = ("mentees", "mentors", "timeseries", "costs", "phases", "budget", "workforce",
-          "outcomes")
+          "turnover", "outcomes")
 MANIFEST = "manifest.jsonl"
 EXPERIMENT = "experiment.json"
 CONNECT_TIMEOUT = 5  # seconds to reach a Dask scheduler
@@ -61,6 +61,7 @@ def run_task(experiment: Experiment, scenario: str, replicate: int,
         "phases": metrics.phases(config, [rec]),
         "budget": metrics.budget(config, ledger),
         "workforce": metrics.workforce(config, [rec], mentees, mentor_spells),
+        "turnover": metrics.turnover(config, [rec], mentees),
         "outcomes": metrics.outcomes(mentees, ledger, config.costs.ksh_per_usd)
         .rename_axis("replicate").reset_index(),
     }

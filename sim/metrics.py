@@ -44,7 +44,22 @@ def mentees(config: Config, records: Sequence[Record]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=cols)
     df = df.astype({"replicate": "int64", "facility_id": "int64", "mentee_id": "int64",
                     "visits": "int64", "exit_reason": "object", "keph_level": "object"})
+    df.insert(6, "replacement", _replacements(df))
+    joined = df.groupby(["replicate", "mentee_id"])["start_day"].transform("min").to_numpy(float)
+    df.insert(7, "joined_month", np.searchsorted(np.asarray(config.month_starts()), joined,
+                                                 side="right").astype(np.int64))
     return df.sort_values(["replicate", "mentee_id", "start_day"], ignore_index=True)
+
+
+def _replacements(spells: pd.DataFrame) -> np.ndarray:
+    """Whether each spell's nurse is a replacement: not the first nurse her post (facility)
+    had in the programme. The first is the nurse of the post's earliest spell; a furloughed
+    nurse coming back keeps her id and is not a replacement, and the nurse who takes a post
+    after its holder left it (by turnover, or a graduate who mentored from it until she left
+    it) is one."""
+    first = (spells.sort_values(["start_day", "mentee_id"])
+             .groupby(["replicate", "facility_id"])["mentee_id"].transform("first"))
+    return (spells["mentee_id"] != first.reindex(spells.index)).to_numpy(bool)
 
 
 def costs(config: Config, records: Sequence[Record]) -> pd.DataFrame:
@@ -272,6 +287,164 @@ def parameters(records: Sequence[Record]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: The study's bins of visits received (its Table 1), by their lowest count; the last is open.
+VISIT_BINS = {"0_4": 0, "5_8": 5, "9_12": 9, "over_12": 13}
+#: How many of the last programme months the visits-received bins count (the pilot's year).
+VISITS_WINDOW_MONTHS = 12
+GROUPS = ("originals", "replacements")
+
+TURNOVER_COLUMNS = [
+    "replicate", "subcounty", "posts", "originals", "left_turnover", "left_furlough",
+    "furlough_returns", "left_graduated", "replacements", "graduates_replaced",
+    "vacancies_at_horizon", "visits_window_months",
+    *(f"{g}_{c}" for g in GROUPS for c in ("at_horizon", "months_mean", "visits_mean",
+                                            *(f"visits_{b}" for b in VISIT_BINS)))]
+
+
+def turnover(config: Config, records: Sequence[Record], spells: pd.DataFrame) -> pd.DataFrame:
+    """Nurse turnover and replacement, and the visits the nurses at the horizon received: a
+    row per (replicate, subcounty), subcounties in config order (one not yet in the
+    programme has a row of zeros).
+
+    * ``originals``: nurses enrolled as their post's first in the programme; ``left_*``:
+      spells ended by turnover, furlough or graduation; ``furlough_returns``: spells
+      begun by a furloughed nurse coming back; ``replacements``: nurses enrolled in a post
+      after its earlier nurse left it (``mentees.parquet``'s ``replacement``), of which
+      ``graduates_replaced`` followed a graduate who had mentored from the post until she
+      left it; ``vacancies_at_horizon``: posts whose last nurse left by turnover and whose
+      successor was not enrolled by the horizon (the vacancy, or a furloughed facility's
+      return, still awaited). So ``left_turnover + graduates_replaced = replacements +
+      vacancies_at_horizon``.
+    * For the nurses enrolled at the horizon, originals and replacements apart: how many,
+      their mean months enrolled (all spells, to the horizon, in programme months: a nurse
+      in post throughout the pilot has 12), their mean visits received in the last
+      ``visits_window_months`` months of the programme (12, or the whole programme if
+      shorter, as the study counted a 12-month programme's visits) and how many received
+      0-4, 5-8, 9-12 or more than 12 of them (the study's bins).
+    """
+    names = [s.name for s in config.subcounties]
+    n_sub, bins = len(names), len(VISIT_BINS)
+    reps = np.array(sorted(rec.replicate for rec in records), dtype=np.int64)
+    cells = len(reps) * n_sub
+    sub = pd.Categorical(spells["subcounty"], categories=names).codes.astype(np.int64)
+    cell = np.searchsorted(reps, spells["replicate"].to_numpy()) * n_sub + sub
+
+    def count(mask: np.ndarray, where: np.ndarray = cell) -> np.ndarray:
+        return np.bincount(where[mask], minlength=cells)
+
+    reason = spells["exit_reason"].to_numpy(object)
+    out: dict[str, np.ndarray] = {
+        "replicate": np.repeat(reps, n_sub),
+        "subcounty": np.tile(np.array(names, dtype=object), len(reps)),
+        "posts": np.tile(np.array([s.counts.total for s in config.subcounties], np.int64),
+                         len(reps)),
+    }
+    # a row per nurse, in her post's order of nurses: when she joined, her time enrolled,
+    # how her last spell ended, and the post's previous nurse's last exit
+    starts = np.asarray(config.month_starts())
+    month = np.arange(len(starts), dtype=float)  # day -> programme months since day 0
+    span = (np.interp(spells["end_day"].to_numpy(float), starts, month)
+            - np.interp(spells["start_day"].to_numpy(float), starts, month))
+    order = spells.assign(_cell=cell, _months=span,
+                          _open=spells["exit_reason"].isna()).sort_values(
+        ["replicate", "facility_id", "start_day", "mentee_id"])
+    by_nurse = order.groupby(["replicate", "mentee_id"], sort=False)
+    nurses = order.drop_duplicates(["replicate", "mentee_id"], keep="last").set_index(
+        ["replicate", "mentee_id"])
+    nurses = nurses.assign(
+        _joined=by_nurse["start_day"].min(), _months=by_nurse["_months"].sum()).sort_values(
+        ["replicate", "facility_id", "_joined", "mentee_id"])
+    facility = nurses[["facility_id"]].reset_index()[["replicate", "facility_id"]]
+    same_post = (facility == facility.shift()).all(axis=1).to_numpy()
+    last_reason = nurses["exit_reason"].to_numpy(object)
+    previous = np.r_[None, last_reason[:-1]]
+    replacement = nurses["replacement"].to_numpy(bool)
+    ncell = nurses["_cell"].to_numpy(np.int64)
+    last_of_post = np.r_[~same_post[1:], True]
+    out.update(
+        originals=count(~replacement, ncell),
+        left_turnover=count(reason == "turnover"),
+        left_furlough=count(reason == "furlough"),
+        furlough_returns=count(np.ones(len(cell), bool)) - count(np.ones(len(ncell), bool), ncell),
+        left_graduated=count(reason == "graduated"),
+        replacements=count(replacement, ncell),
+        graduates_replaced=count(replacement & same_post & (previous == "graduated"), ncell),
+        vacancies_at_horizon=count(last_of_post & (last_reason == "turnover"), ncell),
+        visits_window_months=np.full(cells, min(VISITS_WINDOW_MONTHS, config.months), np.int64),
+    )
+    # the nurses at the horizon: their visits within the window, from the visit log
+    at_end = nurses[nurses["_open"].to_numpy(bool)]
+    since = starts[max(config.months - VISITS_WINDOW_MONTHS, 0)]
+    received = np.zeros(len(at_end), np.int64)
+    rep_of, ids = at_end.index.get_level_values(0), at_end.index.get_level_values(1)
+    for rec in records:
+        mine = np.flatnonzero(rep_of == rec.replicate)
+        if not len(mine):
+            continue
+        who = np.asarray(rec.visits.column("mentee"), np.int64)
+        day = np.asarray(rec.visits.column("day"), float)
+        per = np.bincount(who[day >= since], minlength=int(ids[mine].max()) + 1)
+        received[mine] = per[ids[mine]]
+    group = at_end["replacement"].to_numpy(bool)
+    ecell = at_end["_cell"].to_numpy(np.int64)
+    k = np.searchsorted(list(VISIT_BINS.values()), received, side="right") - 1
+    for g, mask in zip(GROUPS, (~group, group), strict=True):
+        n = count(mask, ecell)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            months = np.bincount(ecell[mask], at_end["_months"].to_numpy(float)[mask],
+                                 minlength=cells) / n
+            visits = np.bincount(ecell[mask], received[mask], minlength=cells) / n
+        binned = np.bincount(ecell[mask] * bins + k[mask], minlength=cells * bins).reshape(
+            cells, bins)
+        out[f"{g}_at_horizon"] = n
+        out[f"{g}_months_mean"] = months
+        out[f"{g}_visits_mean"] = visits
+        for j, b in enumerate(VISIT_BINS):
+            out[f"{g}_visits_{b}"] = binned[:, j]
+    return pd.DataFrame({c: out[c] for c in TURNOVER_COLUMNS})
+
+
+ALL_SUBCOUNTIES = "all subcounties"
+
+
+def turnover_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """The turnover table summarised across replicates: a row per subcounty (per scenario, in
+    a batch), then one for all its subcounties together. Counts are means per replication;
+    the nurses at the horizon are pooled over replications (and subcounties), so their mean
+    months and visits are per nurse, and ``<group>_share_<bin>`` is the share of the group's
+    nurses at the horizon whose visits fall in the bin."""
+    keys = ["scenario"] if "scenario" in table.columns else []
+    counts = ["posts", "originals", "left_turnover", "left_furlough", "furlough_returns",
+              "left_graduated", "replacements", "graduates_replaced", "vacancies_at_horizon",
+              *(f"{g}_at_horizon" for g in GROUPS)]
+    pooled = [f"{g}_visits_{b}" for g in GROUPS for b in VISIT_BINS]
+    df = table.copy()
+    for g in GROUPS:
+        for stat in ("months_mean", "visits_mean"):
+            df[f"{g}_{stat}"] = (df[f"{g}_{stat}"] * df[f"{g}_at_horizon"]).fillna(0.0)
+    weighted = [f"{g}_{stat}" for g in GROUPS for stat in ("months_mean", "visits_mean")]
+    summed = [*counts, *pooled, *weighted]
+    together = (df.groupby([*keys, "replicate"], sort=False)
+                .agg({**dict.fromkeys(summed, "sum"), "visits_window_months": "first"})
+                .reset_index().assign(subcounty=ALL_SUBCOUNTIES))
+    both = pd.concat([df, together], ignore_index=True)
+    if keys:  # each scenario's subcounties in their order, then all of them
+        first = {s: i for i, s in enumerate(dict.fromkeys(table["scenario"]))}
+        both = both.assign(_o=both["scenario"].map(first)).sort_values("_o", kind="stable")
+    grouped = both.groupby([*keys, "subcounty"], sort=False)
+    means = grouped[counts].mean()
+    sums = grouped[[*pooled, *weighted, *(f"{g}_at_horizon" for g in GROUPS)]].sum()
+    out = means.assign(visits_window_months=grouped["visits_window_months"].first())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for g in GROUPS:
+            n = sums[f"{g}_at_horizon"].where(sums[f"{g}_at_horizon"] > 0)
+            out[f"{g}_months_mean"] = sums[f"{g}_months_mean"] / n
+            out[f"{g}_visits_mean"] = sums[f"{g}_visits_mean"] / n
+            for b in VISIT_BINS:
+                out[f"{g}_share_{b}"] = sums[f"{g}_visits_{b}"] / n
+    return out.reset_index()
+
+
 def _per_month(config: Config, records: Sequence[Record], name: str, events: str) -> pd.Series:
     """Count a record's events (a log with day and subcounty) per replicate, subcounty and month."""
     names = np.array([s.name for s in config.subcounties], dtype=object)
@@ -342,6 +515,13 @@ def outcomes(spells: pd.DataFrame, ledger: pd.DataFrame, ksh_per_usd: float) -> 
     # each nurse's gain, from her baseline to the end of her last spell
     last = spells.sort_values("start_day").groupby(["replicate", "mentee_id"]).last()
     gained = (last["final_mean_score"] - last["baseline_mean_score"]).groupby("replicate").sum()
+    # originals and replacements apart (a nurse is one or the other on all her spells)
+    replaced = spells["replacement"].astype(bool)
+    newcomers = (spells["mentee_id"].where(replaced).groupby(spells["replicate"]).nunique()
+                 .reindex(people.index, fill_value=0))
+    originals = people - newcomers
+    late = spells["visits"].where(replaced, 0).groupby(spells["replicate"]).sum()
+    visits = {True: late, False: by_rep["visits"].sum() - late}
     return pd.DataFrame({
         "mean_competency_at_horizon": end_groups["final_mean_score"].mean(),
         "share_all_areas_3_or_above": proficient,
@@ -351,6 +531,9 @@ def outcomes(spells: pd.DataFrame, ledger: pd.DataFrame, ksh_per_usd: float) -> 
         "total_cost_usd": total / ksh_per_usd,
         "cost_per_mentee_ksh": total / people,
         "cost_per_competency_point_ksh": total / gained.where(gained > 0),
+        "replacements": newcomers,
+        "visits_per_original_nurse": visits[False] / originals.where(originals > 0),
+        "visits_per_replacement_nurse": visits[True] / newcomers.where(newcomers > 0),
     }).reindex(people.index)
 
 

@@ -70,6 +70,51 @@ def _timeline_shown(timeline: pd.DataFrame) -> pd.DataFrame:
                   "start_month", "reasons", "mentors_recruited", "graduates_used"]]
 
 
+#: Subcounties a scenario shows on the page, beyond which only the most turnover is shown.
+SHOWN_SUBCOUNTIES = 8
+TOP_SUBCOUNTIES = 5
+
+
+def _turnover_shown(summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The turnover summary as the page shows it, in two tables: turnover and replacement,
+    and the nurses at the end, originals and replacements side by side: their months
+    enrolled and the visits they received, in the study's bins. Per scenario, its subcounties and all of them together, or,
+    beyond :data:`SHOWN_SUBCOUNTIES`, all together and the :data:`TOP_SUBCOUNTIES` with the
+    most replacements per post (the workbook keeps every subcounty)."""
+    kept = []
+    for _, grp in summary.groupby("scenario", sort=False):
+        subs = grp[grp["subcounty"] != metrics.ALL_SUBCOUNTIES]
+        total = grp[grp["subcounty"] == metrics.ALL_SUBCOUNTIES]
+        if len(subs) == 1:
+            kept.append(subs)
+        elif len(subs) <= SHOWN_SUBCOUNTIES:
+            kept += [subs, total]
+        else:
+            rate = subs["replacements"] / subs["posts"]
+            kept += [total, subs.loc[rate.sort_values(ascending=False, kind="stable")
+                                     .index[:TOP_SUBCOUNTIES]]]
+    df = pd.concat(kept)
+
+    def fmt(col: str, spec: str = ".2f", scale: float = 1.0) -> list[str]:
+        return ["" if pd.isna(x) else f"{scale * x:{spec}}" for x in df[col]]
+
+    turnover = pd.DataFrame({
+        "scenario": df["scenario"], "subcounty": df["subcounty"], "posts": fmt("posts", ".0f"),
+        "left by turnover": fmt("left_turnover"), "furloughed": fmt("left_furlough"),
+        "graduated": fmt("left_graduated"), "replacements": fmt("replacements"),
+        "vacant at end": fmt("vacancies_at_horizon")})
+    # the study's bins, with hyphens and spaces a header does not break at
+    labels = {"0_4": "≤4", "5_8": "5\u20118", "9_12": "9\u201112", "over_12": ">12"}
+    columns = {("", "scenario"): df["scenario"], ("", "subcounty"): df["subcounty"]}
+    for group in metrics.GROUPS:
+        columns[(group, "nurses")] = fmt(f"{group}_at_horizon")
+        columns[(group, "months")] = fmt(f"{group}_months_mean", ".1f")
+        columns[(group, "visits")] = fmt(f"{group}_visits_mean")
+        for b, label in labels.items():
+            columns[(group, f"{label}\u00a0%")] = fmt(f"{group}_share_{b}", ".0f", 100)
+    return turnover, pd.DataFrame(columns)
+
+
 def _by_year(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Means over replications per scenario and fiscal year."""
     return (df.groupby(["scenario", "fiscal_year"], sort=False)[columns].mean()
@@ -100,6 +145,7 @@ def tables(out: str | Path) -> dict[str, pd.DataFrame]:
                                     "annual_budget_ksh", "share_of_budget"]),
         "workforce": _by_year(workforce, [c for c in workforce.columns
                                           if c not in ("replicate", "fiscal_year", "scenario")]),
+        "turnover": metrics.turnover_summary(batch.read(out, "turnover")),
         "scenarios": overrides,
         "uncertainty": psa,
         "parameters": pd.DataFrame(_flatten(base), columns=["parameter", "value"])
@@ -189,6 +235,28 @@ def write_html(out: str | Path, path: Path, sheets: dict[str, pd.DataFrame]) -> 
                                           "mentors_recruited", "graduates_promoted",
                                           "mentors_left", "release_days_used",
                                           "workload_pressure"]])]
+    many = sheets["turnover"].groupby("scenario")["subcounty"].nunique().max() - 1
+    moves, visits = _turnover_shown(sheets["turnover"])
+    parts += [
+        "<h2>Nurses: turnover, replacements and visits received</h2>",
+        "<p>Mean per replication, by subcounty: posts (facilities), nurses who left their post "
+        "by turnover, were furloughed with their facility or became mentors (graduated), the "
+        "replacements enrolled (a post's later nurses) and posts vacant at the end after a "
+        "turnover.</p>",
+        _table(moves),
+        "<p>The nurses enrolled at the end, each post's first nurse (originals) apart from "
+        "replacements: how many (mean per replication) and, pooled over replications, their "
+        "mean months enrolled by the end, their "
+        f"mean visits received in the last {metrics.VISITS_WINDOW_MONTHS} months of the "
+        "programme (the whole programme, if shorter) and the share with each number of "
+        "visits, in the study's bins.</p>",
+        _table(visits),
+    ]
+    if many > SHOWN_SUBCOUNTIES:
+        parts.append(f"<p class='note'>A scenario with more than {SHOWN_SUBCOUNTIES} "
+                     f"subcounties shows all of them together and the {TOP_SUBCOUNTIES} with the "
+                     "most replacements per post; the workbook's turnover sheet has every "
+                     "subcounty.</p>")
     parts += [
         "<h2>Scenarios</h2>", _table(sheets["scenarios"]),
         "<h2>Uncertain parameters</h2>",

@@ -49,6 +49,7 @@ class Results:
     budget: pd.DataFrame
     workforce: pd.DataFrame
     parameters: pd.DataFrame
+    turnover: pd.DataFrame
     summary: dict
 
     def summary_document(self) -> dict:
@@ -75,6 +76,7 @@ class Results:
             "workforce.parquet": lambda p: self.workforce.to_parquet(p, index=False),
             **({"parameters.parquet": lambda p: self.parameters.to_parquet(p, index=False)}
                if len(self.parameters) else {}),
+            "turnover.parquet": lambda p: self.turnover.to_parquet(p, index=False),
             "summary.json": lambda p: p.write_text(json.dumps(self.summary_document(), indent=2) + "\n"),
             "config.resolved.yaml": lambda p: p.write_text(
                 yaml.safe_dump(self.config.to_dict(), sort_keys=False)),
@@ -132,5 +134,6 @@ def run(config: Config | str | Path, reps: int = 1, seed: int = 0, jobs: int = 1
         budget=metrics.budget(cfg, ledger),
         workforce=metrics.workforce(cfg, records, spells, mentor_spells),
         parameters=metrics.parameters(records),
+        turnover=metrics.turnover(cfg, records, spells),
         summary=metrics.summary(cfg, spells, ledger),
     )

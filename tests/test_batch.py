@@ -213,7 +213,7 @@ def test_a_batch_on_the_reference_engine_gives_the_same_tables_and_resumes_on_it
     fast, ref = tmp_path / "fast", tmp_path / "ref"
     assert main(["batch", str(path), "--out", str(fast), "--jobs", "1"]) == 0
     assert main(["batch", str(path), "--out", str(ref), "--jobs", "2", "--engine", "reference"]) == 0
-    for name in ("mentees", "mentors", "timeseries", "phases", "workforce"):
+    for name in ("mentees", "mentors", "timeseries", "phases", "workforce", "turnover"):
         a, b = batch.read(fast, name), batch.read(ref, name)
         pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=0, atol=1e-9, obj=name)
     key = ["scenario", "replicate", "day", "category", "who"]

@@ -25,6 +25,8 @@ def test_notebook_runs(path, monkeypatch):
         visits = comparison["visits_per_mentee"]
         assert visits["pilot (1:4)"] > visits["1:8"] > visits["1:12"]
         assert set(namespace["visits"].index) == {"Lari", "Machakos"}
+        split = namespace["split"]
+        assert (split["replacements_visits_mean"] < split["originals_visits_mean"] - 4).all()
     if path.name == "county_scaleup.ipynb":
         phases = namespace["phases"]
         capped = phases[phases["phase"] == 2]

@@ -69,9 +69,10 @@ def test_html_report_is_self_contained_with_every_figure(finished_batch, tmp_pat
     for src in dom.images:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
-    assert dom.tables >= 9
+    assert dom.tables >= 11
     text = page.read_text()
     assert "own baseline" in text and "budget cap" in text and "2018/19" in text
+    assert "replacements" in text and "in the study's bins" in text
     assert "doi:10.9745/GHSP-D-20-00421" in page.read_text()
 
 
@@ -80,8 +81,8 @@ def test_xlsx_report_opens_with_the_expected_sheets(finished_batch, tmp_path):
     assert main(["report", str(finished_batch), "--xlsx", str(book)]) == 0
     sheets = pd.read_excel(book, sheet_name=None)
     assert list(sheets) == ["outcomes", "differences", "outcomes_long", "icer", "ceac",
-                            "timeline", "budget", "workforce", "scenarios", "uncertainty",
-                            "parameters"]
+                            "timeline", "budget", "workforce", "turnover", "scenarios",
+                            "uncertainty", "parameters"]
     assert set(sheets["outcomes"]["scenario"]) == {"mentoring", "classroom", "phased"}
     assert set(sheets["icer"]["strategy"]) == {"mentoring", "classroom", "phased"}
     timeline = sheets["timeline"].set_index("scenario")
@@ -91,6 +92,12 @@ def test_xlsx_report_opens_with_the_expected_sheets(finished_batch, tmp_path):
     assert timeline.loc["phased", "reasons"] == "budget cap (4 of 4)"
     assert set(sheets["budget"]["fiscal_year"]) == {"2017/18", "2018/19"}
     assert {"mentors_in_post", "workload_pressure"} <= set(sheets["workforce"].columns)
+    turnover = sheets["turnover"]
+    assert list(turnover["subcounty"]) == ["Lari", "Machakos", "all subcounties"] * 3
+    phased = turnover[turnover["scenario"] == "phased"].set_index("subcounty")
+    assert phased.loc["Machakos", "originals"] == 0  # the cap kept it out
+    assert phased.loc["all subcounties", "posts"] == 40
+    assert {"replacements_share_9_12", "originals_visits_mean"} <= set(turnover.columns)
     assert "classroom.per_diem_per_day" in set(sheets["uncertainty"]["parameter"])
     assert "mentor.mentees_per_mentor" in set(sheets["parameters"]["parameter"])
 

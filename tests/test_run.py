@@ -27,16 +27,16 @@ def pilot_run(tmp_path_factory):
 def test_outputs_and_columns(pilot_run):
     names = {p.name for p in pilot_run.iterdir()}
     assert names == {"mentees.parquet", "mentors.parquet", "timeseries.parquet", "costs.parquet",
-                     "phases.parquet", "budget.parquet", "workforce.parquet", "summary.json",
-                     "config.resolved.yaml", "competency.png"}
+                     "phases.parquet", "budget.parquet", "workforce.parquet",
+                     "turnover.parquet", "summary.json", "config.resolved.yaml", "competency.png"}
     phases = pd.read_parquet(pilot_run / "phases.parquet")
     assert len(phases) == 0 and "start_month" in phases.columns  # the pilot has no phases
     m = pd.read_parquet(pilot_run / "mentees.parquet")
-    assert list(m.columns[:12]) == ["replicate", "subcounty", "facility_id", "facility_name",
-                                    "keph_level", "mentee_id", "start_day", "end_day",
-                                    "exit_reason", "visits", "baseline_mean_score",
-                                    "final_mean_score"]
-    assert [c.removeprefix("score_") for c in m.columns[12:]] == list(AREAS)
+    assert list(m.columns[:14]) == ["replicate", "subcounty", "facility_id", "facility_name",
+                                    "keph_level", "mentee_id", "replacement", "joined_month",
+                                    "start_day", "end_day", "exit_reason", "visits",
+                                    "baseline_mean_score", "final_mean_score"]
+    assert [c.removeprefix("score_") for c in m.columns[14:]] == list(AREAS)
     assert set(m.loc[m["facility_id"] == 0, "facility_name"]) == {"Lari public 1"}
     assert m["keph_level"].isna().all()  # counted facilities have no KEPH level
     assert set(m["subcounty"]) == {"Lari", "Machakos"}
@@ -73,7 +73,8 @@ def test_outputs_and_columns(pilot_run):
     assert doc["config"] == "pilot" and doc["seed"] == 1 and doc["reps"] == 20
     assert doc["version"] == sim.__version__
     for key in ["mean_competency_at_horizon", "share_all_areas_3_or_above", "visits_per_mentee",
-                "total_cost_ksh", "total_cost_usd", "cost_per_mentee_ksh"]:
+                "total_cost_ksh", "total_cost_usd", "cost_per_mentee_ksh", "replacements",
+                "visits_per_original_nurse", "visits_per_replacement_nurse"]:
         s = doc["outcomes"]["overall"][key]
         assert s["p5"] <= s["mean"] <= s["p95"], key
     assert set(doc["outcomes"]["by_subcounty"]) == {"Lari", "Machakos"}
