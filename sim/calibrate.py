@@ -254,6 +254,7 @@ class Objective:
         log_a = math.log(cfg.survey.discrimination)
         groups = resp.groupby(["item", "wave"]).indices
         levels = resp["level"].to_numpy(dtype=float)
+        able = resp["able"].to_numpy(dtype=float)  # 0 where the facility lacks what it needs
         t, fitted = self.targets, {}
         for item, (kind, s0, s1) in t.shares().items():
             waves = [(w, s) for w, s in zip(survey.WAVES, (s0, s1), strict=True) if s is not None]
@@ -264,13 +265,13 @@ class Objective:
                 parts[item] = sum(_binomial_nll(k, n, float(p_all[i].mean()) if len(i) else 0.5)
                                   for i, (k, n) in zip(idx, counts, strict=True))
                 continue
-            obs = [(levels[i], k, n) for i, (k, n) in zip(idx, counts, strict=True)]
+            obs = [(levels[i], able[i], k, n) for i, (k, n) in zip(idx, counts, strict=True)]
 
             def nll(x: np.ndarray, obs=obs) -> float:
                 d, la = x
                 a = math.exp(la)
-                fit = sum(_binomial_nll(k, n, float(survey.item_response(lv, d, a).mean())
-                                        if len(lv) else 0.5) for lv, k, n in obs)
+                fit = sum(_binomial_nll(k, n, float((ab * survey.item_response(lv, d, a)).mean())
+                                        if len(lv) else 0.5) for lv, ab, k, n in obs)
                 return fit + 0.5 * ((la - log_a) / PRIOR_SD) ** 2
 
             start = self._start.get(item, (spec.difficulty, log_a))

@@ -8,7 +8,8 @@ the CLI prints that line and exits with status 2.
 Only a scenario's own layout and plan are required: ``name``, ``start_date``,
 ``months`` and each subcounty's ``name``, ``setting`` and facilities. Every other
 key defaults to the calibrated pilot's value, that of ``configs/pilot.yaml`` with
-``configs/params/lari_calibrated.yaml`` (a test keeps them equal). Each default is
+``configs/params/lari_calibrated.yaml`` (a test keeps them equal), except a subcounty's
+amenities, which default to every facility having all of them. Each default is
 marked here as from the paper (Hossain et al., GHSP 2021,
 doi:10.9745/GHSP-D-20-00421), calibrated to the Lari arm, or an assumption. A block
 given in part keeps the defaults of the keys it leaves out, at every depth.
@@ -62,6 +63,9 @@ Ownership = Literal["public", "faith_based", "private"]
 OWNERSHIPS: tuple[str, ...] = get_args(Ownership)
 
 Setting = Literal["rural", "urban"]
+#: What a facility may lack that a practice needs (see :mod:`sim.rules.amenities`).
+Amenity = Literal["running_water", "hand_sanitiser", "electricity", "gas"]
+AMENITIES: tuple[str, ...] = get_args(Amenity)
 Moderation = Literal["peer", "supervisor"]
 
 
@@ -161,11 +165,35 @@ LARI_PRIORITIES: tuple[str, ...] = (
 )
 
 
+class Amenities(_Block):
+    """Shares of a subcounty's facilities with each amenity (0-1). Each facility's are drawn
+    independently, once per replicate (see :mod:`sim.rules.amenities`); a survey item that
+    ``needs`` one of them is observed not done where a facility has none."""
+
+    running_water: float = Field(
+        default=1.0, ge=0, le=1,
+        description="Share with running water, for hand washing (assumption: all, unless the "
+                    "county's data say otherwise).")
+    hand_sanitiser: float = Field(
+        default=1.0, ge=0, le=1,
+        description="Share with hand sanitiser, the alternative to water for hand washing "
+                    "(assumption: all, unless the county's data say otherwise).")
+    electricity: float = Field(
+        default=1.0, ge=0, le=1,
+        description="Share with electricity, for the vaccine fridge (assumption: all, unless the "
+                    "county's data say otherwise).")
+    gas: float = Field(
+        default=1.0, ge=0, le=1,
+        description="Share with gas for the fridge, the alternative to electricity (assumption: "
+                    "all, unless the county's data say otherwise).")
+
+
 class Subcounty(_Block):
     """One subcounty: its facilities, setting and the mentees' priority order.
 
     Subcounty names are unique. ``priorities`` and ``furlough_hazard_per_year`` default to
-    Lari's, the calibrated arm, whatever the setting.
+    Lari's, the calibrated arm, whatever the setting; ``amenities`` default to every facility
+    having every amenity (a county's own data, which the pilot cannot give).
     """
 
     name: str = Field(min_length=1,
@@ -183,6 +211,11 @@ class Subcounty(_Block):
         description="Hazard a year of an economic shock that furloughs the facility's nurse, by "
                     "ownership (paper, Lari: 1 of 8 private and faith-based facilities in 12 "
                     "months, -ln(7/8) = 0.134; public ones never).")
+    amenities: Amenities = Field(
+        default_factory=Amenities,
+        description="Shares of its facilities with running water, hand sanitiser, electricity "
+                    "and gas; each left out is 1, every facility (assumption). The pilot's Lari "
+                    "shares are assumptions from the paper's account (configs/pilot.yaml).")
 
     @model_validator(mode="after")
     def _check(self) -> Subcounty:
@@ -591,6 +624,12 @@ class SurveyItem(_Block):
     supply: str | None = Field(default=None,
                                description="A stock line to read the item from instead (no "
                                            "area, difficulty or discrimination).")
+    needs: Annotated[list[Amenity], Field(min_length=1)] | None = Field(
+        default=None,
+        description="For an observed skill, amenities any one of which the practice needs "
+                    "(hand washing: running_water or hand_sanitiser); a nurse at a facility "
+                    "with none of them is observed not doing it, whatever she knows. null: "
+                    "none (assumption: which practices need what).")
 
     @model_validator(mode="after")
     def _check(self) -> SurveyItem:
@@ -601,6 +640,8 @@ class SurveyItem(_Block):
                 raise ValueError("an area item needs a difficulty")
         elif self.area is not None or self.difficulty is not None or self.discrimination:
             raise ValueError("a supply item takes no area, difficulty or discrimination")
+        if self.needs is not None and (self.kind != "skills" or self.supply is not None):
+            raise ValueError("needs applies to an observed skill read from an area only")
         return self
 
 

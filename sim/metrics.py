@@ -14,17 +14,19 @@ import numpy as np
 import pandas as pd
 
 from sim.rules import competency
-from sim.config import AREAS, Config
+from sim.config import AMENITIES, AREAS, Config
 from sim.costs import CATEGORIES
 from sim.record import Record
 from sim.scenarios import sites
 
 SCORE_COLS = [f"score_{a}" for a in AREAS]
+AMENITY_COLS = [f"has_{a}" for a in AMENITIES]
 COST_COLS = [f"cost_{c}" for c in CATEGORIES]
 
 
 def mentees(config: Config, records: Sequence[Record]) -> pd.DataFrame:
-    """One row per mentee spell, final scores on the 0-4 checklist scale."""
+    """One row per mentee spell, final scores on the 0-4 checklist scale, and the amenities
+    of her facility in that replicate."""
     names = [s.name for s in config.subcounties]
     layout = sites(config)
     rows = []
@@ -32,18 +34,20 @@ def mentees(config: Config, records: Sequence[Record]) -> pd.DataFrame:
         for spell in rec.spells:
             fac = spell.facility
             final_check = competency.checklist(spell.competency)
+            has = rec.amenities[fac]
             rows.append(
                 (rec.replicate, names[spell.subcounty], fac, layout[fac].name,
                  layout[fac].keph_level, spell.mentee, spell.start, spell.end, spell.reason,
                  spell.visits, competency.checklist(spell.baseline).mean(), final_check.mean(),
-                 *final_check)
+                 *final_check, *(a in has for a in AMENITIES))
             )
     cols = ["replicate", "subcounty", "facility_id", "facility_name", "keph_level", "mentee_id",
             "start_day", "end_day", "exit_reason", "visits", "baseline_mean_score",
-            "final_mean_score", *SCORE_COLS]
+            "final_mean_score", *SCORE_COLS, *AMENITY_COLS]
     df = pd.DataFrame(rows, columns=cols)
     df = df.astype({"replicate": "int64", "facility_id": "int64", "mentee_id": "int64",
-                    "visits": "int64", "exit_reason": "object", "keph_level": "object"})
+                    "visits": "int64", "exit_reason": "object", "keph_level": "object",
+                    **dict.fromkeys(AMENITY_COLS, "bool")})
     df.insert(6, "replacement", _replacements(df))
     joined = df.groupby(["replicate", "mentee_id"])["start_day"].transform("min").to_numpy(float)
     df.insert(7, "joined_month", np.searchsorted(np.asarray(config.month_starts()), joined,

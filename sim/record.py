@@ -141,6 +141,8 @@ class Record:
     posts: Events = field(default_factory=lambda: Events(day="d", subcounty="l"))  # WhatsApp
     # a row per facility on the day-0 baseline and at the horizon (endline), for surveys
     states: list[FacilityState] = field(default_factory=list)
+    # the amenities each facility has (names of sim.config.AMENITIES), by facility id
+    amenities: list[frozenset[str]] = field(default_factory=list)
     draw: Draw | None = None  # the parameter set it ran with, if drawn from a posterior
     events: int = 0  # events SimPy scheduled (for benchmarks)
     rounds: int = 0  # mentors' rounds held, by the model's own calendar (for benchmarks)

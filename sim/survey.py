@@ -12,8 +12,11 @@ the model's nurses:
 * how she answers: an area item is right with probability
   ``1 / (1 + exp(-a (c - d)))`` (a two-parameter logistic item response
   function of her competency ``c`` in the item's area, with the item's
-  discrimination ``a`` and difficulty ``d``); a supply item (e.g.
-  vaccines available) is read from the facility's stock line, not from skills;
+  discrimination ``a`` and difficulty ``d``); a practice that ``needs`` an
+  amenity her facility lacks (hand washing without running water or
+  sanitiser) is observed not done, whatever she knows
+  (:mod:`sim.rules.amenities`); a supply item (e.g. vaccines available) is
+  read from the facility's stock line, not from skills;
 * how it is analysed: shares per wave, McNemar's exact test on the facilities
   answered at both waves, and the gap risk ratio.
 """
@@ -32,6 +35,7 @@ from scipy.special import expit
 from sim.config import AREAS, Config, ConfigError, format_error
 from sim.record import Record
 from sim.rng import Streams
+from sim.rules import amenities
 
 WAVES = ("baseline", "endline")
 SIGNIFICANCE = 0.05
@@ -196,7 +200,9 @@ def respondents(config: Config, records: Sequence[Record]) -> pd.DataFrame:
     """One row per (replicate, wave, facility, item) that the survey would ask.
 
     ``level`` is the nurse's competency in the item's area, or, for a supply
-    item, 1.0 when the line is in stock. Rows exist only for eligible
+    item, 1.0 when the line is in stock. ``able`` is False where the item is a
+    practice that needs an amenity the facility lacks (its ``needs``): she is
+    observed not doing it whatever her level. Rows exist only for eligible
     respondents: an enrolled nurse, and for observed skills a session held.
     ``difficulty`` and ``discrimination`` are the item's in the replicate's own
     parameters (a draw from a posterior, if the config names one; NaN for a
@@ -215,6 +221,7 @@ def respondents(config: Config, records: Sequence[Record]) -> pd.DataFrame:
             if state.mentee is None:
                 continue
             session = state.in_stock["vaccines"]
+            has = rec.amenities[state.facility]
             for name, (item, d, a) in items.items():
                 if item.supply is not None:
                     level = float(state.in_stock[item.supply])
@@ -223,17 +230,19 @@ def respondents(config: Config, records: Sequence[Record]) -> pd.DataFrame:
                 else:
                     level = float(state.competency[AREAS.index(item.area)])
                 rows.append((rec.replicate, state.wave, state.facility, state.key, name, level,
-                             d, a))
+                             d, a, amenities.able(item.needs, has)))
     return pd.DataFrame(rows, columns=["replicate", "wave", "facility_id", "key", "item", "level",
-                                       "difficulty", "discrimination"])
+                                       "difficulty", "discrimination", "able"])
 
 
 def probabilities(resp: pd.DataFrame) -> np.ndarray:
-    """Chance each respondent answers right (supply items: 1 if in stock, else 0)."""
+    """Chance each respondent answers right (supply items: 1 if in stock, else 0; a practice
+    she is not ``able`` to do: 0)."""
     p = resp["level"].to_numpy(dtype=float)
     d, a = resp["difficulty"].to_numpy(), resp["discrimination"].to_numpy()
     area = ~np.isnan(d)
-    return np.where(area, item_response(p, np.where(area, d, 0.0), np.where(area, a, 0.0)), p)
+    p = np.where(area, item_response(p, np.where(area, d, 0.0), np.where(area, a, 0.0)), p)
+    return np.where(resp["able"].to_numpy(dtype=bool), p, 0.0)
 
 
 def answer(resp: pd.DataFrame, seed: int) -> pd.DataFrame:

@@ -83,6 +83,11 @@ def _mutations():
         ("bad-date", set_("start_date", "2018-13-01"), ["start_date"]),
         ("protections", set_("mentee.decay.whatsapp_protection", 0.8), ["mentee.decay", "must not exceed 1"]),
         ("baseline-area", set_("mentee.baseline.mean.cold_chian", 2.0), ["mentee.baseline", "eight areas"]),
+        ("amenity-share", set_("subcounties.Lari.amenities.running_water", 1.5), ["subcounties.0.amenities.running_water", "less than or equal to 1"]),
+        ("amenity-typo", set_("subcounties.Lari.amenities.running_wter", 0.5), ["subcounties.0.amenities.running_wter", "unknown key", "did you mean running_water?"]),
+        ("needs-unknown", set_("survey.items.wash_hands_before_vaccination.needs", ["soap"]), ["survey.items.wash_hands_before_vaccination.needs.0", "'running_water'"]),
+        ("needs-empty", set_("survey.items.wash_hands_before_vaccination.needs", []), ["survey.items.wash_hands_before_vaccination.needs", "at least 1 item"]),
+        ("needs-knowledge", set_("survey.items.fridge_tag.needs", ["electricity"]), ["survey.items.fridge_tag", "needs applies to an observed skill"]),
     ]
 
 

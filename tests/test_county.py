@@ -74,15 +74,24 @@ def test_schema_defaults_are_the_calibrated_pilot(pilot_raw):
     layout = [{k: sub[k] for k in ("name", "setting", "facilities")} for sub in raw["subcounties"]]
     defaults = _flat(cfgmod.Config(name="pilot", start_date="2018-04-01", months=12,
                                    subcounties=layout).to_dict())
-    # Machakos gives its own agenda and hazards; a subcounty's default to Lari's
+    # Machakos gives its own agenda and hazards; a subcounty's default to Lari's. Amenities are
+    # a county's own data: Lari's are the pilot's, a subcounty's default is every facility
+    # having every amenity (Machakos's, as stated).
     stated = {k: v for k, v in _flat(raw).items()
-              if not k.startswith(("survey.", "calibration.", "subcounties.1."))}
+              if not k.startswith(("survey.", "calibration.", "subcounties.1.",
+                                   "subcounties.0.amenities."))}
     assert {k: defaults.get(k, "missing") for k in stated} == stated
     unstated = {k for k, v in defaults.items() if k not in stated and v is not None}
-    assert unstated - {k for k in unstated if k.startswith("subcounties.1.")} == UNSTATED
+    assert unstated - {k for k in unstated
+                       if k.startswith(("subcounties.1.", "subcounties.0.amenities."))} == UNSTATED
     assert [defaults[f"subcounties.1.priorities.{k}"] for k in range(8)] == list(
         cfgmod.LARI_PRIORITIES)
     assert defaults["subcounties.1.furlough_hazard_per_year.private"] == 0.134
+    for s in (0, 1):
+        assert {a: defaults[f"subcounties.{s}.amenities.{a}"] for a in cfgmod.AMENITIES} == {
+            a: raw["subcounties"][1]["amenities"][a] for a in cfgmod.AMENITIES} == dict.fromkeys(
+            cfgmod.AMENITIES, 1.0)
+    assert all(raw["subcounties"][0]["amenities"][a] < 1 for a in cfgmod.AMENITIES)
 
 
 def test_pilot_file_gives_the_same_config(pilot_raw):

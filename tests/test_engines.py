@@ -2,9 +2,9 @@
 
 On whole runs of the pilot, a busy pilot, a county with split groups and stock-outs,
 a phased scale-up with graduation, and a classroom course with interventions: integers
-identical (visits, spells, exits, mentors, posts, costs) and continuous values within
-1e-9. A day's rounds may come in another order in the two engines, so the logs are
-compared as sets of rows.
+identical (visits, spells, exits, mentors, posts, costs, the facilities' amenities) and
+continuous values within 1e-9. A day's rounds may come in another order in the two
+engines, so the logs are compared as sets of rows.
 """
 
 from __future__ import annotations
@@ -85,6 +85,8 @@ def differences(fast: Record, reference: Record) -> list[str]:
     rows("ledger", ledger(fast), ledger(reference))
     rows("states", [(s.wave, s.facility, s.mentee, s.competency, s.in_stock) for s in fast.states],
          [(s.wave, s.facility, s.mentee, s.competency, s.in_stock) for s in reference.states])
+    rows("amenities", [(f, sorted(a)) for f, a in enumerate(fast.amenities)],
+         [(f, sorted(a)) for f, a in enumerate(reference.amenities)])
     return out
 
 
@@ -101,6 +103,8 @@ def test_the_fast_engine_gives_what_the_reference_engine_gives(name):
         assert sum(m.stockout_days for m in fast.months) > 500
     if name.startswith("courses"):
         assert {"course_venue", "interventions"} <= set(fast.ledger.category)
+    if name.endswith("pilot"):  # Lari's facilities lack some amenities, each its own
+        assert 1 < len(set(fast.amenities)) and len(fast.amenities) == 40
     assert_equivalent(fast, reference)
 
 

@@ -10,7 +10,7 @@ import pytest
 import sim
 from sim import config as cfgmod
 from sim.cli import main
-from sim.config import AREAS
+from sim.config import AMENITIES, AREAS
 from sim.costs import CATEGORIES
 
 from conftest import CONFIGS
@@ -36,7 +36,13 @@ def test_outputs_and_columns(pilot_run):
                                     "keph_level", "mentee_id", "replacement", "joined_month",
                                     "start_day", "end_day", "exit_reason", "visits",
                                     "baseline_mean_score", "final_mean_score"]
-    assert [c.removeprefix("score_") for c in m.columns[14:]] == list(AREAS)
+    assert [c.removeprefix("score_") for c in m.columns[14:22]] == list(AREAS)
+    assert [c.removeprefix("has_") for c in m.columns[22:]] == list(AMENITIES)
+    has = m.groupby("subcounty")[[f"has_{a}" for a in AMENITIES]]
+    assert has.all().loc["Machakos"].all()  # the pilot's Machakos facilities have everything
+    assert not has.all().loc["Lari"].any()  # and Lari's lack some of each
+    by_facility = m.groupby(["replicate", "facility_id"])[[f"has_{a}" for a in AMENITIES]]
+    assert (by_facility.nunique() == 1).all().all()  # a facility's, whichever its nurse
     assert set(m.loc[m["facility_id"] == 0, "facility_name"]) == {"Lari public 1"}
     assert m["keph_level"].isna().all()  # counted facilities have no KEPH level
     assert set(m["subcounty"]) == {"Lari", "Machakos"}

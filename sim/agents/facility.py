@@ -16,14 +16,15 @@ if TYPE_CHECKING:
 
 class Facility:
     """A facility and its post. ``stocks`` hold one shelf per supply line (anything with
-    ``stockout_days_until(t)`` and ``in_stock(t)``); a vaccine stock-out stops sessions."""
+    ``stockout_days_until(t)`` and ``in_stock(t)``); a vaccine stock-out stops sessions.
+    ``amenities`` are the amenities it has (:mod:`sim.rules.amenities`)."""
 
     __slots__ = ("id", "key", "subcounty", "ownership", "setting", "nurses", "sessions_per_week",
-                 "stocks", "vaccines", "practice_intensity", "mentee", "mentor",
+                 "stocks", "vaccines", "amenities", "practice_intensity", "mentee", "mentor",
                  "in_programme", "_env", "left", "returned")
 
     def __init__(self, env: simpy.Environment, site: Site, stocks: dict[str, Any],
-                 in_programme: bool = True) -> None:
+                 amenities: frozenset[str], in_programme: bool = True) -> None:
         self.id = site.id
         self.key = site.key  # random-stream key: stable when other facilities are added
         self.subcounty = site.subcounty
@@ -33,6 +34,7 @@ class Facility:
         self.sessions_per_week = site.sessions_per_week
         self.stocks = stocks  # one per supply line
         self.vaccines = stocks["vaccines"]
+        self.amenities = amenities  # drawn once per replicate
         self.practice_intensity = competency.practice_intensity(site.sessions_per_week,
                                                                 site.nurses)
         self.mentee: Any = None  # the enrolled mentee (either engine's), if any

@@ -13,16 +13,20 @@ from typing import TYPE_CHECKING, Any
 
 from sim import interventions
 from sim.agents.mentor import Mentor
+from sim.config import AMENITIES
 from sim.engines import processes
 from sim.engines.interface import NurseRef
 from sim.engines.plan import Plan
 from sim.record import MentorRow
-from sim.rules import costs, visits
+from sim.rules import amenities, costs, visits
 
 if TYPE_CHECKING:
     import simpy
 
     from sim.agents.facility import Facility
+    from sim.scenarios import Site
+
+_NO_DRAW = (0.0,) * len(AMENITIES)  # where every share is 0 or 1 (sim.rules.amenities.present)
 
 
 class Common:
@@ -48,6 +52,20 @@ class Common:
         for spec in cfg.interventions:
             self.process(interventions.build(spec).run(self))
         return self.process(processes.calendar(self))
+
+    def draw_amenities(self, layout: list[Site]) -> list[frozenset[str]]:
+        """What each facility has (:mod:`sim.rules.amenities`), by facility id, drawn once
+        from its own stream (``facility.amenities``), which no other process reads, and
+        recorded. Facilities of a subcounty whose shares are all 0 or 1 draw nothing: what
+        they have is certain."""
+        subs = self.config.subcounties
+        drawn = [site for site in layout if not amenities.certain(subs[site.subcounty].amenities)]
+        u = {site.id: rng.random(len(AMENITIES)).tolist() for site, rng in
+             zip(drawn, self.streams.once("facility.amenities", [s.key for s in drawn]),
+                 strict=True)}
+        self.record.amenities = [amenities.present(subs[site.subcounty].amenities,
+                                                   u.get(site.id, _NO_DRAW)) for site in layout]
+        return self.record.amenities
 
     def month(self, month: int) -> simpy.Event:
         """The event of ``month``'s start (made when first asked for, so a run without

@@ -10,6 +10,8 @@ The engines decide *when* a rule applies; a rule decides *what* it does:
 - :mod:`sim.rules.whatsapp`: a group's posting rate and which group a new member joins.
 - :mod:`sim.rules.supply`: a shelf's deliveries (periodic review, order-up-to, short
   and late deliveries) and its stock-out days.
+- :mod:`sim.rules.amenities`: what amenities a facility has, and whether a practice
+  that needs one of them can be done there.
 - :mod:`sim.rules.graduation`: when a mentee qualifies to mentor others.
 - :mod:`sim.rules.costs`: what each event costs and under which ledger category.
 """

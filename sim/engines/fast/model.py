@@ -123,8 +123,9 @@ class Model(Common):
         stocks = {line: draw_stocks(params, self.horizon,
                                     self.streams.once(f"supply.{line}", [s.key for s in layout]))
                   for line, params in cfg.supply.items()}
+        has = self.draw_amenities(layout)
         for i, site in enumerate(layout):
-            fac = Facility(env, site, {line: s[i] for line, s in stocks.items()},
+            fac = Facility(env, site, {line: s[i] for line, s in stocks.items()}, has[i],
                            in_programme=self.joined[site.subcounty])
             self.process(processes.nurse_post(self, fac))
             self.process(processes.economic_shocks(self, fac))

@@ -60,12 +60,13 @@ class Model(Common):
         shelves = {line: [supply.deliveries(params, self.horizon, rng) for rng in
                           self.streams.once(f"supply.{line}", [site.key for site in layout])]
                    for line, params in cfg.supply.items()}
+        has = self.draw_amenities(layout)
         self.facilities: list[list[Facility]] = [[] for _ in range(n_subs)]
         self.holders: dict[int, Mentee] = {}  # the nurse in each post, by facility
         self.learning: dict[int, Batched] = {}  # visit noise, by facility
         for site in layout:
             f = Facility(self.env, site, {line: s[site.id] for line, s in shelves.items()},
-                         self.joined[site.subcounty])
+                         has[site.id], self.joined[site.subcounty])
             self.facilities[site.subcounty].append(f)
             self.learning[f.id] = learning_draws(self, f)
             self.process(processes.nurse_post(self, f))
