@@ -402,7 +402,7 @@ def _wtp_grid(text: str) -> list[float]:
 
 
 def _cea(args: argparse.Namespace) -> None:
-    from sim import compare
+    from sim import batch, compare
     from sim.plots import ce_plane_figure, ceac_figure
 
     if args.discount is not None and not 0 <= args.discount <= 0.5:
@@ -416,7 +416,8 @@ def _cea(args: argparse.Namespace) -> None:
         "ceac.png": lambda p: ceac_figure(res.curve[res.strategies], args.effect).savefig(p),
     }, force=True)
     prices = f", {res.price_year} prices" if res.price_year else ""
-    print(f"{res.name}: {len(res.cost)} draws, effect {args.effect}, "
+    print(f"{res.name}: {len(res.cost)} draws (replications, holding "
+          f"{batch.intervals_hold(args.out)}), effect {args.effect}, "
           f"discount {res.rate:.0%} a year{prices}")
     print(textwrap.fill(metrics.EFFECT_DEFINITION, 100))
     print(res.icer.to_string(index=False, float_format=lambda x: f"{x:,.2f}"))

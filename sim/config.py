@@ -714,6 +714,24 @@ def _read_posterior(path: str, _mtime: int, _size: int) -> Posterior:
     return Posterior(path, tuple(header[j] for j in keep), values)
 
 
+class SettingSpread(_Block):
+    """How much a parameter differs between settings (counties): a projection for a county
+    with no data of its own draws the county's value around the fitted one, once per
+    replicate: on the ``scale``'s transform, the fitted value plus ``sd`` times a standard
+    normal draw (log: a rate, times a log-normal factor; logit: a probability)."""
+
+    parameter: str = Field(min_length=1,
+                           description="The dotted key of a number in the scenario, or "
+                                       "`mentee.baseline.level` (every area's baseline shifted "
+                                       "alike).")
+    sd: float = Field(ge=0, description="Standard deviation between settings, on the scale.")
+    scale: Literal["log", "logit", "linear"] = Field(
+        description="log for a rate (positive), logit for a probability (0-1), linear for a "
+                    "level.")
+    source: str = Field(default="assumption",
+                        description="Where the spread comes from, or `assumption`.")
+
+
 class Uncertainty(_Block):
     """Parameter uncertainty in a projection (see :mod:`sim.uncertainty`)."""
 
@@ -724,6 +742,12 @@ class Uncertainty(_Block):
                     "naming it. Each replicate runs with one draw, chosen by the seed and the "
                     "replicate, so intervals hold parameter uncertainty as well as chance; "
                     "null: every replicate runs with the config's values.")
+
+    between_settings: list[SettingSpread] = Field(
+        default_factory=list,
+        description="Parameters that differ between counties, each with its spread: every "
+                    "replicate draws the county's own value around the fitted (or posterior) "
+                    "one. Empty: the county is taken to be like the fitted setting.")
 
     @field_validator("posterior")
     @classmethod
@@ -900,6 +924,18 @@ class Config(_Block):
                 if column != BASELINE_LEVEL and not isinstance(self.value(column), float):
                     raise ValueError(f"uncertainty.posterior: {posterior.path}: column "
                                      f"'{column}' is not a numeric key of the scenario")
+        for i, spread in enumerate(self.uncertainty.between_settings):
+            where = f"uncertainty.between_settings.{i}"
+            value = self.value(spread.parameter)
+            if not isinstance(value, float):
+                raise ValueError(f"{where}.parameter: '{spread.parameter}' is not a numeric key "
+                                 "of the scenario")
+            if spread.scale == "log" and value <= 0:
+                raise ValueError(f"{where}.scale: log needs a positive value "
+                                 f"({spread.parameter} is {value})")
+            if spread.scale == "logit" and not 0 < value < 1:
+                raise ValueError(f"{where}.scale: logit needs a value between 0 and 1 "
+                                 f"({spread.parameter} is {value})")
         return self
 
     def value(self, key: str) -> Any:

@@ -204,7 +204,11 @@ class Experiment:
         """A hash of everything that determines the results, to guard ``--resume``."""
         doc = {"seed": self.seed, "replications": self.replications,
                "scenarios": {s.name: s.config.to_dict() for s in self.scenarios},
-               "psa": {k: d.model_dump() for k, d in self.psa.items()}}
+               "psa": {k: d.model_dump() for k, d in self.psa.items()},
+               # a posterior's draws, not only its path, determine the results
+               "posteriors": sorted({hashlib.sha256(cfgmod.read_posterior(p).values.tobytes()).hexdigest()
+                                     for p in {s.config.uncertainty.posterior
+                                               for s in self.scenarios} if p})}
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
@@ -256,6 +260,15 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
         raise ConfigError(f"{path}: comparator: no scenario named '{spec.comparator}'")
     experiment = Experiment(spec.name, spec.replications, spec.seed, spec.comparator,
                             tuple(scenarios), dict(spec.psa))
+    for s in scenarios:
+        u = s.config.uncertainty
+        drawn = set(spec.psa) & ({sp.parameter for sp in u.between_settings}
+                                 | set(cfgmod.read_posterior(u.posterior).columns
+                                       if u.posterior else ()))
+        if drawn:
+            raise ConfigError(f"{path}: psa: {sorted(drawn)[0]} is drawn by scenario "
+                              f"{s.name}'s uncertainty block (its posterior or "
+                              "between_settings); leave it out of psa")
     if spec.psa:  # every draw must make a valid scenario: fail now, not mid-batch
         for s in scenarios:
             for rep in range(spec.replications):

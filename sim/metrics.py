@@ -284,9 +284,11 @@ def replicate_config(config: Config, rec: Record) -> Config:
 
 
 def parameters(records: Sequence[Record]) -> pd.DataFrame:
-    """A row per replicate that ran with a posterior draw: the draw's row in the posterior
-    file (from 1) and its values; empty when no replicate did."""
-    rows = [{"replicate": rec.replicate, "draw": rec.draw.index + 1, **rec.draw.values}
+    """A row per replicate that ran with a parameter set of its own (a posterior draw, a
+    setting's spread): the draw's row in the posterior file (from 1; null without one) and
+    the values set; empty when no replicate did."""
+    rows = [{"replicate": rec.replicate,
+             "draw": None if rec.draw.index is None else rec.draw.index + 1, **rec.draw.values}
             for rec in records if rec.draw is not None]
     return pd.DataFrame(rows)
 

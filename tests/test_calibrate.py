@@ -200,10 +200,11 @@ def test_cli_writes_an_includable_parameter_file_and_a_posterior(tmp_path, capsy
     assert len(check) == 2 * 29 + 2 + 2
 
 
-def test_cli_resume_needs_a_calibration_in_progress(tmp_path):
-    with pytest.raises(ConfigError, match="no calibration to resume"):
-        main(["calibrate", str(CONFIGS / "pilot_lari.yaml"), "--targets", str(TARGETS_FILE),
-              "--out", str(tmp_path / "none"), "--resume"])
+def test_cli_resume_needs_a_calibration_in_progress(tmp_path, capsys):
+    assert main(["calibrate", str(CONFIGS / "pilot_lari.yaml"), "--targets", str(TARGETS_FILE),
+                 "--out", str(tmp_path / "none"), "--resume"]) == 2
+    assert "holds no calibration to resume" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()
 
 
 def test_shipped_parameters_are_fitted_and_shared_by_both_arms():

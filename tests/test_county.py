@@ -53,7 +53,7 @@ def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
 
 
 #: the defaults configs/pilot.yaml leaves out (the pilot had mentors, and no interventions)
-UNSTATED = {"mentor.enabled", "interventions"}
+UNSTATED = {"mentor.enabled", "interventions", "uncertainty.between_settings"}
 
 
 def _report(argv: list[str], capsys) -> str:

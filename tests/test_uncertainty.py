@@ -128,3 +128,66 @@ def test_a_bad_posterior_is_one_line(posterior, tmp_path):
     cfg = sim.load(CONFIGS / "pilot.yaml", [f"uncertainty.posterior={bad}"])
     with pytest.raises(ConfigError, match=r"bad.csv: draw 1: .*mentee.learning.rate"):
         simulate(cfg, 0, 0)
+
+
+def test_an_experiment_draws_each_parameter_from_one_source(posterior, tmp_path):
+    from sim.experiment import load_experiment
+
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(f"name: e\nbase: {CONFIGS / 'pilot.yaml'}\nreplications: 2\nseed: 0\ncomparator: a\n"
+                   f"scenarios: {{a: {{}}, b: {{whatsapp.enabled: false}}}}\n"
+                   "psa: {mentee.learning.rate: {distribution: uniform, low: 0.3, high: 0.6}}\n")
+    load_experiment(exp)  # without a posterior, the PSA draws the learning rate
+    with pytest.raises(ConfigError, match="psa: mentee.learning.rate is drawn by scenario a"):
+        load_experiment(exp, [f"uncertainty.posterior={posterior}"])
+
+
+SPREAD = [{"parameter": "mentee.turnover.hazard_per_year", "sd": 0.5, "scale": "log"},
+          {"parameter": "mentor.absence_probability", "sd": 0.8, "scale": "logit"},
+          {"parameter": BASELINE_LEVEL, "sd": 0.2, "scale": "linear"}]
+
+
+def test_between_setting_draws_follow_their_spread():
+    """Each replicate's county value sits around the fitted one with the declared spread on
+    its scale: the sample mean and sd of 400 transformed draws within 4 standard errors."""
+    cfg = sim.load(CONFIGS / "pilot.yaml", [f"uncertainty.between_settings={SPREAD}"])
+    n = 400
+    draws = [uncertainty.draw(cfg, 5, r).values for r in range(n)]
+    for spread, transform in zip(SPREAD, (np.log, lambda x: np.log(x / (1 - x)),
+                                          lambda x: x), strict=True):
+        key = spread["parameter"]
+        x = transform(np.array([d[key] for d in draws]))
+        centre = transform(np.array(cfg.value(key)))
+        assert abs(x.mean() - centre) < 4 * spread["sd"] / np.sqrt(n)
+        assert abs(x.std(ddof=1) / spread["sd"] - 1) < 4 / np.sqrt(2 * (n - 1))
+    # keyed by seed and replicate: another scenario shares them, another seed does not
+    other = sim.load(CONFIGS / "pilot.yaml", [f"uncertainty.between_settings={SPREAD}",
+                                              "whatsapp.enabled=false"])
+    assert uncertainty.draw(other, 5, 3) == uncertainty.draw(cfg, 5, 3)
+    assert uncertainty.draw(cfg, 6, 3) != uncertainty.draw(cfg, 5, 3)
+
+
+def test_between_setting_spread_on_top_of_a_posterior(posterior):
+    cfg = _with(posterior, [f"uncertainty.between_settings={SPREAD[1:2]}"])
+    d = uncertainty.draw(cfg, 1, 0)
+    assert d.index is not None and "mentee.learning.rate" in d.values
+    assert d.values["mentor.absence_probability"] != pd.read_csv(
+        posterior, comment="#")["mentor.absence_probability"][d.index]
+    assert "chance, parameters (24 posterior draws) and between-setting variation " \
+           "(absence_probability)" == uncertainty.holds(cfg)
+    res = sim.run(cfg, reps=3, seed=1)
+    assert res.parameters["mentor.absence_probability"].nunique() == 3
+
+
+def test_a_bad_spread_is_one_line():
+    for spread, message in (
+        ({"parameter": "mentee.turnover.hazard", "sd": 1, "scale": "log"},
+         "between_settings.0.parameter: 'mentee.turnover.hazard' is not a numeric key"),
+        ({"parameter": "mentee.turnover.hazard_per_year", "sd": -1, "scale": "log"},
+         "between_settings.0.sd: Input should be greater than or equal to 0"),
+        ({"parameter": "mentor.workday_hours", "sd": 1, "scale": "logit"},
+         "between_settings.0.scale: logit needs a value between 0 and 1"),
+
+    ):
+        with pytest.raises(ConfigError, match=message):
+            sim.load(CONFIGS / "pilot.yaml", [f"uncertainty.between_settings=[{spread}]"])
