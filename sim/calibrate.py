@@ -432,10 +432,10 @@ class Sampler:
         """Run the walkers on to ``steps`` steps, saving the chain after each one."""
         sampler = emcee.EnsembleSampler(self.walkers, len(self.params), self._emcee_log_prob,
                                         vectorize=True)
-        state = emcee.State(chain.z[-1], log_prob=chain.log_posterior[-1],
+        start = emcee.State(chain.z[-1], log_prob=chain.log_posterior[-1],
                             blobs=chain.items[-1] if self.names else None,
                             random_state=chain.random_state)
-        for state in sampler.sample(state, iterations=steps - chain.steps, store=False):
+        for state in sampler.sample(start, iterations=steps - chain.steps, store=False):
             chain = Chain(np.concatenate([chain.z, state.coords[None]]),
                           np.concatenate([chain.log_posterior, state.log_prob[None]]),
                           np.concatenate([chain.items, np.asarray(

@@ -266,7 +266,7 @@ def _calibrate(args: argparse.Namespace) -> None:
             "parameters from it."))
         with tempfile.TemporaryDirectory() as tmp:  # the check reads the sample from a file
             sample = Path(tmp) / "posterior.csv"
-            sample.write_text(comment + draws.to_csv(index=False))
+            sample.write_text(comment + draws.to_csv(index=False, float_format="%.6g"))
             checked = fit.config.model_copy(update={"uncertainty": Uncertainty(
                 posterior=str(sample))})
             check = evaluation.validate(checked, targets, reps=args.check_reps, seed=args.seed)

@@ -921,6 +921,8 @@ class Config(_Block):
         if self.uncertainty.posterior is not None:
             posterior = read_posterior(self.uncertainty.posterior)
             for column in posterior.columns:
+                if column.startswith("survey.") and self.survey is None:
+                    continue  # the survey's parameters, for a scenario that runs none
                 if column != BASELINE_LEVEL and not isinstance(self.value(column), float):
                     raise ValueError(f"uncertainty.posterior: {posterior.path}: column "
                                      f"'{column}' is not a numeric key of the scenario")

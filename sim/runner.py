@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -92,7 +93,8 @@ class Results:
         from sim.plots import competency_figure
 
         fig = competency_figure(self.timeseries, self.phases if len(self.phases) else None,
-                                by=by, title=self.config.name)
+                                by=by, title=f"{self.config.name}\n" + textwrap.fill(
+                                    f"the band holds {uncertainty.holds(self.config)}", 90))
         if path is not None:
             fig.savefig(path)
         return fig

@@ -118,7 +118,7 @@ class Targets(_Strict):
                 raise ValueError("sample_sizes.visits_received: needs the nurses asked "
                                  "(visits_received has shares)")
             ranges = sorted(visit_bin(label) for label in self.visits_received)
-            for (_, hi), (lo, _) in zip(ranges, ranges[1:]):
+            for (_, hi), (lo, _) in zip(ranges, ranges[1:], strict=False):
                 if lo <= hi:
                     raise ValueError("visits_received: the bins overlap")
             if sum(self.visits_received.values()) > 1 + 1e-6:

@@ -3,7 +3,8 @@ from the spread between settings.
 
 A scenario that names a posterior (``uncertainty.posterior``, a sample written by
 ``mentorsim calibrate``) runs each replicate with one of its draws, so the spread
-across replicates holds how well the parameters are known as well as chance.
+across replicates holds how well the parameters are known as well as chance (the
+survey items' parameters only where the scenario has a survey).
 The draw is chosen by the seed and the replicate alone: replicates ``0 .. n-1``
 take the ``n`` draws in an order shuffled by the seed, each once; the next ``n``
 replicates take them again in a new order, and so on.
@@ -53,7 +54,8 @@ def draw(cfg: Config, seed: int, replicate: int) -> Draw | None:
         block, position = divmod(replicate, n)
         order = Streams(seed, block)("uncertainty.posterior").permutation(n)
         index = int(order[position])
-        values = posterior.draw(index)
+        values = {k: v for k, v in posterior.draw(index).items()
+                  if cfg.survey is not None or not k.startswith("survey.")}
     streams = Streams(seed, replicate)
     for spread in u.between_settings:
         fitted = values.get(spread.parameter, cfg.value(spread.parameter))

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim import uncertainty
+from sim import calibrate, uncertainty
 from sim.cli import main
 from sim.config import BASELINE_LEVEL, ConfigError
 from sim.engines import simulate
@@ -76,14 +76,18 @@ def test_results_do_not_depend_on_the_workers(posterior):
     pd.testing.assert_frame_equal(one.parameters, two.parameters)
 
 
-def test_parameter_uncertainty_widens_the_intervals_and_pairing_still_tightens(posterior):
-    """Acceptance: with a posterior the pilot's 90 % intervals are wider than with the point
-    estimate; paired differences between two scenarios (WhatsApp on and off) stay tighter
-    than the unpaired spread, because each replicate pairs the same draw and streams."""
+SHIPPED = CONFIGS / "examples" / "pilot_posterior.yaml"
+
+
+def test_parameter_uncertainty_widens_the_intervals_and_pairing_still_tightens():
+    """Acceptance: with the shipped Lari posterior the pilot's 90 % intervals are wider than
+    with the point estimate; paired differences between two scenarios (WhatsApp on and off)
+    stay tighter than the unpaired spread, because each replicate pairs the same draw and
+    streams."""
     reps = 40
     point = sim.run(CONFIGS / "pilot.yaml", reps=reps, seed=0)
-    post = sim.run(_with(posterior), reps=reps, seed=0)
-    off = sim.run(_with(posterior, ["whatsapp.enabled=false"]), reps=reps, seed=0)
+    post = sim.run(SHIPPED, reps=reps, seed=0)
+    off = sim.run(sim.load(SHIPPED, ["whatsapp.enabled=false"]), reps=reps, seed=0)
 
     def width(res, key="mean_competency_at_horizon"):
         s = res.summary["overall"][key]
@@ -191,3 +195,19 @@ def test_a_bad_spread_is_one_line():
     ):
         with pytest.raises(ConfigError, match=message):
             sim.load(CONFIGS / "pilot.yaml", [f"uncertainty.between_settings=[{spread}]"])
+
+
+def test_the_shipped_posterior_and_a_phased_county_with_every_uncertainty():
+    """The Lari posterior holds every calibrated parameter and the items; a phased county
+    without a survey takes its outer parameters and its settings' spreads."""
+    post = sim.config.read_posterior(CONFIGS / "params" / "lari_posterior.csv")
+    assert len(post) >= 200
+    assert {p.name for p in calibrate.PARAMETERS} <= set(post.columns)
+    assert "survey.items.wash_hands_before_vaccination.difficulty" in post.columns
+    cfg = sim.load(CONFIGS / "examples" / "county_uncertain.yaml")
+    assert cfg.survey is None and cfg.scaleup is not None
+    res = sim.run(cfg, reps=3, seed=1)
+    spread = {s.parameter for s in cfg.uncertainty.between_settings}
+    assert spread <= set(res.parameters.columns)
+    assert not any(c.startswith("survey.") for c in res.parameters.columns)
+    assert len(res.phases) == 3 * len(cfg.scaleup.phases)
