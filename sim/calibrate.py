@@ -391,6 +391,7 @@ class Sampler:
         self.objective, self.params = objective, objective.parameters
         self.names = list(mode.evaluation.items)  # the fitted items
         self.walkers, self.seed, self._run, self._bar = walkers, seed, run, bar
+        self.interrupted = False
         self.mode = mode
 
     def start(self) -> Chain:
@@ -436,6 +437,8 @@ class Sampler:
                             blobs=chain.items[-1] if self.names else None,
                             random_state=chain.random_state)
         for state in sampler.sample(start, iterations=steps - chain.steps, store=False):
+            if self.interrupted:
+                raise KeyboardInterrupt
             chain = Chain(np.concatenate([chain.z, state.coords[None]]),
                           np.concatenate([chain.log_posterior, state.log_prob[None]]),
                           np.concatenate([chain.items, np.asarray(
@@ -446,8 +449,18 @@ class Sampler:
         return chain
 
     def _emcee_log_prob(self, z: np.ndarray) -> list:
-        """What emcee asks: a log posterior per row, with its item parameters as a blob."""
-        logp, items = self.log_posterior(z)
+        """What emcee asks: a log posterior per row, with its item parameters as a blob.
+
+        emcee reports any exception from here with a traceback of its own, so Ctrl-C is
+        held: the step is finished with nothing accepted and :meth:`extend` raises it.
+        """
+        z = np.atleast_2d(z)
+        logp, items = np.full(len(z), -np.inf), np.full((len(z), 2 * len(self.names)), np.nan)
+        if not self.interrupted:
+            try:
+                logp, items = self.log_posterior(z)
+            except KeyboardInterrupt:
+                self.interrupted = True
         if not self.names:
             return list(logp)
         return [(lp, it) for lp, it in zip(logp, items, strict=True)]

@@ -130,8 +130,15 @@ def tables(out: str | Path) -> dict[str, pd.DataFrame]:
     overrides = pd.DataFrame(
         [(s, k, v) for s, changes in exp["scenarios"].items() for k, v in changes.items()],
         columns=["scenario", "parameter", "value"])
-    psa = pd.DataFrame([(k, d.pop("distribution"), d) for k, d in exp.get("psa", {}).items()],
-                       columns=["parameter", "distribution", "settings"]).astype({"settings": str})
+    drawn = [(k, d.pop("distribution"), d) for k, d in exp.get("psa", {}).items()]
+    u = base.get("uncertainty") or {}
+    if u.get("posterior"):
+        drawn.append(("the calibrated parameters", "posterior sample",
+                      {"file": Path(u["posterior"]).name}))
+    drawn += [(sp["parameter"], "between settings", {k: sp[k] for k in ("sd", "scale", "source")})
+              for sp in u.get("between_settings") or []]
+    psa = pd.DataFrame(drawn, columns=["parameter", "distribution", "settings"]).astype(
+        {"settings": str})
     budget = batch.read(out, "budget")
     workforce = batch.read(out, "workforce")
     return {

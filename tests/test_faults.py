@@ -525,6 +525,27 @@ def test_ctrl_c_in_a_batch_then_resume_gives_the_uninterrupted_data(tmp_path):
     assert len(manifest.read_text().splitlines()) == 12
 
 
+def test_ctrl_c_in_a_calibration_then_resume_gives_the_uninterrupted_posterior(tmp_path):
+    """The sampler's chain is kept after every step: an interrupted calibration leaves it
+    whole, and --resume finishes with the posterior an uninterrupted run writes."""
+    args = ["calibrate", CONFIGS / "pilot_lari.yaml", "--targets",
+            CONFIGS / "targets" / "lari.yaml", "--reps", "1", "--evaluations", "2",
+            "--walkers", "4", "--steps", "20", "--items", "keep", "--check-reps", "2",
+            "--fit", "mentee.learning.rate,mentee.baseline.level", "--seed", "3"]
+    out = tmp_path / "interrupted"
+    proc = _cli(*args, "--out", out, "--jobs", "2", start_new_session=True)
+    _wait_for(lambda: (out / "chain.npz").exists(), proc, "sampler step")
+    workers = _workers(proc.pid)
+    _interrupt(proc)
+    out_err = proc.communicate(timeout=120)
+    _assert_interrupted(proc.returncode, *out_err)
+    assert _gone(workers), "workers outlived the interrupted calibration"
+    assert {p.name for p in out.iterdir()} == {"chain.npz"}  # no half-written results
+    assert main([*map(str, args), "--out", str(out), "--jobs", "1", "--resume"]) == 0
+    assert main([*map(str, args), "--out", str(tmp_path / "whole"), "--jobs", "1"]) == 0
+    assert (out / "posterior.csv").read_text() == (tmp_path / "whole" / "posterior.csv").read_text()
+
+
 # --- run --jobs, folder modes, progress ----------------------------------------------------
 
 
