@@ -267,15 +267,9 @@ class Objective:
                 continue
             obs = [(levels[i], able[i], k, n) for i, (k, n) in zip(idx, counts, strict=True)]
 
-            def nll(x: np.ndarray, obs=obs) -> float:
-                d, la = x
-                a = math.exp(la)
-                fit = sum(_binomial_nll(k, n, float((ab * survey.item_response(lv, d, a)).mean())
-                                        if len(lv) else 0.5) for lv, ab, k, n in obs)
-                return fit + 0.5 * ((la - log_a) / PRIOR_SD) ** 2
-
             start = self._start.get(item, (spec.difficulty, log_a))
-            best = minimize(nll, np.array(start), method="L-BFGS-B",
+            best = minimize(_item_nll, np.array(start), args=(obs, log_a), jac=True,
+                            method="L-BFGS-B",
                             bounds=[(-10.0, 14.0), (log_a - 4 * PRIOR_SD, log_a + 4 * PRIOR_SD)])
             fitted[item] = (float(best.x[0]), math.exp(float(best.x[1])))
             parts[item] = float(best.fun)
@@ -306,6 +300,29 @@ class Objective:
         se = c.sd / math.sqrt(c.n)
         return sum(0.5 * ((obs - float(np.mean(score.get(m, [math.nan])))) / se) ** 2
                    if m in score else 1e6 for m, obs in c.by_month.items())
+
+
+def _item_nll(x: np.ndarray, obs: list[tuple[np.ndarray, np.ndarray, int, int]],
+              log_a: float) -> tuple[float, np.ndarray]:
+    """An item's objective at (difficulty, log discrimination) and its gradient: for each
+    wave, Binomial(n, p) of k right answers, p the respondents' mean chance (0 for one not
+    able to do the practice), plus the Normal prior on the log discrimination."""
+    d, la = x
+    a = math.exp(la)
+    value = 0.5 * ((la - log_a) / PRIOR_SD) ** 2
+    grad = np.array([0.0, (la - log_a) / PRIOR_SD**2])
+    for lv, ab, k, n in obs:
+        if not len(lv):
+            value += _binomial_nll(k, n, 0.5)
+            continue
+        s = survey.item_response(lv, d, a)
+        p = float((ab * s).mean())
+        value += _binomial_nll(k, n, p)
+        if TINY < p < 1 - TINY:  # the clipped likelihood is flat outside
+            slope = ab * s * (1 - s) * a  # dp/dc for each respondent
+            dnll_dp = -(k / p - (n - k) / (1 - p))
+            grad += dnll_dp * np.array([-slope.mean(), (slope * (lv - d)).mean()])
+    return value, grad
 
 
 def _evaluate(objective: Objective, values: dict[str, float]) -> Evaluation:
