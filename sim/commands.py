@@ -65,12 +65,12 @@ def _parser() -> argparse.ArgumentParser:
                                          "results")
     c.add_argument("config", help="scenario YAML file of the arm (one subcounty)")
     c.add_argument("--targets", required=True, help="targets YAML (e.g. configs/targets/lari.yaml)")
-    c.add_argument("--evaluations", type=_at_least(1), default=200,
-                   help="evaluations for the mode search (default 200)")
+    c.add_argument("--evaluations", type=_at_least(1), default=100,
+                   help="evaluations for the mode search (default 100)")
     c.add_argument("--walkers", type=_at_least(2), default=16,
                    help="the posterior sampler's walkers (default 16)")
-    c.add_argument("--steps", type=_at_least(0), default=200,
-                   help="the sampler's steps, the first half discarded (default 200; 0: the mode "
+    c.add_argument("--steps", type=_at_least(0), default=220,
+                   help="the sampler's steps, the first half discarded (default 220; 0: the mode "
                         "only)")
     c.add_argument("--items", choices=["auto", "fit", "keep"], default="auto",
                    help="fit the survey items' parameters, or keep the config's (default auto: "
@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="replications of the posterior predictive check (default 200)")
     c.add_argument("--resume", action="store_true",
                    help="continue an interrupted calibration in --out")
-    _common(c, reps=20, seed=1, what="replications per evaluation")
+    _common(c, reps=10, seed=1, what="replications per evaluation")
     _jobs(c, "local worker processes for the evaluations (default: all cores)")
 
     r = sub.add_parser("report-validation", help="observed vs simulated for every target")
