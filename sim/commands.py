@@ -243,19 +243,19 @@ def _calibrate(args: argparse.Namespace) -> None:
                               checkpoint=checkpoint if args.steps else None)
     posterior = "posterior.csv" if fit.chain is not None else None
     doc = calibrate.parameters_document(fit, targets, args.seed, args.reps, posterior)
+    summary = fit.summary()
     header = (f"# Fitted by `mentorsim calibrate` to {targets.subcounty} ({args.targets}).\n"
               "# Include this file from a scenario to run it with the calibrated values.\n")
     writers: dict[str, Callable[[Path], object]] = {
         "calibrated.yaml": lambda p: p.write_text(header + yaml.safe_dump(doc, sort_keys=False)),
         "trace.csv": lambda p: fit.mode.trace.to_csv(p, index=False),
         "parts.csv": lambda p: pd.Series(fit.mode.evaluation.parts, name="nll").to_csv(p),
-        "posterior_summary.csv": lambda p: fit.summary().to_csv(p, index=False),
+        "posterior_summary.csv": lambda p: summary.to_csv(p, index=False),
     }
     print(f"{cfg.name}: {len(fit.mode.trace)} evaluations to the mode, {args.reps} replications "
           f"each, seed {args.seed}")
     print(f"  objective (minus the log posterior): {fit.mode.initial_objective:.2f} -> "
           f"{fit.mode.evaluation.objective:.2f}")
-    summary = fit.summary()
     if fit.chain is not None:
         draws = fit.draws()
         comment = "".join(f"# {line}\n" for line in (
