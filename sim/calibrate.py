@@ -59,7 +59,7 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from sim import metrics, survey
-from sim.config import BASELINE_LEVEL, Config, ConfigError
+from sim.config import BASELINE_LEVEL, Config, ConfigError, set_dotted
 from sim.engines import simulate
 from sim.execution import mapper, progress
 from sim.rng import code
@@ -160,7 +160,7 @@ def fitted_parameters(targets: survey.Targets, with_items: bool,
                       only: Sequence[str] | None = None) -> tuple[Parameter, ...]:
     """The outer parameters the targets inform (of ``only``, if given), in
     :data:`PARAMETERS` order."""
-    known = {p.name for p in PARAMETERS}
+    known = [p.name for p in PARAMETERS]
     for name in only or ():
         if name not in known:
             raise ConfigError(f"--fit: {name} is not a calibrated parameter ({', '.join(known)})")
@@ -217,22 +217,14 @@ class Objective:
         if self.targets.visits_received:
             parts["visits_received"] = self._visits_nll(mentees)
         facilities = cfg.subcounties[0].counts.total
-        drop = self.targets.dropouts
-        if drop.enrolled_at_endline is not None:
-            enrolled = mentees[mentees["exit_reason"].isna()].groupby("replicate").size()
-            p = self._mean(enrolled) / facilities
-            parts["enrolled_at_endline"] = _binomial_nll(drop.enrolled_at_endline, facilities, p)
-        if drop.left_by_turnover is not None:
-            left = mentees[mentees["exit_reason"] == "turnover"].groupby("replicate").size()
-            p = self._mean(left) / facilities
-            parts["left_by_turnover"] = _binomial_nll(drop.left_by_turnover, facilities, p)
-        if drop.facilities_dropped is not None:
-            dropped = (mentees[mentees["exit_reason"] == "furlough"]
-                       .groupby("replicate")["facility_id"].nunique())
-            p = self._mean(dropped) / facilities
-            parts["facilities_dropped"] = _binomial_nll(drop.facilities_dropped, facilities, p)
+        counts = survey.dropouts(mentees, self.reps) if mentees is not None else {}
+        for name, per_replicate in counts.items():
+            observed = getattr(self.targets.dropouts, name)
+            if observed is not None:
+                parts[name] = _binomial_nll(observed, facilities,
+                                            float(per_replicate.mean()) / facilities)
         if self.targets.checklist is not None:
-            parts["checklist"] = self._checklist_nll(cfg, records)
+            parts["checklist"] = self._checklist_nll(records)
         parts["priors"] = sum(p.penalty(values[p.name]) for p in self.parameters
                               if p.name in values)
         return Evaluation(float(sum(parts.values())), fitted, parts)
@@ -242,9 +234,6 @@ class Objective:
         return bool(self.targets.visits_received) or any(
             v is not None for v in (drop.enrolled_at_endline, drop.left_by_turnover,
                                     drop.facilities_dropped))
-
-    def _mean(self, per_replicate: pd.Series) -> float:
-        return float(per_replicate.reindex(range(self.reps), fill_value=0).mean())
 
     def _items(self, cfg: Config, records: list, parts: dict[str, float]
                ) -> dict[str, tuple[float, float]]:
@@ -288,18 +277,18 @@ class Objective:
         probs = [(p + smooth) / (1 + smooth * len(probs)) for p in probs]
         return -sum(k * math.log(p) for k, p in zip(observed, probs, strict=True))
 
-    def _checklist_nll(self, cfg: Config, records: list) -> float:
+    def _checklist_nll(self, records: list) -> float:
         """Normal: the observed mean score around the model's, with the standard error of
         ``n`` mentees (the model's mean is over replicates: its own noise is small)."""
         c = self.targets.checklist
-        score = {}
-        for rec in records:
-            for row in rec.months:
-                if row.month in c.by_month and row.mentees:
-                    score.setdefault(row.month, []).append(float(np.mean(row.mean_score)))
         se = c.sd / math.sqrt(c.n)
-        return sum(0.5 * ((obs - float(np.mean(score.get(m, [math.nan])))) / se) ** 2
-                   if m in score else 1e6 for m, obs in c.by_month.items())
+        total = 0.0
+        for month, observed in c.by_month.items():
+            scores = survey.checklist_scores(records, month)
+            scores = scores[~np.isnan(scores)]
+            # a month no replicate reached, or had no nurse enrolled at, cannot be matched
+            total += 0.5 * ((observed - scores.mean()) / se) ** 2 if len(scores) else 1e6
+        return total
 
 
 def _item_nll(x: np.ndarray, obs: list[tuple[np.ndarray, np.ndarray, int, int]],
@@ -501,10 +490,10 @@ class Fit:
     def values(self) -> dict[str, float]:
         return self.mode.values
 
-    def kept(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The chain after burn-in, flattened over walkers: z, log posterior, items."""
-        c = self.chain
-        k = slice(self.burn, None)
+    def kept(self, thin: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The chain after burn-in, every ``thin``-th step, flattened over walkers: z, log
+        posterior, items."""
+        c, k = self.chain, slice(self.burn, None, thin)
         z = c.z[k].reshape(-1, c.z.shape[2])
         return z, c.log_posterior[k].reshape(-1), c.items[k].reshape(len(z), c.items.shape[2])
 
@@ -533,11 +522,8 @@ class Fit:
         """The posterior sample: the kept chain thinned by half the longest autocorrelation
         time, at most ``most`` rows evenly spread; a column per parameter."""
         tau = self.autocorrelation()
-        thin = max(1, int(np.nanmax(tau) / 2)) if np.isfinite(tau).any() else 1
-        c = self.chain
-        z = c.z[self.burn::thin].reshape(-1, c.z.shape[2])
-        logp = c.log_posterior[self.burn::thin].reshape(-1)
-        items = c.items[self.burn::thin].reshape(len(z), c.items.shape[2])
+        z, logp, items = self.kept(max(1, int(np.nanmax(tau) / 2)) if np.isfinite(tau).any()
+                                   else 1)
         pick = np.unique(np.linspace(0, len(z) - 1, min(most, len(z))).round().astype(int))
         table = {"draw": np.arange(1, len(pick) + 1), "log_posterior": logp[pick]}
         for j, p in enumerate(self.parameters):
@@ -654,13 +640,9 @@ def calibrate(cfg: Config, targets: survey.Targets, reps: int = 20, seed: int = 
                 chain = sampler.extend(chain, steps + 1, lambda c: store.save(mode, c))
             chain = Chain(chain.z[:steps + 1], chain.log_posterior[:steps + 1],
                           chain.items[:steps + 1], chain.random_state)
-    fitted = cfg.with_values(mode.values)
-    if mode.evaluation.items:
-        data = fitted.to_dict()
-        for item, (d, a) in mode.evaluation.items.items():
-            data["survey"]["items"][item]["difficulty"] = d
-            data["survey"]["items"][item]["discrimination"] = a
-        fitted = type(cfg).model_validate(data)
+    fitted = cfg.with_values({**mode.values, **{
+        f"survey.items.{item}.{key}": x for item, pair in mode.evaluation.items.items()
+        for key, x in zip(("difficulty", "discrimination"), pair, strict=True)}})
     return Fit(mode, params, fitted, chain if sample else None, list(mode.evaluation.items),
                burn=(steps + 1) // 2 if sample else 0)
 
@@ -691,18 +673,11 @@ def parameters_document(fit: Fit, targets: survey.Targets, seed: int, reps: int,
     }}
     for p in fit.parameters:
         if p.name == BASELINE_LEVEL:
-            _put(doc, "mentee.baseline.mean", {a: round(m, 4)
-                                               for a, m in cfg.mentee.baseline.mean.items()})
+            set_dotted(doc, "mentee.baseline.mean", {
+                a: round(m, 4) for a, m in cfg.mentee.baseline.mean.items()})
         else:
-            _put(doc, p.name, round(cfg.value(p.name), 4))
+            set_dotted(doc, p.name, round(cfg.value(p.name), 4))
     for name, (d, a) in fit.mode.evaluation.items.items():
-        _put(doc, f"survey.items.{name}", {"difficulty": round(d, 4),
-                                            "discrimination": round(a, 4)})
+        set_dotted(doc, f"survey.items.{name}", {"difficulty": round(d, 4),
+                                                  "discrimination": round(a, 4)})
     return doc
-
-
-def _put(doc: dict, key: str, value: object) -> None:
-    *path, last = key.split(".")
-    for part in path:
-        doc = doc.setdefault(part, {})
-    doc[last] = value

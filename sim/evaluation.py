@@ -74,31 +74,21 @@ def validate(cfg: Config, targets: survey.Targets, reps: int = 200, seed: int = 
             rows.append(_interval(f"visits {label}", "visits", "endline", observed,
                                   targets.sample_sizes.visits_received, bins[label].to_numpy()))
     facilities = cfg.subcounties[0].counts.total
-    spells = {
-        "enrolled_at_endline": mentees[mentees["exit_reason"].isna()].groupby("replicate").size(),
-        "facilities_dropped": mentees[mentees["exit_reason"] == "furlough"]
-        .groupby("replicate")["facility_id"].nunique(),
-        "left_by_turnover": mentees[mentees["exit_reason"] == "turnover"]
-        .groupby("replicate").size(),
-    }
-    for name, sim in spells.items():
+    for name, sim in survey.dropouts(mentees, reps).items():
         observed = getattr(targets.dropouts, name)
         if observed is not None:
-            rows.append(_interval(name, "dropouts", "endline", observed, facilities,
-                                  sim.reindex(range(reps), fill_value=0).to_numpy(dtype=float),
+            rows.append(_interval(name, "dropouts", "endline", observed, facilities, sim,
                                   share=False))
     if targets.checklist is not None:
         c = targets.checklist
         for month, observed in c.by_month.items():
             # each replicate's mean score, and the mentors' sampling of n mentees around it
-            score = np.array([next((float(np.mean(row.mean_score)) for row in rec.months
-                                    if row.month == month and row.mentees), np.nan)
-                              for rec in records])
             noise = np.array([Streams(seed, r)(f"survey.validation.checklist.{month}")
                               .standard_normal() for r in range(reps)])
             rows.append(_interval(f"checklist month {month}", "checklist",
                                   "baseline" if month == 0 else "endline", observed, c.n,
-                                  score + noise * c.sd / np.sqrt(c.n), share=False))
+                                  survey.checklist_scores(records, month)
+                                  + noise * c.sd / np.sqrt(c.n), share=False))
     return pd.DataFrame(rows)
 
 
@@ -129,11 +119,7 @@ def simulated_study(cfg: Config, like: survey.Targets, seed: int,
         bins = survey.visits_received(mentees, list(like.visits_received))
         doc["visits_received"] = {b: float(bins[b].iloc[0]) for b in like.visits_received}
         doc["sample_sizes"]["visits_received"] = len(enrolled)
-    counts = {"enrolled_at_endline": len(enrolled),
-              "facilities_dropped": int(mentees.loc[mentees["exit_reason"] == "furlough",
-                                                    "facility_id"].nunique()),
-              "left_by_turnover": int((mentees["exit_reason"] == "turnover").sum())}
-    doc["dropouts"] = {k: v for k, v in counts.items()
+    doc["dropouts"] = {k: int(v[0]) for k, v in survey.dropouts(mentees, 1).items()
                        if getattr(like.dropouts, k) is not None}
     return survey.Targets.model_validate(doc)
 

@@ -321,3 +321,26 @@ def visits_received(mentees: pd.DataFrame, labels: Sequence[str]) -> pd.DataFram
         inside = enrolled["visits"].between(lo, hi)
         out[label] = inside.groupby(enrolled["replicate"]).mean()
     return out.fillna(0.0)
+
+
+def dropouts(mentees: pd.DataFrame, reps: int) -> dict[str, np.ndarray]:
+    """Per replicate ``0 .. reps-1``, the counts a study's drop-out targets report: nurses
+    enrolled at the endline, facilities that furloughed their nurse, nurses who left their
+    posts (turnover)."""
+    counts = {
+        "enrolled_at_endline": mentees[mentees["exit_reason"].isna()].groupby("replicate").size(),
+        "facilities_dropped": mentees[mentees["exit_reason"] == "furlough"]
+        .groupby("replicate")["facility_id"].nunique(),
+        "left_by_turnover": mentees[mentees["exit_reason"] == "turnover"]
+        .groupby("replicate").size(),
+    }
+    return {k: v.reindex(range(reps), fill_value=0).to_numpy(dtype=float)
+            for k, v in counts.items()}
+
+
+def checklist_scores(records: Sequence[Record], month: int) -> np.ndarray:
+    """Each replicate's mean checklist score (over areas and enrolled nurses) at a month's
+    reading; NaN where no nurse was enrolled."""
+    return np.array([next((float(np.mean(row.mean_score)) for row in rec.months
+                           if row.month == month and row.mentees), np.nan)
+                     for rec in records])
