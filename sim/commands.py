@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report-validation", help="observed vs simulated for every target")
     r.add_argument("config", help="scenario YAML file")
     r.add_argument("--targets", required=True, help="targets YAML (e.g. configs/targets/lari.yaml)")
+    r.add_argument("--fitted-to", metavar="TARGETS",
+                   help="the targets YAML the scenario's posterior was fitted to: the targets "
+                        "it lacks are marked held out and counted apart")
     _common(r, reps=200, seed=0, out="validation")
 
     w = sub.add_parser("power", help="chance an endline survey of n mentees finds each gain")
@@ -307,11 +310,14 @@ def _report_validation(args: argparse.Namespace) -> None:
 
     cfg = load(args.config, args.overrides)
     targets = survey.load_targets(args.targets)
+    fitted = survey.load_targets(args.fitted_to) if args.fitted_to else None
     out = check_folder(args.out, args.force)
     table = evaluation.validate(cfg, targets, reps=args.reps, seed=args.seed)
+    if fitted is not None:
+        table["held_out"] = evaluation.held_out(table, fitted)
     study = evaluation.study_tables(cfg, reps=args.reps, seed=args.seed)
-    inside = int(table["inside"].sum())
-    title = f"{cfg.name} vs {targets.subcounty}: {inside} of {len(table)} inside the 90 % interval"
+    counts = _inside_counts(table)
+    title = f"{cfg.name} vs {targets.subcounty}\n{counts} inside the 90 % interval"
     write_folder(out, {
         "validation.csv": lambda p: table.to_csv(p, index=False),
         "study_table.csv": lambda p: study.to_csv(p, index=False),
@@ -321,9 +327,24 @@ def _report_validation(args: argparse.Namespace) -> None:
                                   zip(table["simulated_p5"], table["simulated_p95"], strict=True)])
     show["inside"] = show["inside"].map({True: "", False: "OUTSIDE"})
     cols = ["target", "wave", "observed", "simulated_mean", "interval", "inside"]
+    if fitted is not None:
+        show["held_out"] = show["held_out"].map({True: "held out", False: ""})
+        cols.append("held_out")
     print(show[cols].to_string(index=False, float_format=lambda x: f"{x:.2f}"))
-    print(f"{inside} of {len(table)} targets ({inside / len(table):.0%}) inside the simulated "
-          f"90 % prediction interval; wrote {out}")
+    print(f"{counts} inside the simulated 90 % prediction interval (holding the survey's "
+          f"sampling, {uncertainty.holds(cfg)}); wrote {out}")
+
+
+def _inside_counts(table: pd.DataFrame) -> str:
+    """``k of n targets (p %)``, and apart for the fitted and held-out ones if marked."""
+    def count(rows: pd.DataFrame) -> str:
+        k, n = int(rows["inside"].sum()), len(rows)
+        return f"{k} of {n} ({k / n:.0%})" if n else "none"
+
+    if "held_out" not in table:
+        return f"{count(table)} targets"
+    return (f"held out: {count(table[table['held_out']])}, fitted: "
+            f"{count(table[~table['held_out']])}")
 
 
 def _power(args: argparse.Namespace) -> None:

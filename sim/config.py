@@ -717,8 +717,9 @@ def _read_posterior(path: str, _mtime: int, _size: int) -> Posterior:
 class SettingSpread(_Block):
     """How much a parameter differs between settings (counties): a projection for a county
     with no data of its own draws the county's value around the fitted one, once per
-    replicate: on the ``scale``'s transform, the fitted value plus ``sd`` times a standard
-    normal draw (log: a rate, times a log-normal factor; logit: a probability)."""
+    replicate: on the ``scale``'s transform, the fitted value plus ``shift`` plus ``sd``
+    times a standard normal draw (log: a rate, times a log-normal factor; logit: a
+    probability)."""
 
     parameter: str = Field(min_length=1,
                            description="The dotted key of a number in the scenario, or "
@@ -728,8 +729,12 @@ class SettingSpread(_Block):
     scale: Literal["log", "logit", "linear"] = Field(
         description="log for a rate (positive), logit for a probability (0-1), linear for a "
                     "level.")
+    shift: float = Field(
+        default=0.0,
+        description="Where the county's values centre, relative to the fitted setting's, on "
+                    "the scale (log 0.3: a rate 35 % higher); 0: centred on the fitted value.")
     source: str = Field(default="assumption",
-                        description="Where the spread comes from, or `assumption`.")
+                        description="Where the spread and shift come from, or `assumption`.")
 
 
 class Uncertainty(_Block):

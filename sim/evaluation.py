@@ -92,6 +92,29 @@ def validate(cfg: Config, targets: survey.Targets, reps: int = 200, seed: int = 
     return pd.DataFrame(rows)
 
 
+def target_keys(targets: survey.Targets) -> set[tuple[str, str]]:
+    """``(target, wave)`` of every result a targets file reports, named as :func:`validate`
+    names its rows."""
+    keys = {(item, wave) for item, (_, *shares) in targets.shares().items()
+            for wave, share in zip(survey.WAVES, shares, strict=True) if share is not None}
+    keys |= {(f"visits {label}", "endline") for label in targets.visits_received}
+    keys |= {(name, "endline") for name, v in targets.dropouts.model_dump().items()
+             if v is not None}
+    if targets.checklist is not None:
+        keys |= {(f"checklist month {m}", "baseline" if m == 0 else "endline")
+                 for m in targets.checklist.by_month}
+    return keys
+
+
+def held_out(table: pd.DataFrame, fitted: survey.Targets) -> pd.Series:
+    """Which rows of a :func:`validate` table a calibration to ``fitted`` never saw: the
+    targets that show whether a fit transfers."""
+    seen = target_keys(fitted)
+    return pd.Series([(t, w) not in seen for t, w in zip(table["target"], table["wave"],
+                                                          strict=True)],
+                     index=table.index, name="held_out")
+
+
 def simulated_study(cfg: Config, like: survey.Targets, seed: int,
                     replicate: int = 0) -> survey.Targets:
     """The results one simulated study of ``cfg`` would report, in the form of ``like``

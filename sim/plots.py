@@ -167,19 +167,24 @@ def validation_figure(table: pd.DataFrame, title: str = "") -> Figure:
               alpha=0.5, lw=4, label="simulated 90 % interval")
     ax.plot(rows["simulated_mean"] / scale, y, "|", color="tab:blue", ms=9, label="simulated mean")
     inside = rows["inside"].to_numpy()
+    held = rows["held_out"].to_numpy() if "held_out" in rows else np.zeros(len(rows), bool)
     obs = rows["observed"] / scale
-    ax.plot(obs[inside], [i for i in y if inside[i]], "o", color="black", ms=4, label="observed")
-    ax.plot(obs[~inside], [i for i in y if not inside[i]], "o", color="tab:red", ms=5,
-            label="observed, outside")
-    ax.set_yticks(list(y), [f"{t} ({w})" for t, w in zip(rows["target"], rows["wave"], strict=True)],
+    for sel, marker, label in ((~held, "o", "observed"), (held, "D", "observed, held out")):
+        if sel.any():
+            ax.plot(obs[sel & inside], np.flatnonzero(sel & inside), marker, color="black",
+                    ms=4, label=label)
+            ax.plot(obs[sel & ~inside], np.flatnonzero(sel & ~inside), marker, color="tab:red",
+                    ms=5, label=f"{label}, outside")
+    ax.set_yticks(list(y), [f"{t} ({w}{', held out' if h else ''})"
+                            for t, w, h in zip(rows["target"], rows["wave"], held, strict=True)],
                   fontsize=7)
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel("share")
-    ax.set_title(title or "Validation")
+    fig.suptitle(title or "Validation", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.22 * len(rows) + 1.2)),
-              ncol=4, fontsize=7, frameon=False)
+              ncol=3, fontsize=7, frameon=False)
     return fig
 
 

@@ -135,7 +135,7 @@ def tables(out: str | Path) -> dict[str, pd.DataFrame]:
     if u.get("posterior"):
         drawn.append(("the calibrated parameters", "posterior sample",
                       {"file": Path(u["posterior"]).name}))
-    drawn += [(sp["parameter"], "between settings", {k: sp[k] for k in ("sd", "scale", "source")})
+    drawn += [(sp["parameter"], "between settings", {k: sp[k] for k in ("sd", "shift", "scale", "source")})
               for sp in u.get("between_settings") or []]
     psa = pd.DataFrame(drawn, columns=["parameter", "distribution", "settings"]).astype(
         {"settings": str})

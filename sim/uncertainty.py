@@ -12,7 +12,8 @@ replicates take them again in a new order, and so on.
 A scenario for a county with no data of its own may also declare how much some
 parameters differ between settings (``uncertainty.between_settings``): each
 replicate then draws the county's own value of each around the fitted (or drawn)
-one, on the parameter's scale, from a stream of its own.
+one, moved by the spread's ``shift`` where the county is known to differ, on the
+parameter's scale, from a stream of its own.
 
 Both are keyed by (seed, replicate) and never by scenario: two scenarios that name
 the same uncertainty run replicate ``r`` with the same parameter set and the same
@@ -65,12 +66,13 @@ def draw(cfg: Config, seed: int, replicate: int) -> Draw | None:
 
 
 def shifted(spread: SettingSpread, value: float, z: float) -> float:
-    """``value`` moved ``z`` standard deviations on the spread's scale."""
+    """``value`` moved by the spread's shift and ``z`` standard deviations, on its scale."""
+    step = spread.shift + spread.sd * z
     if spread.scale == "log":
-        return math.exp(math.log(max(value, EDGE)) + spread.sd * z)
+        return math.exp(math.log(max(value, EDGE)) + step)
     if spread.scale == "logit":
-        return float(expit(logit(min(max(value, EDGE), 1 - EDGE)) + spread.sd * z))
-    return value + spread.sd * z
+        return float(expit(logit(min(max(value, EDGE), 1 - EDGE)) + step))
+    return value + step
 
 
 def replicate_config(cfg: Config, seed: int, replicate: int) -> tuple[Config, Draw | None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import yaml
 
 import sim
 from sim import evaluation, survey
@@ -49,6 +50,38 @@ def test_report_validation_cli(tmp_path, capsys):
     assert {"item", "share_baseline_mean", "p_value_p95", "gap_risk_ratio_mean",
             "share_significant"} <= set(study.columns)
     assert len(study) == 29
+
+
+def test_target_keys_name_every_validated_row(lari_validation):
+    assert evaluation.target_keys(TARGETS) == set(zip(lari_validation["target"],
+                                                      lari_validation["wave"], strict=True))
+    partial = survey.Targets.model_validate({
+        "subcounty": "Lari", "sample_sizes": {"knowledge": [20, None], "visits_received": 19},
+        "knowledge": {"fridge_tag": [0.45, None]}, "visits_received": {"<=4": 0.1, "5-8": 0.2},
+        "dropouts": {"left_by_turnover": 2},
+        "checklist": {"n": 18, "sd": 0.5, "by_month": {0: 1.6, 6: 2.9}}})
+    table = evaluation.validate(sim.load(CONFIGS / "pilot_lari.yaml"), partial, reps=3)
+    assert evaluation.target_keys(partial) == set(zip(table["target"], table["wave"],
+                                                      strict=True))
+    assert len(evaluation.target_keys(partial)) == len(table) == 6
+
+
+def test_report_validation_counts_held_out_targets_apart(tmp_path, capsys):
+    doc = yaml.safe_load(TARGETS_FILE.read_text())
+    for kind, item in (("knowledge", "fridge_tag"), ("skills", "bcg_daily")):
+        doc[kind][item][1] = None
+    fitted = tmp_path / "fitted.yaml"
+    fitted.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "val"
+    assert main(["report-validation", str(CONFIGS / "pilot_lari.yaml"), "--targets",
+                 str(TARGETS_FILE), "--fitted-to", str(fitted), "--out", str(out),
+                 "--reps", "30"]) == 0
+    table = pd.read_csv(out / "validation.csv")
+    held = table[table["held_out"]]
+    assert set(zip(held["target"], held["wave"], strict=True)) == {
+        ("fridge_tag", "endline"), ("bcg_daily", "endline")}
+    k = int(held["inside"].sum())
+    assert f"held out: {k} of 2 ({k / 2:.0%}), fitted: " in capsys.readouterr().out
 
 
 def test_scale_to_keeps_the_mix_and_the_total():

@@ -171,6 +171,22 @@ def test_between_setting_draws_follow_their_spread():
     assert uncertainty.draw(cfg, 6, 3) != uncertainty.draw(cfg, 5, 3)
 
 
+def test_a_shift_moves_every_draw_by_the_same_step_on_its_scale():
+    """The same replicate's standard normal draw with and without a shift: on each scale the
+    two values differ by exactly the shift, so the county's centre moves and its spread
+    does not."""
+    shifts = [0.3, -0.5, 0.25]
+    moved = [{**s, "shift": d} for s, d in zip(SPREAD, shifts, strict=True)]
+    cfg = sim.load(CONFIGS / "pilot.yaml", [f"uncertainty.between_settings={SPREAD}"])
+    other = sim.load(CONFIGS / "pilot.yaml", [f"uncertainty.between_settings={moved}"])
+    for r in range(20):
+        a, b = uncertainty.draw(cfg, 5, r).values, uncertainty.draw(other, 5, r).values
+        for spread, step, transform in zip(SPREAD, shifts, (np.log, lambda x: np.log(x / (1 - x)),
+                                                           lambda x: x), strict=True):
+            key = spread["parameter"]
+            assert transform(b[key]) - transform(a[key]) == pytest.approx(step, abs=1e-9)
+
+
 def test_between_setting_spread_on_top_of_a_posterior(posterior):
     cfg = _with(posterior, [f"uncertainty.between_settings={SPREAD[1:2]}"])
     d = uncertainty.draw(cfg, 1, 0)
