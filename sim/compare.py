@@ -133,6 +133,6 @@ def cost_effectiveness(out: str | Path, effect: str = "competency_point_years",
     icer["icer_usd"] = icer["icer"] / float(first["costs"]["ksh_per_usd"])
     curve = pd.DataFrame(cea.ceac(cost.to_numpy(), eff.to_numpy(), wtps), index=list(wtps),
                          columns=order).rename_axis("wtp")
-    curve["evpi_ksh"] = [cea.evpi(cost.to_numpy(), eff.to_numpy(), w) for w in wtps]
+    curve["evpi_ksh"] = cea.evpi(cost.to_numpy(), eff.to_numpy(), wtps)
     return CostEffectiveness(exp["name"], exp["comparator"], order, rate, cost, eff, icer, curve,
                              first["costs"].get("price_year"))
