@@ -10,6 +10,7 @@ Dask scheduler that does not answer) by raising :class:`ConfigError` or
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import textwrap
 from collections.abc import Callable, Sequence
@@ -417,24 +418,26 @@ def _wtp_grid(text: str) -> list[float]:
     try:
         if ":" in text:
             start, stop, step = (float(x) for x in text.split(":"))
-            if step <= 0 or stop < start:
+            if not step > 0 or not stop >= start:
                 raise ValueError
-            count = int((stop - start) / step + 1e-9) + 1
-            if count > MAX_WTPS:
-                raise ConfigError(f"--wtp: at most {MAX_WTPS:,} values, got {count:,}")
+            count = int(min((stop - start) / step + 1e-9, MAX_WTPS)) + 1
             values = [start + k * step for k in range(count)]
         else:
             values = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ConfigError(f"--wtp: expected start:stop:step or a comma list, got '{text}'") from None
     if not values:
         raise ConfigError("--wtp: give at least one value")
-    if min(values) < 0:
-        raise ConfigError(f"--wtp: a willingness to pay cannot be negative, got {min(values):g}")
+    if len(values) > MAX_WTPS:
+        raise ConfigError(f"--wtp: at most {MAX_WTPS:,} values, got more")
+    for value in values:
+        _not_negative("--wtp", value)
     return sorted(set(values))
 
 
 def _not_negative(option: str, value: float) -> None:
+    if not math.isfinite(value):
+        raise ConfigError(f"{option}: a willingness to pay must be a finite number, got {value:g}")
     if value < 0:
         raise ConfigError(f"{option}: a willingness to pay cannot be negative, got {value:g}")
 

@@ -156,6 +156,7 @@ def test_cea_takes_willingness_to_pay_in_dollars(finished_batch, capsys):
     (["--wtp", "0,-5000"], ["--wtp", "negative", "-5000"]),
     (["--wtp", "0:100:0"], ["--wtp", "start:stop:step"]),
     (["--wtp", "0:1e9:1"], ["--wtp", "at most"]),
+    (["--wtp", "0,nan"], ["--wtp", "finite"]),
     (["--threshold", "-1"], ["--threshold", "negative"]),
     (["--currency", "eur"], ["--currency", "eur"]),
     (["--discount", "0.9"], ["--discount"]),
