@@ -10,6 +10,7 @@ Dask scheduler that does not answer) by raising :class:`ConfigError` or
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import textwrap
 from collections.abc import Callable, Sequence
@@ -115,16 +116,14 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("cea", help="cost-effectiveness of a finished batch's strategies")
     e.add_argument("out", help="a batch output directory (one scenario per strategy)")
-    e.add_argument("--effect", default="competency_point_years", choices=metrics.EFFECTS)
-    e.add_argument("--discount", type=float, default=None,
-                   help="discount rate a year (default: the scenarios' costs.discount_rate)")
-    e.add_argument("--wtp", default="0:100000:2000",
-                   help="willingness to pay, KSh per effect unit: start:stop:step or a list")
+    _cea_options(e)
 
     t = sub.add_parser("tornado", help="one-way sensitivity of a strategy's net benefit")
     t.add_argument("experiment", help="experiment YAML file with a psa: block")
     t.add_argument("--strategy", required=True, help="the scenario to compare with the comparator")
-    t.add_argument("--wtp", type=float, required=True, help="willingness to pay, KSh per effect unit")
+    t.add_argument("--wtp", type=float, required=True,
+                   help="willingness to pay per effect unit, in --currency")
+    _currency(t)
     t.add_argument("--effect", default="competency_point_years", choices=metrics.EFFECTS)
     t.add_argument("--discount", type=float, default=0.03, help="discount rate a year (default 0.03)")
     _common(t, reps=20, seed=0, out="tornado", what="replications per run")
@@ -133,7 +132,28 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("out", help="a batch output directory")
     h.add_argument("--html", help="write a self-contained HTML page here")
     h.add_argument("--xlsx", help="write an Excel workbook (one sheet per table) here")
+    _cea_options(h)
     return p
+
+
+def _cea_options(p: argparse.ArgumentParser) -> None:
+    """The cost-effectiveness options ``cea`` and ``report`` share."""
+    p.add_argument("--effect", default="competency_point_years", choices=metrics.EFFECTS)
+    p.add_argument("--discount", type=float, default=None,
+                   help="discount rate a year (default: the scenarios' costs.discount_rate)")
+    p.add_argument("--wtp", default=None,
+                   help="willingness to pay per effect unit, in --currency: start:stop:step or a "
+                        "comma list (default 0 to 100,000 KSh in steps of 2,000)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="the willingness to pay of the CE plane's line and the summary, in "
+                        "--currency (default: the middle of the --wtp range)")
+    _currency(p)
+
+
+def _currency(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--currency", type=str.lower, choices=("ksh", "usd"), default="ksh",
+                   help="the currency of the willingness to pay: ksh or usd (default ksh; "
+                        "US$ at the scenarios' costs.ksh_per_usd)")
 
 
 def _common(p: argparse.ArgumentParser, reps: int, seed: int, out: str | None = None,
@@ -410,41 +430,86 @@ def _plot(args: argparse.Namespace) -> None:
     print(f"wrote {', '.join(sorted(writers))} to {folder}")
 
 
+#: The most willingness-to-pay values ``--wtp`` may give.
+MAX_WTPS = 1001
+
+
 def _wtp_grid(text: str) -> list[float]:
+    """``start:stop:step`` or a comma list of willingness-to-pay values, none negative."""
     try:
         if ":" in text:
             start, stop, step = (float(x) for x in text.split(":"))
-            if step <= 0 or stop < start:
+            if not step > 0 or not stop >= start:
                 raise ValueError
-            return [start + k * step for k in range(int((stop - start) / step) + 1)]
-        return [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
+            count = int(min((stop - start) / step + 1e-9, MAX_WTPS)) + 1
+            values = [start + k * step for k in range(count)]
+        else:
+            values = [float(x) for x in text.split(",") if x.strip()]
+    except (ValueError, OverflowError):
         raise ConfigError(f"--wtp: expected start:stop:step or a comma list, got '{text}'") from None
+    if not values:
+        raise ConfigError("--wtp: give at least one value")
+    if len(values) > MAX_WTPS:
+        raise ConfigError(f"--wtp: at most {MAX_WTPS:,} values, got more")
+    for value in values:
+        _not_negative("--wtp", value)
+    return sorted(set(values))
+
+
+def _not_negative(option: str, value: float) -> None:
+    if not math.isfinite(value):
+        raise ConfigError(f"{option}: a willingness to pay must be a finite number, got {value:g}")
+    if value < 0:
+        raise ConfigError(f"{option}: a willingness to pay cannot be negative, got {value:g}")
+
+
+def _cost_effectiveness(args: argparse.Namespace):
+    """The batch's cost-effectiveness for the shared options, and the threshold in KSh; every
+    option is checked before anything is read or written."""
+    from sim import compare
+
+    if args.discount is not None and not 0 <= args.discount <= 0.5:
+        raise ConfigError(f"--discount: must be between 0 and 0.5, got {args.discount}")
+    wtps = _wtp_grid(args.wtp) if args.wtp is not None else None
+    if args.threshold is not None:
+        _not_negative("--threshold", args.threshold)
+    usd = compare.exchange_rate(args.out) if args.currency == "usd" else 1.0
+    wtps = [w * usd for w in wtps] if wtps is not None else list(range(0, 100_001, 2000))
+    threshold = (args.threshold * usd if args.threshold is not None
+                 else (wtps[0] + wtps[-1]) / 2)
+    return compare.cost_effectiveness(args.out, args.effect, args.discount, wtps), threshold
 
 
 def _cea(args: argparse.Namespace) -> None:
     from sim import batch, compare
-    from sim.plots import ce_plane_figure, ceac_figure
+    from sim.plots import ce_plane_figure, ceac_figure, expected_loss_figure
 
-    if args.discount is not None and not 0 <= args.discount <= 0.5:
-        raise ConfigError(f"--discount: must be between 0 and 0.5, got {args.discount}")
-    res = compare.cost_effectiveness(args.out, args.effect, args.discount, _wtp_grid(args.wtp))
+    res, threshold = _cost_effectiveness(args)
+    unit = metrics.EFFECT_UNITS[args.effect]
     write_folder(Path(args.out) / "cea", {
         "icer.csv": lambda p: res.icer.to_csv(p, index=False),
-        "ceac.csv": lambda p: res.curve.to_csv(p),
-        "ce_plane.png": lambda p: ce_plane_figure(res.d_cost, res.d_effect, res.comparator,
-                                                  args.effect).savefig(p),
-        "ceac.png": lambda p: ceac_figure(res.curve[res.strategies], args.effect).savefig(p),
+        "curves.csv": lambda p: res.curves.to_csv(p, index=False),
+        "decision.csv": lambda p: res.decision.to_csv(p, index=False),
+        "ce_plane.png": lambda p: ce_plane_figure(res.d_cost, res.d_effect, res.reference, unit,
+                                                  threshold, res.ksh_per_usd).savefig(p),
+        "ceac.png": lambda p: ceac_figure(res.curves, res.decision, unit,
+                                          res.ksh_per_usd).savefig(p),
+        "expected_loss.png": lambda p: expected_loss_figure(res.curves, res.decision, unit,
+                                                            res.ksh_per_usd).savefig(p),
     }, force=True)
     prices = f", {res.price_year} prices" if res.price_year else ""
     print(f"{res.name}: {len(res.cost)} draws (replications, holding "
           f"{batch.intervals_hold(args.out)}), effect {args.effect}, "
-          f"discount {res.rate:.0%} a year{prices}")
+          f"discount {res.rate:.0%} a year{prices}, US$ 1 = {res.ksh_per_usd:,.2f} KSh")
     print(textwrap.fill(metrics.EFFECT_DEFINITION, 100))
-    print(res.icer.to_string(index=False, float_format=lambda x: f"{x:,.2f}"))
-    picks = res.curve.iloc[:: max(1, len(res.curve) // 8)]
-    print("\nprobability cost-effective and EVPI (KSh per decision) by willingness to pay")
-    print(picks.to_string(float_format=lambda x: f"{x:,.2f}"))
+    print("\nIncremental analysis, by cost: each strategy against the frontier strategy before "
+          "it; effects for all the nurses and per nurse")
+    print(compare.icer_shown(res).to_string(index=False))
+    print("\n" + textwrap.fill(compare.decision_line(res, threshold), 100, break_on_hyphens=False))
+    print("\nThe decision by willingness to pay: the optimal strategy (highest expected net "
+          "benefit), its probability of being cost-effective (the acceptability frontier), and "
+          "the EVPI per decision")
+    print(compare.decision_shown(res).to_string(index=False))
     print(f"wrote {Path(args.out) / 'cea'}")
 
 
@@ -453,14 +518,17 @@ def _tornado(args: argparse.Namespace) -> None:
     from sim.experiment import load_experiment
     from sim.plots import tornado_figure
 
+    _not_negative("--wtp", args.wtp)
     exp = load_experiment(args.experiment, args.overrides)
     out = check_folder(args.out, args.force)
-    table = sensitivity.tornado(exp, args.strategy, args.wtp, reps=args.reps,
+    usd = exp.scenario(exp.comparator).config.costs.ksh_per_usd
+    wtp = args.wtp * usd if args.currency == "usd" else args.wtp
+    table = sensitivity.tornado(exp, args.strategy, wtp, reps=args.reps,
                                 effect=args.effect, rate=args.discount)
     write_folder(out, {
         "tornado.csv": lambda p: table.to_csv(p, index=False),
         "tornado.png": lambda p: tornado_figure(table, args.strategy, exp.comparator,
-                                                args.wtp).savefig(p),
+                                                wtp, usd).savefig(p),
     }, args.force)
     print(table.to_string(index=False, float_format=lambda x: f"{x:,.2f}"))
     print(f"wrote {args.out}")
@@ -474,9 +542,10 @@ def _report(args: argparse.Namespace) -> None:
         raise ConfigError("report: give --html FILE, --xlsx FILE or both")
     for path in filter(None, (args.html, args.xlsx)):
         check_file(path)
-    sheets = report.tables(args.out)
+    ce, threshold = _cost_effectiveness(args)
+    sheets = report.tables(args.out, ce)
     if args.html:
-        write_file(args.html, lambda p: report.write_html(args.out, p, sheets))
+        write_file(args.html, lambda p: report.write_html(args.out, p, sheets, ce, threshold))
         print(f"wrote {args.html}")
     if args.xlsx:
         write_file(args.xlsx, lambda p: report.write_xlsx(p, sheets))

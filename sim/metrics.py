@@ -571,6 +571,13 @@ def summary(config: Config, spells: pd.DataFrame, ledger: pd.DataFrame) -> dict:
 
 EFFECTS = ("competency_point_years", "proficient_nurse_months", "proficient_nurses_at_end")
 
+#: Each effect's unit, singular and plural, for table headers and axis labels.
+EFFECT_UNITS = {
+    "competency_point_years": ("competency-point-year", "competency-point-years"),
+    "proficient_nurse_months": ("proficient-nurse-month", "proficient-nurse-months"),
+    "proficient_nurses_at_end": ("nurse proficient at the end", "nurses proficient at the end"),
+}
+
 #: How every effect measure is defined, for the docs and the CEA outputs.
 EFFECT_DEFINITION = (
     "Effects count every nurse serving a programme post (enrolled mentees, and graduates "

@@ -7,11 +7,13 @@ backend switching), so they save on a headless server and display in a notebook.
 from __future__ import annotations
 
 import io
+import textwrap
 
 import matplotlib.dates as mdates
 import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 
@@ -36,11 +38,11 @@ def _dates(ax, small: bool = False) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
-def _money(ax, largest: float, axis: str = "y") -> str:
-    """KSh ticks with thousands or millions spelled out in the label (no '1e6' offset);
+def _money(ax, largest: float, axis: str = "y", currency: str = "KSh") -> str:
+    """Money ticks with thousands or millions spelled out in the label (no '1e6' offset);
     returns the unit words for the axis label."""
-    scale, unit = ((1e6, "KSh millions") if largest >= 2e6 else
-                   (1e3, "KSh thousands") if largest >= 2e4 else (1.0, "KSh"))
+    scale, unit = ((1e6, f"{currency} millions") if largest >= 2e6 else
+                   (1e3, f"{currency} thousands") if largest >= 2e4 else (1.0, currency))
     fmt = mticker.FuncFormatter(lambda v, _: f"{v / scale:,.{1 if scale > 1 and largest / scale < 10 else 0}f}")
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
     return unit
@@ -59,6 +61,8 @@ def _panels(n: int, width: float = 8.0, height: float = 4.5):
     axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False).ravel()
     for ax in axes[n:]:
         ax.set_visible(False)
+    for ax in axes[max(0, n - cols):n]:  # the last panel of each column shows its ticks
+        ax.tick_params(labelbottom=True)
     return fig, list(axes[:n])
 
 
@@ -386,43 +390,174 @@ def workforce_figure(workforce: pd.DataFrame, order: list[str] | None = None) ->
     return fig
 
 
-def ce_plane_figure(d_cost: pd.DataFrame, d_effect: pd.DataFrame, comparator: str,
-                    effect: str) -> Figure:
-    """Incremental cost against incremental effect of each strategy, one dot per draw."""
-    fig = _Figure(figsize=(7, 5), dpi=110, layout="constrained")
-    ax = fig.subplots()
-    for strategy in d_cost.columns:
-        if strategy == comparator:
-            continue
-        ax.scatter(d_effect[strategy], d_cost[strategy], s=8, alpha=0.5, label=strategy)
-    ax.axhline(0, color="grey", lw=0.8)
-    ax.axvline(0, color="grey", lw=0.8)
-    ax.set_xlabel(f"incremental {effect.replace('_', ' ')} vs {comparator}")
-    largest = float(np.nanmax(np.abs(d_cost.to_numpy()))) if d_cost.size else 0.0
-    ax.set_ylabel(f"incremental discounted cost ({_money(ax, largest)}) vs {comparator}")
-    ax.set_title("Cost-effectiveness plane (one dot per draw)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return fig
+def _colours(names: list[str]) -> dict[str, tuple]:
+    """A colour per strategy, the same in every figure of one analysis: tab10's, then
+    tab20's lighter shades, without the greys that mark the others and the frontier."""
+    tab20 = colormaps["tab20"].colors
+    palette = [c for c in tab20[::2] + tab20[1::2] if len(set(c)) > 1]
+    return {name: palette[i % len(palette)] for i, name in enumerate(names)}
 
 
-def ceac_figure(curve: pd.DataFrame, effect: str) -> Figure:
-    """Probability each strategy is cost-effective, against willingness to pay."""
-    fig = _Figure(figsize=(7, 4.5), dpi=110, layout="constrained")
+#: With more strategies than MAX_LEGEND, those never above this probability are drawn grey.
+NOTABLE = 0.05
+
+
+def _notable(probability: pd.DataFrame, optimal: pd.Series) -> list[str]:
+    """The strategies drawn in colour and named: all of them, or beyond :data:`MAX_LEGEND`
+    those ever cost-effective in more than :data:`NOTABLE` of draws or ever optimal."""
+    if probability.shape[1] <= MAX_LEGEND:
+        return list(probability.columns)
+    return [s for s in probability.columns
+            if probability[s].max() > NOTABLE or s in set(optimal)]
+
+
+def _wtp_axis(ax, largest: float, one: str, ksh_per_usd: float) -> None:
+    """Willingness to pay in KSh below the axis and in US$ above it."""
+    ax.set_xlabel(f"willingness to pay ({_money(ax, largest, 'x')} per {one})")
+    top = ax.secondary_xaxis("top", functions=(lambda k: k / ksh_per_usd,
+                                               lambda u: u * ksh_per_usd))
+    top.set_xlabel(f"willingness to pay ({_money(top, largest / ksh_per_usd, 'x', 'US$')} "
+                   f"per {one})", fontsize=8)
+    top.tick_params(labelsize=8)
+
+
+def _by_wtp(curves: pd.DataFrame, column: str) -> pd.DataFrame:
+    """One of the long curves' columns as willingness to pay x strategies."""
+    names = list(dict.fromkeys(curves["strategy"]))
+    return curves.pivot(index="wtp_ksh", columns="strategy", values=column)[names]
+
+
+def _lines(ax, table: pd.DataFrame, shown: list[str], colours: dict[str, tuple]) -> None:
+    """A line per strategy: the notable ones in their colour and named, the rest grey and
+    named together once."""
+    rest = [s for s in table.columns if s not in shown]
+    for k, s in enumerate(rest):
+        ax.plot(table.index, table[s], color="lightgrey", lw=1,
+                label=f"{len(rest)} others, never above {NOTABLE:.0%}" if k == 0 else None)
+    for s in shown:
+        ax.plot(table.index, table[s], color=colours[s], lw=1.5, label=s)
+
+
+def _optimal_runs(ax, decision: pd.DataFrame, values: pd.Series, label: str) -> None:
+    """A thick band along ``values`` (one per willingness to pay), broken where the optimal
+    strategy changes, so no segment joins two strategies' curves."""
+    d = decision.assign(value=values.to_numpy())
+    runs = (d["optimal"] != d["optimal"].shift()).cumsum()
+    for k, (_, run) in enumerate(d.groupby(runs)):
+        ax.plot(run["wtp_ksh"], run["value"], color="black", lw=6, alpha=0.22,
+                marker="o" if len(run) == 1 else None, solid_capstyle="butt",
+                label=label if k == 0 else None, zorder=1)
+
+
+def ceac_figure(curves: pd.DataFrame, decision: pd.DataFrame, unit: tuple[str, str],
+                ksh_per_usd: float) -> Figure:
+    """Each strategy's probability of being cost-effective against willingness to pay (its
+    acceptability curve), and the acceptability frontier: the probability for the strategy
+    with the highest expected net benefit, the one to choose."""
+    probability = _by_wtp(curves, "probability_cost_effective")
+    colours = _colours(list(probability.columns))
+    fig = _Figure(figsize=(9, 4.8), dpi=110, layout="constrained")
     ax = fig.subplots()
-    for strategy in curve.columns:
-        ax.plot(curve.index, curve[strategy], label=strategy)
+    _optimal_runs(ax, decision, decision["probability_cost_effective"],
+                  "acceptability frontier (CEAF):\nthe strategy with the highest\n"
+                  "expected net benefit")
+    _lines(ax, probability, _notable(probability, decision["optimal"]), colours)
     ax.set_ylim(-0.02, 1.02)
-    unit = _money(ax, float(curve.index.max()), "x")
-    ax.set_xlabel(f"willingness to pay ({unit} per {effect.replace('_', ' ')})")
+    _wtp_axis(ax, float(probability.index.max()), unit[0], ksh_per_usd)
     ax.set_ylabel("probability cost-effective")
-    ax.set_title("Cost-effectiveness acceptability curves")
+    ax.set_title("Cost-effectiveness acceptability curves and frontier")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
 
 
-def tornado_figure(table: pd.DataFrame, strategy: str, comparator: str, wtp: float) -> Figure:
+def expected_loss_figure(curves: pd.DataFrame, decision: pd.DataFrame, unit: tuple[str, str],
+                         ksh_per_usd: float) -> Figure:
+    """Each strategy's expected loss against willingness to pay: what choosing it forgoes, on
+    average, against the best strategy in every draw. The lowest curve is the strategy to
+    choose, and its loss the EVPI; the axis stops at three times the largest EVPI, so that
+    the strategies close to the decision can be told apart."""
+    loss = _by_wtp(curves, "expected_loss_ksh")
+    probability = _by_wtp(curves, "probability_cost_effective")
+    colours = _colours(list(loss.columns))
+    fig = _Figure(figsize=(9, 4.8), dpi=110, layout="constrained")
+    ax = fig.subplots()
+    _optimal_runs(ax, decision, decision["evpi_ksh"],
+                  "EVPI: the lowest expected loss,\nof the strategy to choose")
+    _lines(ax, loss, _notable(probability, decision["optimal"]), colours)
+    top = 3 * float(decision["evpi_ksh"].max()) or float(loss.to_numpy().max()) or 1.0
+    ax.set_ylim(-0.02 * top, top)
+    ax.set_ylabel(f"expected loss per decision ({_money(ax, top)})")
+    _wtp_axis(ax, float(loss.index.max()), unit[0], ksh_per_usd)
+    ax.set_title("Expected loss of each strategy and the EVPI")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), title_fontsize=7,
+              title="curves above the frame are cut" if (loss.to_numpy() > top).any() else None)
+    return fig
+
+
+def ce_plane_figure(d_cost: pd.DataFrame, d_effect: pd.DataFrame, reference: str,
+                    unit: tuple[str, str], wtp: float, ksh_per_usd: float) -> Figure:
+    """Each strategy's incremental cost against its incremental effect over ``reference``
+    (the cheapest non-dominated strategy), a dot per draw and a cross at the mean, with the
+    line of willingness to pay ``wtp`` (KSh per effect unit) through the origin: below it a
+    draw is cost-effective against the reference. Beyond :data:`MAX_LEGEND` strategies,
+    a panel each."""
+    names = [s for s in d_cost.columns if s != reference]
+    colours = _colours(list(d_cost.columns))
+    fig, axes = _panels(len(names), 9, 5.2)
+    small = len(names) > MAX_LEGEND
+
+    def span(values: np.ndarray) -> tuple[float, float]:
+        lo, hi = min(0.0, float(np.nanmin(values))), max(0.0, float(np.nanmax(values)))
+        pad = 0.05 * (hi - lo or 1.0)
+        return lo - pad, hi + pad
+
+    xlim, ylim = span(d_effect[names].to_numpy()), span(d_cost[names].to_numpy())
+    for name, ax in zip(names, axes, strict=True):
+        ax.scatter(d_effect[name], d_cost[name], s=8, alpha=0.4, color=colours[name],
+                   label=name, linewidths=0)
+        ax.scatter(d_effect[name].mean(), d_cost[name].mean(), s=70, marker="X",
+                   color=colours[name], edgecolors="black", linewidths=0.8, zorder=3)
+        if small:  # a sweep's names are long: break them at their commas
+            ax.set_title("\n".join(textwrap.wrap(name.replace(",", ", "), 32)), fontsize=7)
+    line = (f"WTP {wtp:,.0f} KSh (US$ {wtp / ksh_per_usd:,.0f}) per {unit[0]}:\n"
+            "below the line, cost-effective")
+    for ax in dict.fromkeys(axes):
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.plot(xlim, [wtp * x for x in xlim], color="black", ls="--", lw=1, label=line)
+        ax.set_xlim(*xlim)
+        ax.set_ylim(*ylim)
+        ax.grid(alpha=0.3)
+        if small:
+            ax.tick_params(labelsize=6)
+    money = _money(axes[0], max(abs(ylim[0]), abs(ylim[1])))  # shared by the panels
+    xlabel = f"incremental effect ({unit[1]}, all nurses)"
+    ylabel = f"incremental discounted cost ({money})"
+    title = (f"Cost-effectiveness plane against {reference}, the cheapest non-dominated "
+             "strategy: a dot per draw, a cross at the mean")
+    if small:
+        fig.supxlabel(xlabel, fontsize=9)
+        fig.supylabel(ylabel, fontsize=9)
+        fig.suptitle(textwrap.fill(f"{title}; dashed: {line}".replace("\n", " "), 110),
+                     fontsize=9)
+    else:
+        axes[0].set_xlabel(xlabel)
+        axes[0].set_ylabel(ylabel)
+        right = axes[0].secondary_yaxis("right", functions=(lambda k: k / ksh_per_usd,
+                                                              lambda u: u * ksh_per_usd))
+        biggest = max(abs(ylim[0]), abs(ylim[1])) / ksh_per_usd
+        right.set_ylabel(f"incremental discounted cost ({_money(right, biggest, 'y', 'US$')})",
+                         fontsize=8)
+        right.tick_params(labelsize=8)
+        axes[0].set_title(textwrap.fill(title, 80), fontsize=10)
+        axes[0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.12, 1))
+    return fig
+
+
+def tornado_figure(table: pd.DataFrame, strategy: str, comparator: str, wtp: float,
+                   ksh_per_usd: float) -> Figure:
     """Bars from the base-case incremental net benefit to its value at each parameter's
     5th and 95th percentile, widest first."""
     rows = table.iloc[::-1].reset_index(drop=True)
@@ -437,7 +572,8 @@ def tornado_figure(table: pd.DataFrame, strategy: str, comparator: str, wtp: flo
     ax.set_yticks(list(y), rows["parameter"], fontsize=8)
     largest = float(np.nanmax(np.abs(rows[["nmb_at_low", "nmb_at_high"]].to_numpy())))
     ax.set_xlabel(f"incremental net monetary benefit of {strategy} vs {comparator} "
-                  f"({_money(ax, largest, 'x')}), WTP {wtp:,.0f} KSh")
+                  f"({_money(ax, largest, 'x')}), WTP {wtp:,.0f} KSh "
+                  f"(US$ {wtp / ksh_per_usd:,.0f})")
     ax.set_title("One-way sensitivity")
     ax.legend(fontsize=8)
     ax.grid(axis="x", alpha=0.3)

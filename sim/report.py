@@ -19,7 +19,7 @@ import yaml
 from sim import batch, compare, metrics
 from sim.scenarios import short_names
 from sim.plots import (batch_figures, budget_figure, ce_plane_figure, ceac_figure,
-                       timeline_figure, workforce_figure)
+                       expected_loss_figure, timeline_figure, workforce_figure)
 
 PAPER = ("Hossain I, Mugoya I, Muchai L, et al. Blended Learning Using Peer Mentoring and "
          "WhatsApp for Building Capacity of Health Workers for Strengthening Immunization "
@@ -34,6 +34,7 @@ th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 figure { margin: 1em 0; } figcaption { font-size: 0.85em; color: #555; }
 img { max-width: 100%; } .note { color: #555; font-size: 0.9em; }
+th[colspan] { text-align: center; } .wide { overflow-x: auto; }
 """
 
 
@@ -121,11 +122,10 @@ def _by_year(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
             .reset_index())
 
 
-def tables(out: str | Path) -> dict[str, pd.DataFrame]:
-    """Every table of the report, by sheet name."""
+def tables(out: str | Path, ce: compare.CostEffectiveness) -> dict[str, pd.DataFrame]:
+    """Every table of the report, by sheet name; ``ce`` is the batch's cost-effectiveness."""
     exp = batch.experiment_of(out)
     comparison = compare.compare(out)
-    ce = compare.cost_effectiveness(out)
     base = yaml.safe_load((Path(out) / "scenarios" / "000.yaml").read_text())
     overrides = pd.DataFrame(
         [(s, k, v) for s, changes in exp["scenarios"].items() for k, v in changes.items()],
@@ -146,7 +146,8 @@ def tables(out: str | Path) -> dict[str, pd.DataFrame]:
         "differences": compare.wide(comparison, difference=True),
         "outcomes_long": comparison,
         "icer": ce.icer,
-        "ceac": ce.curve.reset_index(),
+        "curves": ce.curves,
+        "decision": ce.decision,
         "timeline": metrics.timeline(batch.read(out, "phases")),
         "budget": _by_year(budget, ["programme_months", *metrics.COST_COLS, "cost_total",
                                     "annual_budget_ksh", "share_of_budget"]),
@@ -167,12 +168,16 @@ def write_xlsx(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
 
 
 def _table(df: pd.DataFrame) -> str:
-    return df.to_html(index=False, border=0, float_format=lambda x: f"{x:,.2f}", na_rep="")
+    """A table that scrolls sideways when it is wider than the page."""
+    return ("<div class='wide'>" + df.to_html(index=False, border=0, na_rep="",
+                                              float_format=lambda x: f"{x:,.2f}") + "</div>")
 
 
-def write_html(out: str | Path, path: Path, sheets: dict[str, pd.DataFrame]) -> None:
+def write_html(out: str | Path, path: Path, sheets: dict[str, pd.DataFrame],
+               ce: compare.CostEffectiveness, threshold: float) -> None:
+    """The page, from the batch, its tables and its cost-effectiveness; ``threshold`` (KSh per
+    effect unit) is the willingness to pay of the CE plane's line and the summary."""
     exp = batch.experiment_of(out)
-    ce = compare.cost_effectiveness(out)
     figs = batch_figures(batch.read(out, "timeseries"), batch.read(out, "outcomes"),
                          list(exp["scenarios"]))
     order = list(exp["scenarios"])
@@ -183,11 +188,23 @@ def write_html(out: str | Path, path: Path, sheets: dict[str, pd.DataFrame]) -> 
          "baselines), month by month: mean over replications and the band holding 90 % of them."),
         ("cost", figs["cost"], "Cumulative cost."),
         ("tradeoff", figs["tradeoff"], "Cost per mentee against competency at the end."),
-        ("ce_plane", ce_plane_figure(ce.d_cost, ce.d_effect, ce.comparator,
-                                     "competency_point_years"),
-         "Incremental discounted cost and competency-point-years against the comparator."),
-        ("ceac", ceac_figure(ce.curve[ce.strategies], "competency_point_years"),
-         "Probability each strategy is cost-effective, by willingness to pay."),
+    ]
+    unit = metrics.EFFECT_UNITS[ce.measure]
+    economic = [
+        ("ce_plane", ce_plane_figure(ce.d_cost, ce.d_effect, ce.reference, unit, threshold,
+                                     ce.ksh_per_usd),
+         f"Each strategy's discounted cost and {unit[1]} over {ce.reference}, the cheapest "
+         "strategy not dominated, draw by draw; a draw below the dashed line is cost-effective "
+         "at its willingness to pay."),
+        ("ceac", ceac_figure(ce.curves, ce.decision, unit, ce.ksh_per_usd),
+         "The probability that each strategy is cost-effective (has the highest net benefit), "
+         "by willingness to pay, and the acceptability frontier: that probability for the "
+         "strategy with the highest expected net benefit, the one to choose, which need not be "
+         "the one most often cost-effective."),
+        ("expected_loss", expected_loss_figure(ce.curves, ce.decision, unit, ce.ksh_per_usd),
+         "What choosing each strategy forgoes on average, against choosing the best one in "
+         "every draw. The strategy to choose has the lowest expected loss, and that loss is "
+         "the EVPI."),
     ]
     plan = []
     if len(phases):
@@ -206,6 +223,12 @@ def write_html(out: str | Path, path: Path, sheets: dict[str, pd.DataFrame]) -> 
                f"(seed {calibrated['seed']}): {', '.join(calibrated['parameters'])}."
                if calibrated else "No calibrated parameters.")
     e = html.escape
+
+    def figure(key: str, fig, caption: str) -> str:
+        return (f"<figure id='{key}'><img alt='{e(caption)}' "
+                f"src='data:image/png;base64,{_png(fig)}'>"
+                f"<figcaption>{e(caption)}</figcaption></figure>")
+
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{e(exp['name'])}: mentorsim report</title><style>{STYLE}</style></head><body>",
@@ -217,19 +240,35 @@ def write_html(out: str | Path, path: Path, sheets: dict[str, pd.DataFrame]) -> 
         f"hold {e(batch.intervals_hold(out))}.</p>",
         "<h2>Outcomes</h2>", _table(sheets["outcomes"]),
         f"<h2>Difference from {e(exp['comparator'])}</h2>", _table(sheets["differences"]),
-        "<h2>Cost-effectiveness</h2>",
-        f"<p>Costs (KSh{f', {ce.price_year} prices' if ce.price_year else ''}; US$ columns at "
-        "the scenarios' exchange rate) and competency-point-years discounted at "
-        f"{ce.rate:.0%} a year. {e(metrics.EFFECT_DEFINITION)}</p>",
-        _table(sheets["icer"]),
     ]
-
-    def figure(key: str, fig, caption: str) -> str:
-        return (f"<figure id='{key}'><img alt='{e(caption)}' "
-                f"src='data:image/png;base64,{_png(fig)}'>"
-                f"<figcaption>{e(caption)}</figcaption></figure>")
-
     parts += [figure(*f) for f in figures]
+    parts += [
+        "<h2>Cost-effectiveness</h2>",
+        f"<p>Costs in KSh{f' at {ce.price_year} prices' if ce.price_year else ''} (and in US$ "
+        f"at {ce.ksh_per_usd:,.2f} KSh to the dollar) and {unit[1]}, both discounted at "
+        f"{ce.rate:.0%} a year. Effects are totals for all the nurses of a scenario, one per "
+        "post (facility) whether or not its subcounty has joined the programme, and per nurse. "
+        f"{e(metrics.EFFECT_DEFINITION)}</p>",
+        "<p class='note'>Strategies by cost. A strategy is dominated when another costs no more "
+        "and achieves at least as much, and extendedly dominated when a mix of the strategies "
+        "either side of it would achieve more for the same cost. ΔCost and ΔEffect are over "
+        "the strategy it is compared with, the strategy on the frontier before it; the ICER, "
+        "ΔCost / ΔEffect, is given on the frontier only.</p>",
+        _table(compare.icer_shown(ce)),
+    ]
+    parts += [figure(*f) for f in economic]
+    parts += [
+        "<h3>Value of information</h3>",
+        f"<p>{e(compare.decision_line(ce, threshold))}</p>",
+        "<p>The expected value of perfect information (EVPI) is what it would be worth, per "
+        "decision, to know the true value of everything uncertain before choosing: the expected "
+        "net benefit of choosing the best strategy in each draw, less that of the strategy best "
+        "on average. It is the expected loss of the strategy to choose, and a ceiling on what "
+        "any study to reduce the uncertainty (a survey, a trial) is worth for this decision. "
+        "One decision here is the programme for a scenario's nurses over the horizon; the "
+        f"draws hold {e(batch.intervals_hold(out))}.</p>",
+        _table(compare.decision_shown(ce)),
+    ]
     parts += ["<h2>The plan: timeline, budget and workforce</h2>"]
     parts += ([_table(_timeline_shown(sheets["timeline"]))] if len(sheets["timeline"]) else
               ["<p>No scenario has scale-up phases: every subcounty is in from the start.</p>"])

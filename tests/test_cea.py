@@ -32,14 +32,20 @@ def test_icer_table_with_dominated_and_extendedly_dominated_options():
     assert t["status"].to_dict() == {"A": "reference", "B": "frontier",
                                      "C": "extendedly dominated", "D": "frontier",
                                      "E": "dominated"}
-    assert t.loc["B", "icer"] == pytest.approx(50)
-    assert t.loc["D", "icer"] == pytest.approx(100)
-    assert math.isnan(t.loc["C", "icer"]) and math.isnan(t.loc["A", "icer"])
+    # each against the frontier strategy before it in cost order
+    assert t["compared_with"].to_dict() == {"A": "", "B": "A", "C": "B", "D": "B", "E": "D"}
+    np.testing.assert_allclose(t["d_cost"], [np.nan, 100, 200, 250, 50])
+    np.testing.assert_allclose(t["d_effect"], [np.nan, 2, 1, 2.5, -0.5])
+    np.testing.assert_allclose(t["icer"], [np.nan, 50, np.nan, 100, np.nan])
 
 
-def test_equal_cost_less_effect_is_dominated():
+def test_equal_cost_less_effect_is_dominated_and_a_tie_keeps_the_first():
     t = cea.icer_table(["x", "y"], [100, 100], [1, 2]).set_index("strategy")
     assert t.loc["x", "status"] == "dominated" and t.loc["y", "status"] == "reference"
+    assert (t.loc["x", "d_cost"], t.loc["x", "d_effect"]) == (0, -1)
+    t = cea.icer_table(["p", "q", "r"], [0, 50, 50], [0, 1, 1]).set_index("strategy")
+    assert t["status"].to_dict() == {"p": "reference", "q": "frontier", "r": "dominated"}
+    assert t.loc["q", "icer"] == 50 and t.loc["r", "compared_with"] == "q"
 
 
 def test_net_benefit_ceac_and_evpi_by_hand():
@@ -52,8 +58,43 @@ def test_net_benefit_ceac_and_evpi_by_hand():
     curve = cea.ceac(costs, effects, [0, 50, 1000])
     np.testing.assert_allclose(curve, [[1, 0], [0.5, 0.5], [0.25, 0.75]])
     # EVPI at 50: E[max(0, NMB1)] = (0 + 50 + 0 + 100) / 4 = 37.5; max(E[NMB]) = max(0, 0) = 0.
-    assert cea.evpi(costs, effects, 50) == pytest.approx(37.5)
     # At WTP 1000 strategy 1 wins on average (E = 1900): EVPI = E[max] - 1900 = (0 - -100) / 4 = 25
-    assert cea.evpi(costs, effects, 1000) == pytest.approx(25.0)
+    np.testing.assert_allclose(cea.evpi(costs, effects, [50, 1000]), [37.5, 25.0])
     # no uncertainty, no value of information
-    assert cea.evpi(costs[:1], effects[:1], 50) == 0
+    assert cea.evpi(costs[:1], effects[:1], [50])[0] == 0
+
+
+def test_ceaf_and_expected_loss_by_hand():
+    # Three strategies at no cost, so at WTP 1 the net benefit is the effect. Strategy 1 wins
+    # three draws of four by 1; strategy 2 loses those by 1 and wins the fourth by 8.
+    costs = np.zeros((4, 3))
+    effects = np.array([[0, 1, -1], [0, 1, -1], [0, 1, -1], [0, -10, 8]], float)
+    np.testing.assert_allclose(cea.ceac(costs, effects, [1]), [[0, 0.75, 0.25]])
+    # Expected net benefits 0, -1.75, 1.25: the decision is strategy 2, although it is
+    # cost-effective in only a quarter of the draws.
+    optimal, probability = cea.ceaf(costs, effects, [0, 1, 2])
+    assert list(optimal) == [0, 2, 2]  # at WTP 0 every strategy ties: the first
+    np.testing.assert_allclose(probability, [1, 0.25, 0.25])
+    # E[max NMB] = (1 + 1 + 1 + 8) / 4 = 2.75; the losses are 2.75 - E[NMB_j], doubling at WTP 2.
+    loss = cea.expected_loss(costs, effects, [0, 1, 2])
+    np.testing.assert_allclose(loss, [[0, 0, 0], [2.75, 4.5, 1.5], [5.5, 9, 3]])
+    np.testing.assert_allclose(cea.evpi(costs, effects, [0, 1, 2]), [0, 1.5, 3])
+
+
+def test_ceaf_expected_loss_and_evpi_agree_on_a_random_analysis():
+    rng = np.random.default_rng(7)
+    costs = rng.normal([100, 150, 180, 260], [10, 40, 20, 60], size=(300, 4))
+    effects = rng.normal([1.0, 1.8, 2.0, 2.6], [0.2, 0.6, 0.3, 0.9], size=(300, 4))
+    wtps = np.linspace(0, 400, 41)
+    curve = cea.ceac(costs, effects, wtps)
+    optimal, probability = cea.ceaf(costs, effects, wtps)
+    loss = cea.expected_loss(costs, effects, wtps)
+    value = cea.evpi(costs, effects, wtps)
+    rows = np.arange(len(wtps))
+    np.testing.assert_allclose(curve.sum(axis=1), 1)
+    assert (value >= 0).all() and value.max() > 0
+    np.testing.assert_array_equal(optimal, loss.argmin(axis=1))  # the decision minimises the loss
+    np.testing.assert_allclose(value, loss[rows, optimal])  # and its loss is the EVPI
+    assert (probability <= curve.max(axis=1)).all()
+    np.testing.assert_array_equal(probability, curve[rows, optimal])
+    assert len(set(optimal)) > 1  # the decision changes over this range

@@ -83,11 +83,12 @@ def test_cea_command(tmp_path, capsys):
     icer = pd.read_csv(out / "cea" / "icer.csv")
     assert set(icer["strategy"]) == {"mentoring", "classroom"}
     assert set(icer["status"]) <= {"reference", "frontier", "dominated"}
-    curve = pd.read_csv(out / "cea" / "ceac.csv", index_col="wtp")
-    np.testing.assert_allclose(curve[["mentoring", "classroom"]].sum(axis=1), 1.0)
-    assert (curve["evpi_ksh"] >= 0).all()
-    assert {p.name for p in (out / "cea").iterdir()} == {"icer.csv", "ceac.csv", "ce_plane.png",
-                                                         "ceac.png"}
+    curves = pd.read_csv(out / "cea" / "curves.csv")
+    np.testing.assert_allclose(curves.groupby("wtp_ksh")["probability_cost_effective"].sum(), 1)
+    decision = pd.read_csv(out / "cea" / "decision.csv")
+    assert list(decision["wtp_ksh"]) == [0, 50000, 1000000] and (decision["evpi_ksh"] >= 0).all()
+    assert {p.name for p in (out / "cea").iterdir()} == {
+        "icer.csv", "curves.csv", "decision.csv", "ce_plane.png", "ceac.png", "expected_loss.png"}
     outcomes = batch.read(out, "outcomes")
     assert {"cost_discounted_ksh", "competency_point_years", "proficient_nurse_months"} <= set(
         outcomes.columns)
