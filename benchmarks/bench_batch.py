@@ -7,7 +7,8 @@ Not part of the test suite. Run from the repository root:
 Runs the pilot-scenarios experiment cut to ``tasks`` tasks with each worker
 count, ``rounds`` times in turn (the machine's load drifts; the fastest round
 counts), checks that every run wrote identical tables, and prints the time per
-task, the speed-up over the first worker count and the files the batch left.
+task, the speed-up over the first worker count, the CPU time per task (the
+process and its workers) and the files the batch left.
 A small batch first loads the compiled code, so no round includes it.
 ``--profile`` instead profiles one run with one job (cProfile, by cumulative time).
 """

@@ -142,8 +142,9 @@ def chunks(experiment: Experiment, todo: Sequence[tuple[str, int]], workers: int
     """``todo`` as chunks of consecutive replicates of one scenario, each run by one worker.
 
     A chunk is at most :data:`CHUNK_FACILITY_MONTHS` of its scenario and, with several
-    workers, at most the tasks left over twice the workers, so that chunks shrink towards
-    the end and the workers finish together. With a ``psa:`` block every replicate has a
+    workers, at most the tasks left over the workers, so that chunks shrink towards the
+    end and the workers finish together (each chunk's tables cost about as much as a
+    few of its tasks, so chunks shrink no sooner). With a ``psa:`` block every replicate has a
     config of its own and is a chunk by itself.
     """
     out: list[tuple[str, list[int]]] = []
@@ -158,7 +159,7 @@ def chunks(experiment: Experiment, todo: Sequence[tuple[str, int]], workers: int
         facility_months = sum(s.counts.total for s in cfg.subcounties) * cfg.months
         limit = 1 if experiment.psa else max(1, CHUNK_FACILITY_MONTHS // facility_months)
         if workers > 1:
-            limit = min(limit, math.ceil((len(todo) - k) / (2 * workers)))
+            limit = min(limit, math.ceil((len(todo) - k) / workers))
         out.append((scenario, [replicate]))
     return out
 
