@@ -1,18 +1,25 @@
-"""Benchmark: parallel speed-up of a 200-task batch on this machine.
+"""Benchmark: a batch of pilot tasks end to end, with one job and with two.
 
 Not part of the test suite. Run from the repository root:
 
-    python benchmarks/bench_batch.py [--tasks 200] [--jobs 1,2]
+    python benchmarks/bench_batch.py [--tasks 160] [--jobs 1,2] [--rounds 3] [--profile]
 
 Runs the pilot-scenarios experiment cut to ``tasks`` tasks with each worker
-count, checks that every run wrote identical files, and prints wall time,
-tasks per second and the speed-up over one job.
+count, ``rounds`` times in turn (the machine's load drifts; the fastest round
+counts), checks that every run wrote identical tables, and prints the time per
+task, the speed-up over the first worker count, the CPU time per task (the
+process and its workers) and the files the batch left.
+A small batch first loads the compiled code, so no round includes it.
+``--profile`` instead profiles one run with one job (cProfile, by cumulative time).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import dataclasses
+import os
+import pstats
 import tempfile
 import time
 from pathlib import Path
@@ -20,35 +27,59 @@ from pathlib import Path
 import pandas as pd
 
 from sim import batch
-from sim.experiment import load_experiment
+from sim.experiment import Experiment, load_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _run(exp: Experiment, out: Path, jobs: int) -> tuple[float, float]:
+    """Wall time and CPU time (this process and its workers) of a batch, in seconds."""
+    start, cpu = time.perf_counter(), os.times()
+    batch.run_batch(exp, out, jobs=jobs)
+    end = os.times()
+    used = sum(end[k] - cpu[k] for k in range(4))  # user and system, self and children
+    return time.perf_counter() - start, used
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=200)
+    parser.add_argument("--tasks", type=int, default=160)
     parser.add_argument("--jobs", default="1,2")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     exp = load_experiment(ROOT / "configs" / "experiments" / "pilot_scenarios.yaml")
     per = max(1, args.tasks // len(exp.scenarios))
     exp = dataclasses.replace(exp, replications=per)
     n = len(exp.tasks())
-    print(f"{n} tasks ({len(exp.scenarios)} scenarios x {per} replications of the pilot)")
-    print(f"{'jobs':>5}{'wall s':>9}{'tasks/s':>9}{'speed-up':>10}")
-    base, first = None, None
     with tempfile.TemporaryDirectory() as tmp:
-        for jobs in [int(j) for j in args.jobs.split(",")]:
-            out = Path(tmp) / f"jobs{jobs}"
-            start = time.perf_counter()
-            batch.run_batch(exp, out, jobs=jobs)
-            wall = time.perf_counter() - start
-            base = base or wall
-            outcomes = batch.read(out, "outcomes")
-            if first is None:
-                first = outcomes
-            pd.testing.assert_frame_equal(outcomes, first)
-            print(f"{jobs:>5}{wall:>9.2f}{n / wall:>9.1f}{base / wall:>9.2f}x")
+        _run(dataclasses.replace(exp, replications=1), Path(tmp) / "warm", 1)
+        if args.profile:
+            profile = cProfile.Profile()
+            profile.runcall(_run, exp, Path(tmp) / "profile", 1)
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+            return
+        print(f"{n} tasks ({len(exp.scenarios)} scenarios x {per} replications of the pilot), "
+              f"fastest of {args.rounds} rounds")
+        jobs = [int(j) for j in args.jobs.split(",")]
+        best = dict.fromkeys(jobs, (float("inf"), float("inf")))
+        first, files = None, {}
+        for k in range(args.rounds):
+            for j in jobs:
+                out = Path(tmp) / f"round{k}-jobs{j}"
+                best[j] = min(best[j], _run(exp, out, j))
+                files[j] = sum(p.is_file() for p in out.rglob("*"))
+                tables = {t: batch.read(out, t) for t in batch.TABLES}
+                if first is None:
+                    first = tables
+                for t, df in tables.items():
+                    pd.testing.assert_frame_equal(df, first[t], obj=t)
+        print(f"{'jobs':>5}{'wall s':>9}{'ms/task':>9}{'speed-up':>10}{'CPU ms/task':>13}"
+              f"{'files':>7}")
+        for j in jobs:
+            wall, cpu = best[j]
+            print(f"{j:>5}{wall:>9.2f}{1000 * wall / n:>9.1f}{best[jobs[0]][0] / wall:>9.2f}x"
+                  f"{1000 * cpu / n:>13.1f}{files[j]:>7}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Batch runs: every (scenario, replicate) of an experiment as one durable task.
+"""Batch runs: every (scenario, replicate) of an experiment, kept in one store.
 
 A task is a pure function of (scenario config, root seed, replicate). Streams
 are keyed by (replicate, process, entity) and deliberately *not* by scenario,
@@ -6,25 +6,38 @@ so replicate ``i`` of every scenario draws the same random numbers wherever the
 scenarios do not differ: common random numbers, which make scenario
 differences far less noisy than independent runs would.
 
-Tasks run in this process (``jobs=1``), in a local process pool, or on a Dask
-cluster. Whatever the executor, each finished task's tables are written at
-once (one Parquet file per table, moved into place complete) and only then
-recorded in ``manifest.jsonl``; a batch interrupted or killed and restarted
-with ``resume`` runs only the tasks the manifest lacks. The files do not depend
-on the executor, the number of workers or the order tasks finish in.
+Tasks run in chunks of consecutive replicates of one scenario, whose tables are
+computed together (pandas' cost per call dominates small tasks), in this
+process (``jobs=1``), in a local process pool, or on a Dask cluster. The
+parent process holds finished tasks' tables and saves them every
+``save_every`` seconds, at the end, and when interrupted: one Parquet part per
+table (``TABLE/part-NNNNN.parquet``), each written under a temporary name and
+renamed when complete, then recorded with the tasks it holds in
+``manifest.jsonl``. The manifest names only complete parts, so a kill loses at
+most the tasks not yet saved, and ``resume`` runs only the tasks the manifest
+lacks, including the new replicates of an experiment given more replications.
+:func:`read` returns a table in (scenario, replicate) order, the same whatever
+the executor, the number of workers, the chunks or the parts.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
-from collections.abc import Iterator
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import yaml
 
 from sim import config as cfgmod
@@ -34,57 +47,159 @@ from sim.engines import DEFAULT, check, simulate
 from sim.execution import completed, progress
 from sim.experiment import Experiment
 from sim.outputs import OutputError, check_writable
+from sim.record import Record
+from sim.uncertainty import draw, holds_all
 
 if TYPE_CHECKING:
     from distributed import Client
 
 TABLES = ("mentees", "mentors", "timeseries", "costs", "phases", "budget", "workforce",
-          "turnover", "outcomes")
+          "turnover", "outcomes", "parameters")
 MANIFEST = "manifest.jsonl"
 EXPERIMENT = "experiment.json"
 CONNECT_TIMEOUT = 5  # seconds to reach a Dask scheduler
+SAVE_EVERY = 60.0  # seconds between saves: a kill loses at most this much finished work
+SAVE_BYTES = 256 * 2**20  # ... and the parent holds at most about this much of it
+CHUNK_FACILITY_MONTHS = 8_000  # a chunk's size in facilities x months, past which the
+# simulation outweighs the tables' cost per call and a worker would hold records for nothing
 
 
-def run_task(experiment: Experiment, scenario: str, replicate: int,
-             engine: str = DEFAULT) -> dict[str, pd.DataFrame]:
-    """One replicate of one scenario, as tables tagged with the scenario's name."""
-    config = experiment.config_for(scenario, replicate)
-    rec = simulate(config, experiment.seed, replicate, engine)
-    mentees = metrics.mentees(config, [rec])
-    ledger = metrics.costs(config, [rec])
-    mentor_spells = metrics.mentors(config, [rec])
+def run_tasks(experiment: Experiment, scenario: str, replicates: Sequence[int],
+              engine: str = DEFAULT) -> dict[str, pd.DataFrame]:
+    """Replicates of one scenario, as tables tagged with the scenario's name. They run with
+    the first one's config: several at once only for an experiment without a ``psa:``
+    block, whose replicates share their scenario's config."""
+    config = experiment.config_for(scenario, replicates[0])
+    records = [simulate(config, experiment.seed, r, engine) for r in replicates]
+    mentees = metrics.mentees(config, records)
+    ledger = metrics.costs(config, records)
+    mentor_spells = metrics.mentors(config, records)
     tables = {
         "mentees": mentees,
         "mentors": mentor_spells,
-        "timeseries": metrics.timeseries(config, [rec], ledger),
+        "timeseries": metrics.timeseries(config, records, ledger),
         "costs": ledger,
-        "phases": metrics.phases(config, [rec]),
+        "phases": metrics.phases(config, records),
         "budget": metrics.budget(config, ledger),
-        "workforce": metrics.workforce(config, [rec], mentees, mentor_spells),
-        "turnover": metrics.turnover(config, [rec], mentees),
+        "workforce": metrics.workforce(config, records, mentees, mentor_spells),
+        "turnover": metrics.turnover(config, records, mentees),
         "outcomes": metrics.outcomes(mentees, ledger, config.costs.ksh_per_usd)
         .rename_axis("replicate").reset_index(),
+        "parameters": parameters(experiment, records),
     }
     econ = metrics.economics(ledger, tables["timeseries"], config.costs.discount_rate)
     tables["outcomes"] = tables["outcomes"].merge(econ, on="replicate")
     return {name: df.assign(scenario=scenario) for name, df in tables.items()}
 
 
+def parameter_keys(experiment: Experiment) -> list[str]:
+    """The parameters a replicate of ``experiment`` may draw, by dotted key: the ``psa:``
+    block's, then those of the scenarios' uncertainty blocks (:mod:`sim.uncertainty`)."""
+    keys = dict.fromkeys(experiment.psa)
+    for s in experiment.scenarios:
+        d = draw(s.config, experiment.seed, 0)
+        keys.update(dict.fromkeys(d.values if d is not None else ()))
+    return list(keys)
+
+
+def parameters(experiment: Experiment, records: Sequence[Record]) -> pd.DataFrame:
+    """The parameter set each replicate ran with, a row per replicate and a column per
+    :func:`parameter_keys` (null where its scenario does not draw it): the ``psa:`` draws
+    and :func:`sim.metrics.parameters`' posterior draw (``draw``, from 1) and values."""
+    reps = [rec.replicate for rec in records]
+    drawn = metrics.parameters(records)
+    df = pd.DataFrame({"replicate": pd.array(reps, dtype="int64")})
+    if len(drawn):
+        df = df.merge(drawn, on="replicate", how="left")
+    df["draw"] = pd.array(df["draw"] if "draw" in df else [None] * len(df), dtype="Int64")
+    psa = pd.DataFrame([experiment.draws(r) for r in reps], columns=list(experiment.psa),
+                       dtype="float64")
+    keys = parameter_keys(experiment)
+    return pd.concat([df, psa], axis=1).reindex(columns=["replicate", "draw", *keys]).astype(
+        dict.fromkeys(keys, "float64"))
+
+
+def _run_chunk(experiment: Experiment, scenario: str, replicates: Sequence[int],
+               engine: str) -> dict[str, pa.Table]:
+    """:func:`run_tasks` as Arrow tables, which travel back from a worker cheaply."""
+    return {name: _arrow(df) for name, df in run_tasks(experiment, scenario, replicates,
+                                                          engine).items()}
+
+
+def _arrow(df: pd.DataFrame) -> pa.Table:
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    if not len(df):  # no type to tell: null columns, which a save or a read promotes
+        return table
+    # a text column with no value in a chunk is typed null; as text, the parts of a table
+    # have the same schema, and other tools can read a table's folder as one dataset
+    schema = pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f
+                        for f in table.schema], metadata=table.schema.metadata)
+    return table.cast(schema)
+
+
+def chunks(experiment: Experiment, todo: Sequence[tuple[str, int]], workers: int
+           ) -> list[tuple[str, list[int]]]:
+    """``todo`` as chunks of consecutive replicates of one scenario, each run by one worker.
+
+    A chunk is at most :data:`CHUNK_FACILITY_MONTHS` of its scenario and, with several
+    workers, at most the tasks left over the workers, so that chunks shrink towards the
+    end and the workers finish together (each chunk's tables cost about as much as a
+    few of its tasks, so chunks shrink no sooner). With a ``psa:`` block every replicate has a
+    config of its own and is a chunk by itself.
+    """
+    out: list[tuple[str, list[int]]] = []
+    limit = 0
+    for k, (scenario, replicate) in enumerate(todo):
+        last = out[-1] if out else None
+        if (last is not None and last[0] == scenario and last[1][-1] == replicate - 1
+                and len(last[1]) < limit):
+            last[1].append(replicate)
+            continue
+        cfg = experiment.scenario(scenario).config
+        facility_months = sum(s.counts.total for s in cfg.subcounties) * cfg.months
+        limit = 1 if experiment.psa else max(1, CHUNK_FACILITY_MONTHS // facility_months)
+        if workers > 1:
+            limit = min(limit, math.ceil((len(todo) - k) / workers))
+        out.append((scenario, [replicate]))
+    return out
+
+
+def _entries(out: Path) -> Iterator[dict]:
+    """The manifest's records of saved parts: ``{"part": n, "tasks": {scenario: [replicate,
+    ...]}}``."""
+    path = out / MANIFEST
+    for line in path.read_text().splitlines() if path.exists() else []:
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:  # a line cut short by a kill: its tasks rerun
+            continue
+        if not isinstance(entry, dict) or "part" not in entry:
+            raise OutputError(f"{path}: written by an earlier version of mentorsim; run the "
+                              "batch again in a new folder")
+        yield entry
+
+
+def _part(n: int) -> str:
+    return f"part-{n:05d}.parquet"
+
+
 class Store:
-    """A batch's output folder: the experiment, per-task Parquet files and the manifest."""
+    """A batch's output folder: the experiment, the tables' Parquet parts and the manifest."""
 
     def __init__(self, out: str | Path, experiment: Experiment, resume: bool,
                  engine: str = DEFAULT) -> None:
         self.out = Path(out).resolve()
         self.experiment = experiment
         self.engine = engine
-        self._index = {s.name: i for i, s in enumerate(experiment.scenarios)}
+        self._held: dict[str, list[pa.Table]] = {name: [] for name in TABLES}
+        self._tasks: dict[str, list[int]] = {}
+        self.held_bytes = 0
         marker = self.out / EXPERIMENT
         try:
             if resume:
                 self._check_resumable(marker)
                 check_writable(self.out)
-                self._rewrite_manifest()
+                self._tidy(marker)
             else:
                 if self.out.exists() and (not self.out.is_dir() or any(self.out.iterdir())):
                     raise OutputError(f"{self.out}: not an empty directory "
@@ -93,6 +208,11 @@ class Store:
                 self._start(marker)
         except OSError as exc:
             raise OutputError(f"{self.out}: cannot write: {exc.strerror or exc}") from None
+        self._next = max((e["part"] for e in _entries(self.out)), default=-1) + 1
+
+    def _record(self) -> dict:
+        return {"fingerprint": self.experiment.fingerprint(), "engine": self.engine,
+                "experiment": self.experiment.to_dict()}
 
     def _check_resumable(self, marker: Path) -> None:
         if not marker.is_file():
@@ -101,7 +221,7 @@ class Store:
             doc = json.loads(marker.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError):
             doc = None
-        if not isinstance(doc, dict):
+        if not isinstance(doc, dict) or not isinstance(doc.get("experiment"), dict):
             raise OutputError(f"{marker}: not an experiment record; start the batch afresh "
                               "in another folder")
         if doc.get("fingerprint") != self.experiment.fingerprint():
@@ -110,6 +230,23 @@ class Store:
         if doc.get("engine", DEFAULT) != self.engine:
             raise OutputError(f"{self.out}: was started on the {doc.get('engine', DEFAULT)} "
                               f"engine; resume it with --engine {doc.get('engine', DEFAULT)}")
+        started = doc["experiment"].get("replications", 0)
+        if self.experiment.replications < started:
+            raise OutputError(f"{self.out}: was started with {started} replications; resume "
+                              f"with at least as many (--reps {started})")
+
+    def _tidy(self, marker: Path) -> None:
+        """Before resuming: drop manifest lines cut short and parts no line names (a kill
+        between a save's renames and its line), and record the replications asked for."""
+        entries = list(_entries(self.out))
+        _atomic_text(self.out / MANIFEST, "".join(json.dumps(e) + "\n" for e in entries))
+        named = {_part(e["part"]) for e in entries}
+        for name in TABLES:
+            folder = self.out / name
+            for path in folder.iterdir() if folder.is_dir() else ():
+                if path.name not in named:
+                    path.unlink()
+        _atomic_text(marker, json.dumps(self._record(), indent=2, default=str) + "\n")
 
     def _start(self, marker: Path) -> None:
         """Create the folder and the experiment's record; if that fails, leave the folder
@@ -118,11 +255,9 @@ class Store:
         started = False
         try:
             self.out.mkdir(parents=True, exist_ok=True)
-            doc = {"fingerprint": self.experiment.fingerprint(), "engine": self.engine,
-                   "experiment": self.experiment.to_dict()}
-            _atomic_text(marker, json.dumps(doc, indent=2, default=str) + "\n")
-            for s in self.experiment.scenarios:
-                _atomic_text(self.out / "scenarios" / f"{self._index[s.name]:03d}.yaml",
+            _atomic_text(marker, json.dumps(self._record(), indent=2, default=str) + "\n")
+            for i, s in enumerate(self.experiment.scenarios):
+                _atomic_text(self.out / "scenarios" / f"{i:03d}.yaml",
                              yaml.safe_dump(s.config.to_dict(), sort_keys=False))
             (self.out / MANIFEST).touch()
             started = True
@@ -134,49 +269,70 @@ class Store:
                     else:
                         path.unlink()
 
-    def _entries(self) -> Iterator[dict]:
-        path = self.out / MANIFEST
-        for line in path.read_text().splitlines() if path.exists() else []:
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError:  # a line cut short by a kill: its task reruns
-                continue
-
-    def _rewrite_manifest(self) -> None:
-        entries = list(self._entries())
-        _atomic_text(self.out / MANIFEST, "".join(json.dumps(e) + "\n" for e in entries))
-
     def done(self) -> set[tuple[str, int]]:
-        return {(e["scenario"], e["replicate"]) for e in self._entries()}
+        """The tasks saved."""
+        return {(s, r) for e in _entries(self.out) for s, reps in e["tasks"].items()
+                for r in reps}
 
-    def path(self, table: str, scenario: str, replicate: int) -> Path:
-        return self.out / table / f"{self._index[scenario]:03d}-{replicate:05d}.parquet"
+    def hold(self, scenario: str, replicates: Sequence[int],
+             tables: dict[str, pa.Table]) -> None:
+        """Keep a chunk's tables until the next :meth:`save`."""
+        for name in TABLES:
+            self._held[name].append(tables[name])
+            self.held_bytes += tables[name].nbytes
+        self._tasks.setdefault(scenario, []).extend(replicates)
 
-    def write(self, scenario: str, replicate: int, tables: dict[str, pd.DataFrame]) -> None:
-        """Write a task's tables, then record it in the manifest.
+    def save(self) -> None:
+        """Write the tables held as one part per table, then record it in the manifest.
 
-        A write that fails or is interrupted before the manifest is reached removes
-        the task's files; a task in the manifest always has all of them.
+        A save that fails or is interrupted before its manifest line is complete removes
+        its files; a part in the manifest is always complete, in every table.
         """
-        targets = [self.path(name, scenario, replicate) for name in TABLES]
-        recording = False
-        try:
-            for name, target in zip(TABLES, targets, strict=True):
-                target.parent.mkdir(exist_ok=True)
-                tables[name].to_parquet(target.with_suffix(".tmp"), index=False)
-                os.replace(target.with_suffix(".tmp"), target)
-            recording = True
-            with open(self.out / MANIFEST, "a") as f:
-                f.write(json.dumps({"scenario": scenario, "replicate": replicate}) + "\n")
+        if not self._tasks:
+            return
+        targets = [self.out / name / _part(self._next) for name in TABLES]
+        manifest = self.out / MANIFEST
+        size = manifest.stat().st_size
+        recorded = False
+
+        def write(name: str, target: Path) -> None:
+            table = pa.concat_tables(self._held[name], promote_options="permissive")
+            with open(target.with_suffix(".tmp"), "wb") as f:
+                pq.write_table(table, f)
                 f.flush()
                 os.fsync(f.fileno())
+
+        try:
+            for target in targets:
+                target.parent.mkdir(exist_ok=True)
+            # in threads: the file system commits their syncs together, which one after
+            # another take most of a save's time
+            with ThreadPoolExecutor(len(TABLES)) as pool:
+                list(pool.map(write, TABLES, targets))
+            for target in targets:
+                os.replace(target.with_suffix(".tmp"), target)
+            line = json.dumps({"part": self._next, "tasks": self._tasks}) + "\n"
+            with open(manifest, "a") as f:
+                try:
+                    f.write(line)
+                    f.flush()
+                    os.fsync(f.fileno())
+                    recorded = True
+                except BaseException:
+                    if not recorded:  # no line, or a cut one, before the next save's
+                        f.truncate(size)
+                    raise
         except OSError as exc:
             raise OutputError(f"{self.out}: cannot write: {exc.strerror or exc}") from None
         finally:
             for target in targets:
                 target.with_suffix(".tmp").unlink(missing_ok=True)
-                if not recording:
+                if not recorded:
                     target.unlink(missing_ok=True)
+        self._next += 1
+        self._held = {name: [] for name in TABLES}
+        self._tasks = {}
+        self.held_bytes = 0
 
 
 def _atomic_text(path: Path, text: str) -> None:
@@ -188,23 +344,45 @@ def _atomic_text(path: Path, text: str) -> None:
 
 def run_batch(experiment: Experiment, out: str | Path, jobs: int = 1,
               scheduler: str | None = None, resume: bool = False,
-              engine: str = DEFAULT) -> Path:
+              engine: str = DEFAULT, save_every: float = SAVE_EVERY) -> Path:
     """Run every task of ``experiment`` not yet in ``out`` on ``engine``; return the folder.
 
-    A Dask scheduler is reached before anything is written, so an address that
-    does not answer fails within :data:`CONNECT_TIMEOUT` seconds and leaves no folder.
+    Finished tasks are saved every ``save_every`` seconds, at the end, and when the run
+    stops early (Ctrl-C, a task's error). Resuming prints how many tasks were done
+    before to stderr. A Dask scheduler is reached before anything is written, so an
+    address that does not answer fails within :data:`CONNECT_TIMEOUT` seconds and
+    leaves no folder.
     """
     check(engine)
     with _connect(scheduler) if scheduler is not None else nullcontext() as client:
         store = Store(out, experiment, resume, engine)
         done = store.done()
-        todo = [t for t in experiment.tasks() if t not in done]
-        results = (_dask_completed(client, experiment, todo, engine) if client is not None else
-                   completed(run_task, [(experiment, s, r, engine) for s, r in todo], jobs))
+        tasks = experiment.tasks()
+        todo = [t for t in tasks if t not in done]
+        if resume:
+            print(f"{store.out}: {len(tasks) - len(todo)} of {len(tasks)} tasks done before, "
+                  f"{len(todo)} to run", file=sys.stderr)
+        workers = jobs if client is None else max(1, sum(client.nthreads().values()))
+        work = chunks(experiment, todo, workers)
+        results = (_dask_completed(client, experiment, work, engine) if client is not None else
+                   completed(_run_chunk, [(experiment, s, reps, engine) for s, reps in work],
+                             jobs))
         with progress(len(todo), experiment.name, "task") as bar:
-            for i, tables in results:
-                store.write(*todo[i], tables)
-                bar.update()
+            saved = time.monotonic()
+            try:
+                for i, tables in results:
+                    store.hold(*work[i], tables)
+                    bar.update(len(work[i][1]))
+                    if (time.monotonic() - saved >= save_every
+                            or store.held_bytes >= SAVE_BYTES):
+                        store.save()
+                        saved = time.monotonic()
+            except OutputError:
+                raise
+            except BaseException:  # Ctrl-C, or a task's error: keep the tasks that finished
+                store.save()
+                raise
+            store.save()
     return store.out
 
 
@@ -221,31 +399,39 @@ def _connect(scheduler: str) -> Client:
         raise ConfigError(f"--scheduler {scheduler}: cannot connect: {exc}") from None
 
 
-def _dask_completed(client: Client, experiment: Experiment, todo: list[tuple[str, int]],
-                    engine: str) -> Iterator[tuple[int, dict[str, pd.DataFrame]]]:
+def _dask_completed(client: Client, experiment: Experiment, work: list[tuple[str, list[int]]],
+                    engine: str) -> Iterator[tuple[int, dict[str, pa.Table]]]:
     """Like :func:`sim.execution.completed`, on the client's cluster."""
     from distributed import as_completed as dask_completed
 
     shared = client.scatter(experiment, broadcast=True)
-    futures = {client.submit(run_task, shared, s, r, engine, pure=False): i
-               for i, (s, r) in enumerate(todo)}
+    futures = {client.submit(_run_chunk, shared, s, reps, engine, pure=False): i
+               for i, (s, reps) in enumerate(work)}
     for fut in dask_completed(futures):
         yield futures[fut], fut.result()
 
 
 def read(out: str | Path, table: str) -> pd.DataFrame:
-    """One table of a batch, every finished task, in (scenario, replicate) order."""
-    folder = Path(out) / table
-    files = sorted(folder.glob("*.parquet"))
-    if not files:
+    """One table of a batch, every saved task, in (scenario, replicate) order; within a
+    task, rows are in the order its tables were computed in."""
+    out = Path(out)
+    scenarios = list(experiment_of(out)["scenarios"])
+    parts = [out / table / _part(e["part"]) for e in _entries(out)] if table in TABLES else []
+    if not parts:
         raise OutputError(f"{out}: no {table} results (has the batch run?)")
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    try:
+        data = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="permissive")
+    except (OSError, pa.ArrowException) as exc:
+        raise OutputError(f"{out / table}: cannot read: {exc}") from None
+    keys = pa.table({"scenario": pc.index_in(data["scenario"], value_set=pa.array(scenarios)),
+                     "replicate": data["replicate"]})
+    order = pc.sort_indices(keys, sort_keys=[("scenario", "ascending"),
+                                             ("replicate", "ascending")])  # stable
+    return data.take(order).to_pandas()
 
 
 def intervals_hold(out: str | Path) -> str:
     """What a batch's intervals across replicates hold: chance, or parameters too."""
-    from sim.uncertainty import holds_all
-
     folder = Path(out) / "scenarios"
     return holds_all([cfgmod.from_dict(yaml.safe_load(f.read_text()), f.name)
                       for f in sorted(folder.glob("*.yaml"))])

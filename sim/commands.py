@@ -103,7 +103,13 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", required=True, help="output directory")
     _jobs(b, "local worker processes (default: all cores)")
     b.add_argument("--scheduler", help="a Dask scheduler address, to run on a cluster instead")
-    b.add_argument("--resume", action="store_true", help="finish a batch that was interrupted")
+    b.add_argument("--resume", action="store_true",
+                   help="finish a batch that was interrupted, or extend it with more --reps")
+    b.add_argument("--reps", type=_at_least(1),
+                   help="replications of every scenario (default: the experiment's)")
+    b.add_argument("--save-every", type=_seconds, metavar="SECONDS",
+                   help="save finished tasks at least this often; a kill loses at most this "
+                        "much work (default 60)")
     _engine(b)
     _overrides(b, "override a base-config value for every scenario")
 
@@ -196,6 +202,17 @@ def _at_least(least: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a number of seconds, at least 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got '{text}'") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {text}")
+    return value
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -389,9 +406,10 @@ def _batch(args: argparse.Namespace) -> None:
     from sim import batch
     from sim.experiment import load_experiment
 
-    exp = load_experiment(args.experiment, args.overrides)
+    exp = load_experiment(args.experiment, args.overrides, args.reps)
     batch.run_batch(exp, args.out, jobs=args.jobs, scheduler=args.scheduler, resume=args.resume,
-                    engine=args.engine)
+                    engine=args.engine,
+                    save_every=batch.SAVE_EVERY if args.save_every is None else args.save_every)
     print(f"{exp.name}: {len(exp.scenarios)} scenarios x {exp.replications} replications, "
           f"seed {exp.seed} -> {args.out}")
 

@@ -201,8 +201,9 @@ class Experiment:
         return [(s.name, r) for s in self.scenarios for r in range(self.replications)]
 
     def fingerprint(self) -> str:
-        """A hash of everything that determines the results, to guard ``--resume``."""
-        doc = {"seed": self.seed, "replications": self.replications,
+        """A hash of everything that determines each task's results, to guard ``--resume``:
+        not the number of replications, which a resumed batch may raise."""
+        doc = {"seed": self.seed,
                "scenarios": {s.name: s.config.to_dict() for s in self.scenarios},
                "psa": {k: d.model_dump() for k, d in self.psa.items()},
                # a posterior's draws, not only its path, determine the results
@@ -222,10 +223,14 @@ def _sweep_name(keys: list[str], values: tuple[Any, ...]) -> str:
     return ",".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in zip(keys, values, strict=True))
 
 
-def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Experiment:
-    """Read and validate an experiment file and every scenario it defines."""
+def load_experiment(path: str | Path, overrides: list[str] | None = None,
+                    replications: int | None = None) -> Experiment:
+    """Read and validate an experiment file and every scenario it defines, with
+    ``replications`` in place of the file's if given."""
     path = Path(path)
     data = cfgmod.read_raw(path)
+    if replications is not None:
+        data = {**data, "replications": replications}
     try:
         spec = ExperimentSpec.model_validate(data)
     except ValidationError as err:

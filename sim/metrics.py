@@ -46,6 +46,7 @@ def mentees(config: Config, records: Sequence[Record]) -> pd.DataFrame:
             "final_mean_score", *SCORE_COLS, *AMENITY_COLS]
     df = pd.DataFrame(rows, columns=cols)
     df = df.astype({"replicate": "int64", "facility_id": "int64", "mentee_id": "int64",
+                    "start_day": "float64", "end_day": "float64",
                     "visits": "int64", "exit_reason": "object", "keph_level": "object",
                     **dict.fromkeys(AMENITY_COLS, "bool")})
     df.insert(6, "replacement", _replacements(df))
@@ -70,20 +71,19 @@ def costs(config: Config, records: Sequence[Record]) -> pd.DataFrame:
     """The cost ledger of every replicate, with the month each cost fell in."""
     names = np.array([s.name for s in config.subcounties], dtype=object)
     starts = np.asarray(config.month_starts())
-    frames = []
-    for rec in records:
-        led = rec.ledger
-        day = np.asarray(led.day, dtype=float)
-        frames.append(pd.DataFrame({
-            "replicate": np.full(len(day), rec.replicate, dtype=np.int64),
-            "day": day,
-            "month": np.searchsorted(starts, day, side="right").astype(np.int64),
-            "subcounty": names[np.asarray(led.subcounty, dtype=int)] if len(day) else [],
-            "category": led.category,
-            "who": led.who,
-            "ksh": np.asarray(led.ksh, dtype=float),
-        }))
-    df = pd.concat(frames, ignore_index=True)
+    ledgers = [rec.ledger for rec in records]
+    day = np.concatenate([np.asarray(led.day, dtype=float) for led in ledgers])
+    df = pd.DataFrame({  # one frame of all the records' columns, not a frame per record
+        "replicate": np.concatenate([np.full(len(led.day), rec.replicate, dtype=np.int64)
+                                     for rec, led in zip(records, ledgers, strict=True)]),
+        "day": day,
+        "month": np.searchsorted(starts, day, side="right").astype(np.int64),
+        "subcounty": names[np.concatenate([np.asarray(led.subcounty, dtype=int)
+                                           for led in ledgers])],
+        "category": [c for led in ledgers for c in led.category],
+        "who": [w for led in ledgers for w in led.who],
+        "ksh": np.concatenate([np.asarray(led.ksh, dtype=float) for led in ledgers]),
+    })
     df["usd"] = df["ksh"] / config.costs.ksh_per_usd
     return df
 
@@ -99,7 +99,8 @@ def mentors(config: Config, records: Sequence[Record]) -> pd.DataFrame:
                          m.start, m.end, m.reason, m.origin, int(made.get(m.mentor, 0))))
     cols = ["replicate", "subcounty", "slot", "mentor_id", "caseload", "start_day", "end_day",
             "exit_reason", "origin", "visits"]
-    df = pd.DataFrame(rows, columns=cols).astype({"exit_reason": "object"})
+    df = pd.DataFrame(rows, columns=cols).astype({"start_day": "float64", "end_day": "float64",
+                                                  "exit_reason": "object"})
     return df.sort_values(["replicate", "mentor_id"], ignore_index=True)
 
 
@@ -244,32 +245,44 @@ def workforce(config: Config, records: Sequence[Record], spells: pd.DataFrame,
         hi = np.minimum(np.asarray(end, float)[:, None], last[None, :])
         return np.clip(hi - lo, 0.0, None)
 
+    names = [s.name for s in config.subcounties]
+    # columns as arrays, selected per replicate by a mask: pandas' cost per call would
+    # otherwise dominate a batch's chunk of small replicates
+    m_rep = mentor_spells["replicate"].to_numpy()
+    m_start = mentor_spells["start_day"].to_numpy(float)
+    m_end = mentor_spells["end_day"].to_numpy(float)
+    recruit = (mentor_spells["origin"] == "recruit").to_numpy(bool)
+    graduate = (mentor_spells["origin"] == "graduate").to_numpy(bool)
+    attrition = (mentor_spells["exit_reason"] == "attrition").to_numpy(bool)
+    n_rep = spells["replicate"].to_numpy()
+    n_start = spells["start_day"].to_numpy(float)
+    n_end = spells["end_day"].to_numpy(float)
+    n_sub = pd.Categorical(spells["subcounty"], categories=names).codes
+    ends = last - 1e-9
     rows = []
     for rec in records:
         r = rec.replicate
         m = replicate_config(config, rec).mentor  # a posterior draw may set its values
-        hours = {s.name: m.visit_hours + getattr(m.travel_hours, s.setting)
-                 for s in config.subcounties}
-        mine = mentor_spells[mentor_spells["replicate"] == r]
-        nurses = spells[spells["replicate"] == r]
-        in_post = overlap(mine["start_day"], mine["end_day"]).sum(axis=0)
-        began = _fiscal_index(config, mine["start_day"].to_numpy())
-        ended = _fiscal_index(config, mine["end_day"].to_numpy())
-        at_end = [int(((mine["start_day"] <= d) & (mine["end_day"] > d)).sum())
-                  for d in last - 1e-9]
-        visits = pd.DataFrame({"day": np.asarray(rec.visits.column("day")),
-                               "mentor": np.asarray(rec.visits.column("mentor"))})
-        used = np.bincount(_fiscal_index(config, visits.drop_duplicates()["day"].to_numpy()),
-                           minlength=n_years)[:n_years] if len(visits) else np.zeros(n_years)
-        enrolled = overlap(nurses["start_day"], nurses["end_day"])
-        needed = (enrolled * nurses["subcounty"].map(hours).to_numpy()[:, None]).sum(axis=0) \
-            / m.target_interval_days
+        hours = np.array([m.visit_hours + getattr(m.travel_hours, s.setting)
+                          for s in config.subcounties])
+        mine, nurses = m_rep == r, n_rep == r
+        start, end = m_start[mine], m_end[mine]
+        in_post = overlap(start, end).sum(axis=0)
+        began = _fiscal_index(config, start)
+        ended = _fiscal_index(config, end)
+        at_end = ((start[:, None] <= ends[None, :]) & (end[:, None] > ends[None, :])).sum(axis=0)
+        day = np.asarray(rec.visits.column("day"), float)
+        mentor = np.asarray(rec.visits.column("mentor"), float)
+        days = np.unique(np.column_stack([day, mentor]), axis=0)[:, 0]  # mentor-days
+        used = np.bincount(_fiscal_index(config, days), minlength=n_years)[:n_years]
+        enrolled = overlap(n_start[nurses], n_end[nurses])
+        needed = (enrolled * hours[n_sub[nurses]][:, None]).sum(axis=0) / m.target_interval_days
         available = in_post * m.release_days_per_week / 7 * (1 - m.absence_probability)
         for k in range(n_years):
-            rows.append((r, years["fiscal_year"][k], in_post[k] / 365.25, at_end[k],
-                         int(((began == k) & (mine["origin"] == "recruit")).sum()),
-                         int(((began == k) & (mine["origin"] == "graduate")).sum()),
-                         int(((ended == k) & (mine["exit_reason"] == "attrition")).sum()),
+            rows.append((r, years["fiscal_year"][k], in_post[k] / 365.25, int(at_end[k]),
+                         int(((began == k) & recruit[mine]).sum()),
+                         int(((began == k) & graduate[mine]).sum()),
+                         int(((ended == k) & attrition[mine]).sum()),
                          available[k], int(used[k]), needed[k],
                          needed[k] / (available[k] * m.workday_hours) if available[k] else np.nan))
     return pd.DataFrame(rows, columns=[
@@ -455,15 +468,15 @@ def _per_month(config: Config, records: Sequence[Record], name: str, events: str
     """Count a record's events (a log with day and subcounty) per replicate, subcounty and month."""
     names = np.array([s.name for s in config.subcounties], dtype=object)
     starts = np.asarray(config.month_starts())
-    parts = []
-    for rec in records:
-        log = getattr(rec, events)
-        parts.append(pd.DataFrame({
-            "replicate": rec.replicate,
-            "subcounty": names[np.asarray(log.column("subcounty"), dtype=int)],
-            "month": np.searchsorted(starts, np.asarray(log.column("day")), side="right"),
-        }))
-    df = pd.concat(parts, ignore_index=True)
+    logs = [getattr(rec, events) for rec in records]
+    df = pd.DataFrame({  # one frame of all the records' columns, not a frame per record
+        "replicate": np.concatenate([np.full(len(log), rec.replicate, dtype=np.int64)
+                                     for rec, log in zip(records, logs, strict=True)]),
+        "subcounty": names[np.concatenate([np.asarray(log.column("subcounty"), dtype=int)
+                                           for log in logs])],
+        "month": np.searchsorted(starts, np.concatenate([np.asarray(log.column("day"), float)
+                                                         for log in logs]), side="right"),
+    })
     return df.groupby(["replicate", "subcounty", "month"]).size().rename(name)
 
 

@@ -314,7 +314,7 @@ def test_init_writes_a_county_and_an_experiment_that_run(tmp_path, capsys):
     assert (tmp_path / "run" / "mentees.parquet").is_file()
     exp = load_experiment(out / "experiment.yaml", ["months=2"])
     assert [s.config.mentor.mentees_per_mentor for s in exp.scenarios] == [4, 6]
-    tables = batch.run_task(exp, exp.comparator, 0)
+    tables = batch.run_tasks(exp, exp.comparator, [0])
     assert len(tables["mentees"]) > 0
 
 
