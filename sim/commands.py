@@ -499,7 +499,7 @@ def _optimise(args: argparse.Namespace) -> None:
     write_folder(out, writers, True)
     for line in optimise.report_lines(problem, res):
         print(line)
-    print(f"  wrote {out}")
+    print(f"  wrote {args.out}")
 
 
 def _report(args: argparse.Namespace) -> None:

@@ -43,7 +43,7 @@ from sim import config as cfgmod
 from sim import metrics
 from sim.config import Config, ConfigError
 from sim.engines import DEFAULT, simulate
-from sim.execution import mapper
+from sim.execution import mapper, progress
 from sim.experiment import Constraint, Experiment, OptimiseSpec, Variable, load_experiment
 from sim.outputs import OutputError
 
@@ -128,7 +128,10 @@ def _known(where: str, name: str, names: Sequence[str], kind: str) -> None:
         raise ConfigError(f"{where}: unknown {kind} '{name}'{hint}")
 
 
-def _measure(where: str, outcome: str, month: int | None, horizon: int) -> Measure:
+def _measure(block: str, field: str, outcome: str, month: int | None, horizon: int
+             ) -> Measure:
+    """The measure ``block.field`` names (with ``block.month``), checked."""
+    where = f"{block}.{field}"
     if month is None and outcome in MONTHLY:
         raise ConfigError(f"{where}: {outcome} is read at a month's end: give month")
     if month is not None and outcome in OUTCOMES:
@@ -138,7 +141,7 @@ def _measure(where: str, outcome: str, month: int | None, horizon: int) -> Measu
     else:
         _known(where, outcome, MONTHLY, "monthly outcome (with month)")
         if month > horizon:
-            raise ConfigError(f"{where}: month {month} is past the scenario's {horizon} months")
+            raise ConfigError(f"{block}.month: {month} is past the scenario's {horizon} months")
     return Measure(outcome, month)
 
 
@@ -153,17 +156,17 @@ def load(path: str | Path, overrides: list[str] | None = None) -> Problem:
     at = f"{path}: optimise"
     base = exp.scenario(exp.comparator).config
     minimise = spec.objective.minimise is not None
-    objective = _measure(f"{at}.objective.{'minimise' if minimise else 'maximise'}",
+    objective = _measure(f"{at}.objective", "minimise" if minimise else "maximise",
                          spec.objective.outcome, spec.objective.month, base.months)
     per_rep = objective.month is None
-    cost = _measure(f"{at}.frontier.cost", spec.frontier.cost or (
+    cost = _measure(f"{at}.frontier", "cost", spec.frontier.cost or (
         objective.outcome if minimise and per_rep else "total_cost_ksh"), None, base.months)
-    effect = _measure(f"{at}.frontier.effect", spec.frontier.effect or (
+    effect = _measure(f"{at}.frontier", "effect", spec.frontier.effect or (
         objective.outcome if not minimise and per_rep else "competency_point_years"), None,
         base.months)
     constraints = list(spec.constraints)
     for i, c in enumerate(constraints):
-        _measure(f"{at}.constraints.{i}.outcome", c.outcome, c.month, base.months)
+        _measure(f"{at}.constraints.{i}", "outcome", c.outcome, c.month, base.months)
     if spec.budget_ksh_per_year is not None:
         constraints.append(Constraint(outcome="peak_annual_cost_ksh",
                                       at_most=spec.budget_ksh_per_year))
@@ -455,11 +458,17 @@ def _plain(plan: dict[str, Any]) -> dict[str, Any]:
 
 def search(problem: Problem, journal: Path, jobs: int = 1, resume: bool = False,
            engine: str = DEFAULT) -> optuna.Study:
-    """Propose and evaluate candidates until the study holds ``trials`` of them, or every
-    plan of a finite space; a plan proposed again is not simulated again."""
-    import optuna
+    """Propose and evaluate candidates until the study in ``journal`` holds ``trials`` of
+    them, or every plan of a finite space; a plan proposed again is not simulated again."""
+    try:
+        return _search(problem, journal, jobs, resume, engine)
+    except OSError as exc:  # the journal cannot be written (a full disk, say)
+        raise OutputError(f"{journal}: cannot write: {exc.strerror or exc}") from None
 
-    from sim.execution import progress
+
+def _search(problem: Problem, journal: Path, jobs: int, resume: bool,
+            engine: str) -> optuna.Study:
+    import optuna
 
     state = optuna.trial.TrialState
     spec = problem.spec

@@ -299,8 +299,12 @@ trials: 3
      ["must be a whole number of steps"]),
     ("month: 2, at_least", "at_least", ["optimise.constraints.0.outcome: share_proficient is "
                                         "read at a month's end: give month"]),
-    ("month: 2,", "month: 9,", ["optimise.constraints.0.outcome: month 9 is past the "
-                                "scenario's 2 months"]),
+    ("month: 2,", "month: 9,", ["optimise.constraints.0.month: 9 is past the scenario's 2 "
+                                "months"]),
+    ("outcome: share_proficient", "outcome: total_cost_ksh",
+     ["optimise.constraints.0.outcome: total_cost_ksh is per replication: leave out month"]),
+    ("{minimise: total_cost_ksh}", "{minimise: total_cost_ksh}\nfrontier: {effect: visits}",
+     ["optimise.frontier.effect: unknown outcome 'visits'"]),
     ("at_least: 0.5", "at_least: 0.5, at_most: 0.9",
      ["optimise.constraints.0: give one of at_least and at_most"]),
     ("at_least: 0.5", "at_least: 0.5, probability: 1.5",
