@@ -29,7 +29,6 @@ import copy
 import hashlib
 import json
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -396,8 +395,8 @@ _INFEASIBLE = 1e18
 
 def _told(problem: Problem, values: dict[str, list[float]], checks: list[Check]
           ) -> list[float]:
-    """The values a trial is told: the objective's mean (as minimised), or the frontier's
-    two means for NSGA-II."""
+    """The values a trial is told: the objective's mean (for CMA-ES, an infeasible plan's
+    is put after every feasible one's), or the frontier's two means for NSGA-II."""
     def mean(m: Measure) -> float:
         x = np.asarray(values[m.key], dtype=float)
         return float(np.nanmean(x)) if np.isfinite(x).any() else math.nan
@@ -417,19 +416,12 @@ def _storage(path: Path) -> optuna.storages.BaseStorage:
     return JournalStorage(JournalFileBackend(str(path)))
 
 
-def _quiet_optuna() -> None:
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-
-
 def open_study(problem: Problem, journal: Path, resume: bool) -> optuna.Study:
     """The study in ``journal``: a new one, or with ``resume`` the one there (which must be
     of the same problem), with any candidate cut short marked failed."""
     import optuna
 
-    _quiet_optuna()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # not a line per trial
     if resume:
         if not journal.is_file():
             raise OutputError(f"--resume: {journal.parent} holds no study to resume")
