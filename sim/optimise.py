@@ -29,6 +29,7 @@ import copy
 import hashlib
 import json
 import math
+import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -413,7 +414,21 @@ def _storage(path: Path) -> optuna.storages.BaseStorage:
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
-    return JournalStorage(JournalFileBackend(str(path)))
+    class Journal(JournalFileBackend):
+        """Optuna's journal file, whose appends finish before a Ctrl-C is raised: its file
+        lock, cut short, turns the interrupt into an error of its own."""
+
+        def append_logs(self, logs: list[dict[str, Any]]) -> None:
+            caught: list[int] = []
+            previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+            try:
+                super().append_logs(logs)
+            finally:
+                signal.signal(signal.SIGINT, previous)
+            if caught:
+                raise KeyboardInterrupt
+
+    return JournalStorage(Journal(str(path)))
 
 
 def open_study(problem: Problem, journal: Path, resume: bool) -> optuna.Study:
