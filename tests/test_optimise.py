@@ -349,3 +349,25 @@ def test_problem_fingerprint_leaves_out_the_trials(tmp_path):
     assert a.fingerprint() == b.fingerprint()
     c = dataclasses.replace(a, replications=5)
     assert c.fingerprint() != a.fingerprint()
+
+
+def test_a_plan_that_is_no_scenario_is_recorded_not_simulated(tmp_path):
+    """Each variable's values are valid alone (the pilot: 1 release day, 2 home-session days);
+    together, 3 release days and 4 home-session days do not fit a 5-day week."""
+    path = _experiment(tmp_path, """
+variables:
+  mentor.release_days_per_week: {choices: [1, 3]}
+  mentor.home_session_days_per_week: {choices: [0, 4]}
+objective: {maximise: visits_per_mentee}
+trials: 20
+""", months=2, reps=2)
+    assert main(["optimise", str(path), "--out", str(tmp_path / "out"), "--jobs", "1"]) == 0
+    table = pd.read_csv(tmp_path / "out" / "candidates.csv")
+    distinct = table[table["same_as"].isna()]
+    assert len(distinct) == 4  # the whole space
+    bad = distinct[distinct["problem"].notna()]
+    assert len(bad) == 1 and not bad["feasible"].any()
+    assert bad[["mentor.release_days_per_week", "mentor.home_session_days_per_week"]
+               ].values.tolist() == [[3, 4]]
+    assert "not a valid scenario" in bad["problem"].iloc[0]
+    assert bad["visits_per_mentee_mean"].isna().all()
