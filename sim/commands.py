@@ -1,6 +1,6 @@
 """The commands of ``mentorsim``: ``run``, ``validate``, ``init``, ``schema``, ``batch``,
-``compare``, ``plot``, ``cea``, ``tornado``, ``report``, ``calibrate``, ``report-validation``
-and ``power``.
+``compare``, ``plot``, ``cea``, ``tornado``, ``report``, ``optimise``, ``calibrate``,
+``report-validation`` and ``power``.
 
 Each reports a user's error (a bad config, a bad flag value, an unusable output folder, a
 Dask scheduler that does not answer) by raising :class:`ConfigError` or
@@ -133,6 +133,17 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--effect", default="competency_point_years", choices=metrics.EFFECTS)
     t.add_argument("--discount", type=float, default=0.03, help="discount rate a year (default 0.03)")
     _common(t, reps=20, seed=0, out="tornado", what="replications per run")
+
+    o = sub.add_parser("optimise", help="search for the best plan of an experiment's "
+                                        "optimise: block")
+    o.add_argument("experiment", help="experiment YAML file with an optimise: block")
+    o.add_argument("--out", required=True, help="output directory (it keeps the study)")
+    _jobs(o, "local worker processes for each candidate's replications (default: all cores)")
+    o.add_argument("--resume", action="store_true",
+                   help="continue an interrupted study in --out (or one given more trials)")
+    o.add_argument("--force", action="store_true", help="start afresh in a non-empty directory")
+    _engine(o)
+    _overrides(o, "override a base-config value")
 
     h = sub.add_parser("report", help="the planner's report of a batch: HTML and Excel")
     h.add_argument("out", help="a batch output directory")
@@ -552,6 +563,31 @@ def _tornado(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}")
 
 
+def _optimise(args: argparse.Namespace) -> None:
+    from sim import optimise
+
+    problem = optimise.load(args.experiment, args.overrides)
+    journal = Path(args.out).resolve() / optimise.JOURNAL
+    out = check_folder(args.out, args.force or args.resume)
+    if not args.resume:  # on resume, the study says whether the folder holds one
+        journal.unlink(missing_ok=True)  # --force: start again
+        out.mkdir(parents=True, exist_ok=True)
+    study = optimise.search(problem, journal, jobs=args.jobs, resume=args.resume,
+                            engine=args.engine)
+    res = optimise.results(problem, study)
+    writers: dict[str, Callable[[Path], object]] = {
+        "candidates.csv": lambda p: res.candidates.to_csv(p, index=False),
+        "frontier.csv": lambda p: res.frontier.to_csv(p, index=False),
+        "frontier.png": lambda p: optimise.frontier_figure(problem, res).savefig(p),
+    }
+    if res.best is not None:
+        writers["best.yaml"] = lambda p: p.write_text(optimise.best_document(problem, res))
+    write_folder(out, writers, True)
+    for line in optimise.report_lines(problem, res):
+        print(line)
+    print(f"  wrote {args.out}")
+
+
 def _report(args: argparse.Namespace) -> None:
     from sim import report
     from sim.outputs import write_file
@@ -610,7 +646,8 @@ def _init(args: argparse.Namespace) -> None:
 
 COMMANDS = {
     "run": _run, "validate": _validate, "init": _init, "schema": _schema, "batch": _batch, "compare": _compare,
-    "plot": _plot, "cea": _cea, "tornado": _tornado, "report": _report, "calibrate": _calibrate,
+    "plot": _plot, "cea": _cea, "tornado": _tornado, "report": _report, "optimise": _optimise,
+    "calibrate": _calibrate,
     "report-validation": _report_validation, "power": _power,
 }
 

@@ -16,7 +16,8 @@ sweep:                         # every combination becomes a scenario
 
 Each scenario is validated like a scenario file, so a typo in an override is
 caught before anything runs. Sweep scenarios are named by their values, e.g.
-``mentees_per_mentor=4,target_interval_days=30``.
+``mentees_per_mentor=4,target_interval_days=30``. An ``optimise:`` block states a search
+for the best plan around the comparator (:mod:`sim.optimise`).
 """
 
 from __future__ import annotations
@@ -121,6 +122,141 @@ Distribution = Annotated[Uniform | Triangular | Normal | LogNormal | Beta,
                          Field(discriminator="distribution")]
 
 
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Variable(_Part):
+    """A decision variable: a range from `low` to `high` (in steps of `step`, if given; whole
+    numbers when all three are), or a list of `choices` (any values, lists included, such as
+    the phases' subcounties)."""
+
+    low: int | float | None = Field(default=None, description="Lowest value of a range.")
+    high: int | float | None = Field(default=None, description="Highest value of a range.")
+    step: int | float | None = Field(default=None, gt=0,
+                                     description="A range's step; null: any value between "
+                                                 "(whole numbers: steps of 1).")
+    choices: list[Any] | None = Field(default=None, min_length=1,
+                                      description="The values to choose from, instead of a "
+                                                  "range.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Variable:
+        ranged = (self.low, self.high, self.step)
+        if self.choices is not None:
+            if any(v is not None for v in ranged):
+                raise ValueError("give low and high (and step), or choices, not both")
+            return self
+        if self.low is None or self.high is None:
+            raise ValueError("give low and high (and step), or choices")
+        if any(isinstance(v, bool) for v in ranged):
+            raise ValueError("low, high and step must be numbers")
+        if self.low >= self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        if self.step is not None:
+            steps = (self.high - self.low) / self.step
+            if abs(steps - round(steps)) > 1e-9:
+                raise ValueError(f"high - low ({self.high - self.low}) must be a whole number "
+                                 f"of steps ({self.step})")
+        return self
+
+    @property
+    def whole(self) -> bool:
+        """Whether a range is of whole numbers."""
+        return all(isinstance(v, int) for v in (self.low, self.high, self.step) if v is not None)
+
+
+class Objective(_Part):
+    """What the best plan does best: `minimise` or `maximise` one outcome, the mean over the
+    replications."""
+
+    minimise: str | None = Field(default=None, description="An outcome to minimise (the "
+                                                           "names: docs/optimise.md).")
+    maximise: str | None = Field(default=None, description="An outcome to maximise.")
+    month: int | None = Field(default=None, ge=0,
+                              description="Read the outcome at this month's end (a monthly "
+                                          "outcome); null: a per-replication outcome.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Objective:
+        if (self.minimise is None) == (self.maximise is None):
+            raise ValueError("give one of minimise and maximise")
+        return self
+
+    @property
+    def outcome(self) -> str:
+        return self.minimise if self.minimise is not None else self.maximise  # type: ignore[return-value]
+
+
+class Constraint(_Part):
+    """A condition a plan must meet: on the mean over the replications, or, with
+    `probability`, a chance constraint: the probability that the outcome reaches the level
+    must be at least `probability`."""
+
+    outcome: str = Field(description="The outcome (the names: docs/optimise.md).")
+    month: int | None = Field(default=None, ge=0,
+                              description="Read the outcome at this month's end (a monthly "
+                                          "outcome); null: a per-replication outcome.")
+    at_least: float | None = Field(default=None, description="The lowest acceptable level.")
+    at_most: float | None = Field(default=None, description="The highest acceptable level.")
+    probability: float | None = Field(
+        default=None, gt=0, lt=1,
+        description="The least probability of reaching the level, estimated conservatively "
+                    "(the lower confidence bound of the share of replications that reach "
+                    "it); null: the mean must reach it.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Constraint:
+        if (self.at_least is None) == (self.at_most is None):
+            raise ValueError("give one of at_least and at_most")
+        return self
+
+
+class Frontier(_Part):
+    """The cost-effect frontier's axes: per-replication outcomes."""
+
+    cost: str | None = Field(default=None,
+                             description="The outcome to keep low; null: the objective's when "
+                                         "it is minimised per replication, else "
+                                         "`total_cost_ksh`.")
+    effect: str | None = Field(default=None,
+                               description="The outcome to keep high; null: the objective's "
+                                           "when it is maximised per replication, else "
+                                           "`competency_point_years`.")
+
+
+class OptimiseSpec(_Part):
+    """A search for the best plan (`mentorsim optimise`): the comparator scenario with the
+    decision variables set, compared under common random numbers."""
+
+    variables: dict[str, Variable] = Field(
+        min_length=1, description="The decision variables by dotted key (the `--set` syntax), "
+                                  "each a range or choices.")
+    objective: Objective = Field(description="What the best plan does best.")
+    constraints: list[Constraint] = Field(default_factory=list,
+                                          description="Conditions every acceptable plan meets.")
+    budget_ksh_per_year: float | None = Field(
+        default=None, gt=0,
+        description="A constraint on the plan's spending: the mean over the replications of "
+                    "its largest fiscal year's spending (`peak_annual_cost_ksh`) at most this; "
+                    "null: none.")
+    frontier: Frontier = Field(default_factory=Frontier,
+                               description="The axes of the cost-effect frontier.")
+    trials: int = Field(ge=1, le=100_000, description="Candidate plans to evaluate (a plan "
+                                                      "proposed again is not simulated again).")
+    replications: int | None = Field(default=None, ge=1, le=100_000,
+                                     description="Replications of every candidate; null: the "
+                                                 "experiment's.")
+    sampler: Literal["tpe", "cmaes", "nsga2"] = Field(
+        default="tpe",
+        description="Optuna's sampler: `tpe` (tree-structured Parzen estimator), `cmaes` "
+                    "(CMA-ES; numeric variables, infeasible plans ranked last) or `nsga2` "
+                    "(NSGA-II on the two frontier axes, for the whole frontier).")
+    confidence: float = Field(default=0.9, gt=0.5, lt=1,
+                              description="One-sided confidence of the lower bound a chance "
+                                          "constraint's probability is estimated by.")
+
+
 class ExperimentSpec(BaseModel):
     """The experiment file's schema: a base scenario, named variants and grid sweeps
     (scenarios, a sweep or both), and the uncertain parameters."""
@@ -144,6 +280,9 @@ class ExperimentSpec(BaseModel):
         default_factory=dict,
         description="Uncertain parameters by dotted key, each a distribution drawn once per "
                     "replication and applied to every scenario.")
+    optimise: OptimiseSpec | None = Field(
+        default=None, description="A search for the best plan around the comparator "
+                                  "(`mentorsim optimise`); `batch` ignores it.")
 
     @model_validator(mode="after")
     def _check(self) -> ExperimentSpec:
@@ -172,6 +311,7 @@ class Experiment:
     comparator: str
     scenarios: tuple[Scenario, ...]
     psa: dict[str, Uniform | Triangular | Normal | LogNormal | Beta]
+    optimise: OptimiseSpec | None = None
 
     def scenario(self, name: str) -> Scenario:
         return next(s for s in self.scenarios if s.name == name)
@@ -264,7 +404,7 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None,
     if spec.comparator not in named:
         raise ConfigError(f"{path}: comparator: no scenario named '{spec.comparator}'")
     experiment = Experiment(spec.name, spec.replications, spec.seed, spec.comparator,
-                            tuple(scenarios), dict(spec.psa))
+                            tuple(scenarios), dict(spec.psa), spec.optimise)
     for s in scenarios:
         u = s.config.uncertainty
         drawn = set(spec.psa) & ({sp.parameter for sp in u.between_settings}

@@ -304,6 +304,7 @@ def reference() -> str:
     parts += ["", *_interventions(), ""]
     parts += _Reference().file(
         "Experiment file", ExperimentSpec,
-        "An experiment: `mentorsim batch` and `tornado` read one (`configs/experiments/`). Every "
+        "An experiment: `mentorsim batch`, `tornado` and `optimise` read one "
+        "(`configs/experiments/`). Every "
         "scenario it makes is validated as a scenario file before anything runs.", [include])
     return "\n".join(parts) + "\n"

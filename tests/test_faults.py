@@ -72,6 +72,10 @@ PSA = ("comparator: classroom\nscenarios:\n  mentoring: {months: 2}\n"
        "psa:\n  costs.transport_per_visit: {distribution: uniform, low: 800, high: 1200}\n")
 
 
+OPTIMISE = ("optimise:\n  variables: {mentor.mentees_per_mentor: {low: 2, high: 6}}\n"
+            "  objective: {minimise: total_cost_ksh}\n  trials: 2\n")
+
+
 def _tree(root: Path) -> dict[str, bytes | None]:
     """Every path under ``root``, with a file's bytes (folders: None)."""
     return {str(p.relative_to(root)): None if p.is_dir() else p.read_bytes()
@@ -264,11 +268,12 @@ def _commands(t: Path, out: Path) -> dict[str, list]:
                     "--reps", "1", "--out", out],
         "batch": ["batch", _experiment(t, SCENARIOS), "--out", out, "--jobs", "1"],
         "report": ["report", t, "--html", out / "report.html"],
+        "optimise": ["optimise", _experiment(t, SCENARIOS + OPTIMISE), "--out", out],
     }
 
 
 @pytest.mark.parametrize("command", ["run", "power", "calibrate", "report-validation",
-                                     "tornado", "batch", "report"])
+                                     "tornado", "batch", "report", "optimise"])
 @pytest.mark.parametrize("where", ["under-a-file", "read-only-folder", "in-read-only-folder"])
 def test_unwritable_output_is_refused_before_simulating(command, where, tmp_path, capfd,
                                                         no_simulation, request):
