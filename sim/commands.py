@@ -1,5 +1,5 @@
 """The commands of ``mentorsim``: ``run``, ``validate``, ``init``, ``schema``, ``batch``,
-``compare``, ``plot``, ``cea``, ``tornado``, ``report``, ``optimise``, ``calibrate``,
+``compare``, ``plot``, ``cea``, ``voi``, ``tornado``, ``report``, ``optimise``, ``calibrate``,
 ``report-validation`` and ``power``.
 
 Each reports a user's error (a bad config, a bad flag value, an unusable output folder, a
@@ -123,6 +123,29 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("cea", help="cost-effectiveness of a finished batch's strategies")
     e.add_argument("out", help="a batch output directory (one scenario per strategy)")
     _cea_options(e)
+
+    v = sub.add_parser("voi", help="value of information: which parameters and what "
+                                   "evaluation survey are worth learning, from a finished batch")
+    v.add_argument("out", help="a batch output directory whose replicates draw parameters")
+    v.add_argument("--wtp", type=float, required=True,
+                   help="willingness to pay per effect unit, in --currency")
+    _currency(v)
+    v.add_argument("--effect", default="competency_point_years", choices=metrics.EFFECTS)
+    v.add_argument("--discount", type=float, default=None,
+                   help="discount rate a year (default: the scenarios' costs.discount_rate)")
+    v.add_argument("--nurses", type=float, default=None,
+                   help="nurses a year the decision affects (default: the batch's cohort)")
+    v.add_argument("--years", type=_at_least(1), default=1,
+                   help="years the decision affects (default 1)")
+    v.add_argument("--survey", default=None,
+                   help="evaluation survey sizes in facilities, comma separated (e.g. 10,20,40)")
+    v.add_argument("--survey-scenario", default=None,
+                   help="the programme the survey evaluates (default: the experiment's first "
+                        "scenario)")
+    v.add_argument("--survey-months", type=_at_least(1), default=12,
+                   help="months of mentoring between the survey's waves (default 12)")
+    v.add_argument("--survey-cost", default=None, metavar="FIXED,PER_FACILITY",
+                   help="the survey's cost in KSh: a fixed part, and per facility per wave")
 
     t = sub.add_parser("tornado", help="one-way sensitivity of a strategy's net benefit")
     t.add_argument("experiment", help="experiment YAML file with a psa: block")
@@ -542,6 +565,58 @@ def _cea(args: argparse.Namespace) -> None:
     print(f"wrote {Path(args.out) / 'cea'}")
 
 
+def _numbers(option: str, text: str, count: int | None = None) -> list[float]:
+    """A comma list of numbers (``count`` of them, if given), or one line naming the option."""
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        values = []
+    if not values or (count is not None and len(values) != count) or min(values) < 0:
+        what = f"{count} numbers" if count else "numbers"
+        raise ConfigError(f"{option}: expected {what} at least 0, comma separated, got '{text}'")
+    return values
+
+
+def _voi(args: argparse.Namespace) -> None:
+    from sim import batch, compare, information
+    from sim.plots import information_figure, sampling_figure
+
+    if args.discount is not None and not 0 <= args.discount <= 0.5:
+        raise ConfigError(f"--discount: must be between 0 and 0.5, got {args.discount}")
+    if args.nurses is not None and args.nurses <= 0:
+        raise ConfigError(f"--nurses: must be above 0, got {args.nurses:g}")
+    sizes = [int(n) for n in _numbers("--survey", args.survey)] if args.survey else []
+    cost = (information.SurveyCost(*_numbers("--survey-cost", args.survey_cost, 2))
+            if args.survey_cost else None)
+    _not_negative("--wtp", args.wtp)
+    wtp = args.wtp * compare.exchange_rate(args.out) if args.currency == "usd" else args.wtp
+    res = information.value_of_information(args.out, wtp, args.effect, args.discount,
+                                           args.nurses, args.years, sizes, args.survey_months,
+                                           cost, args.survey_scenario)
+    population = res.population
+    title = (f"{res.name}: at {res.wtp:,.0f} KSh per {metrics.EFFECT_UNITS[res.effect][0]}, "
+             f"{res.draws} draws")
+    writers = {
+        "evppi.csv": lambda p: res.evppi.to_csv(p, index=False),
+        "information.png": lambda p: information_figure(res.evppi, title).savefig(p),
+    }
+    if len(res.evsi):
+        measured = float(res.measured()["population_ksh"])
+        writers |= {"evsi.csv": lambda p: res.evsi.to_csv(p, index=False),
+                    "sampling.png": lambda p: sampling_figure(res.evsi, measured, title).savefig(p)}
+    write_folder(Path(args.out) / "voi", writers, force=True)
+    print(f"{title} (replications, holding {batch.intervals_hold(args.out)})")
+    print(f"population: {population.nurses:,.0f} nurses a year for {population.years} year(s), "
+          f"discounted at {population.rate:.0%}; the batch's cohort is {res.cohort} nurses")
+    print(f"EVPI of the raw net benefits, chance included: {res.evpi:,.0f} KSh per decision")
+    money = {"float_format": lambda x: f"{x:,.0f}"}
+    print(res.evppi.to_string(index=False, **money))
+    if len(res.evsi):
+        print("\nexpected value of sample information of an evaluation survey")
+        print(res.evsi.to_string(index=False, **money))
+    print(f"wrote {Path(args.out) / 'voi'}")
+
+
 def _tornado(args: argparse.Namespace) -> None:
     from sim import sensitivity
     from sim.experiment import load_experiment
@@ -648,7 +723,7 @@ COMMANDS = {
     "run": _run, "validate": _validate, "init": _init, "schema": _schema, "batch": _batch, "compare": _compare,
     "plot": _plot, "cea": _cea, "tornado": _tornado, "report": _report, "optimise": _optimise,
     "calibrate": _calibrate,
-    "report-validation": _report_validation, "power": _power,
+    "report-validation": _report_validation, "power": _power, "voi": _voi,
 }
 
 

@@ -176,6 +176,44 @@ def scale_to(cfg: Config, n: int) -> Config:
     return cfgmod.from_dict(data, cfg.name)
 
 
+#: Keys the evaluation study's random numbers apart from the projection's: the study a county
+#: would run sees nurses and answers of its own.
+STUDY_STREAM = 7919
+
+
+def study_summaries(cfg: Config, worlds: Sequence[dict[str, float]], seed: int, n: int,
+                    months: int = 12) -> np.ndarray:
+    """What an evaluation of ``n`` facilities would find in each of ``worlds`` (worlds x 2):
+    the mean share right over the survey's knowledge and skills items at its baseline and
+    its endline.
+
+    A world is a parameter set, by dotted key, that ``cfg`` is run with (a projection's
+    replicate: its posterior draw, setting values and sensitivity-analysis draws). The
+    study is the pilot's design in that world: the first subcounty's mix of ``n``
+    facilities mentored for ``months`` months and surveyed before and after, with random
+    numbers of its own.
+    """
+    if cfg.survey is None:
+        raise ConfigError(f"{cfg.name}: survey: the config has no survey block, so no "
+                          "evaluation survey can be simulated")
+    if n < 2:
+        raise ConfigError(f"--survey: each survey size must be at least 2, got {n}")
+    data = {**cfg.to_dict(), "months": months, "scaleup": None, "uncertainty": {}}
+    data["subcounties"] = data["subcounties"][:1]
+    design = scale_to(cfgmod.from_dict(data, f"{cfg.name} evaluation"), n)
+    study_seed = int(np.random.SeedSequence([seed, STUDY_STREAM]).generate_state(1)[0])
+    items = [name for name, item in cfg.survey.items.items() if item.supply is None]
+    out = np.empty((len(worlds), 2))
+    for r, values in enumerate(worlds):
+        study = design.with_values(values)
+        answers = survey.answer(survey.respondents(study, [simulate(study, study_seed, r)]),
+                                study_seed)
+        answers = answers[answers["item"].isin(items)]
+        shares = answers.groupby(["wave", "item"])["correct"].mean().groupby("wave").mean()
+        out[r] = shares.reindex(list(survey.WAVES)).to_numpy()
+    return out
+
+
 def power(cfg: Config, sizes: Sequence[int], reps: int = 200, seed: int = 0) -> pd.DataFrame:
     """Chance that an endline survey of ``n`` mentees finds each item's gain significant.
 

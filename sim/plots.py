@@ -578,3 +578,52 @@ def tornado_figure(table: pd.DataFrame, strategy: str, comparator: str, wtp: flo
     ax.legend(fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     return fig
+
+
+def information_figure(evppi: pd.DataFrame, title: str = "") -> Figure:
+    """The information-rank chart: each parameter's and group's EVPPI over the population
+    the decision affects, largest first, with two Monte Carlo standard errors."""
+    rows = evppi.sort_values("population_ksh").reset_index(drop=True)
+    fig = _Figure(figsize=(8, 0.32 * len(rows) + 1.6), dpi=110, layout="constrained")
+    ax = fig.subplots()
+    group = (rows["parameters"] > 1).to_numpy()
+    y = np.arange(len(rows))
+    for sel, colour, label in ((~group, "tab:blue", "one parameter"),
+                               (group, "tab:grey", "a group")):
+        ax.barh(y[sel], rows["population_ksh"][sel], color=colour, label=label,
+                xerr=2 * rows["population_se_ksh"][sel], error_kw={"lw": 0.8})
+    ax.set_yticks(y, [_short(n) for n in rows["name"]], fontsize=8)
+    unit = _money(ax, float(max(rows["population_ksh"].max(), 1.0)), "x")
+    ax.set_xlabel(f"expected value of perfect information ({unit}, over the population)")
+    ax.set_title(title or "Value of information", fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def sampling_figure(evsi: pd.DataFrame, bound: float | None, title: str = "") -> Figure:
+    """EVSI of an evaluation survey against its size, over the population, with two standard
+    errors, the survey's cost and its expected net benefit where costed, and the EVPPI of
+    what the survey measures, which it cannot exceed."""
+    fig = _Figure(figsize=(7, 4.5), dpi=110, layout="constrained")
+    ax = fig.subplots()
+    n = evsi["facilities"].to_numpy()
+    value, se = evsi["population_ksh"].to_numpy(), evsi["population_se_ksh"].to_numpy()
+    ax.plot(n, value, "o-", color="tab:blue", label="EVSI")
+    ax.fill_between(n, value - 2 * se, value + 2 * se, color="tab:blue", alpha=0.2)
+    if "survey_cost_ksh" in evsi:
+        ax.plot(n, evsi["survey_cost_ksh"], "s--", color="tab:red", label="survey cost")
+        ax.plot(n, evsi["net_benefit_of_sampling_ksh"], "^-", color="tab:green",
+                label="expected net benefit of sampling")
+        ax.axhline(0, color="black", lw=0.8)
+    if bound is not None:
+        ax.axhline(bound, color="tab:grey", ls=":", label="EVPPI of what the survey measures")
+    columns = [c for c in ("population_ksh", "survey_cost_ksh", "net_benefit_of_sampling_ksh")
+               if c in evsi]
+    unit = _money(ax, float(np.nanmax(np.abs(evsi[columns].to_numpy()))) or 1.0)
+    ax.set_xlabel("facilities surveyed")
+    ax.set_ylabel(f"value over the population ({unit})")
+    ax.set_title(title or "Value of an evaluation survey", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig

@@ -17,9 +17,11 @@ import pandas as pd
 import yaml
 
 from sim import batch, compare, metrics
+from sim.information import ALL, MEASURED
 from sim.scenarios import short_names
 from sim.plots import (batch_figures, budget_figure, ce_plane_figure, ceac_figure,
-                       expected_loss_figure, timeline_figure, workforce_figure)
+                       expected_loss_figure, information_figure, sampling_figure,
+                       timeline_figure, workforce_figure)
 
 PAPER = ("Hossain I, Mugoya I, Muchai L, et al. Blended Learning Using Peer Mentoring and "
          "WhatsApp for Building Capacity of Health Workers for Strengthening Immunization "
@@ -158,7 +160,50 @@ def tables(out: str | Path, ce: compare.CostEffectiveness) -> dict[str, pd.DataF
         "uncertainty": psa,
         "parameters": pd.DataFrame(_flatten(base), columns=["parameter", "value"])
         .astype({"value": str}),
-    }
+    } | {name: pd.read_csv(f) for name, f in _voi_files(out).items()}
+
+
+def _voi_files(out: str | Path) -> dict[str, Path]:
+    """The value-of-information tables ``mentorsim voi`` wrote into the batch, if it ran."""
+    folder = Path(out) / "voi"
+    return {name: folder / f"{name}.csv" for name in ("evppi", "evsi")
+            if (folder / f"{name}.csv").is_file()}
+
+
+def _information(out: str | Path, sheets: dict[str, pd.DataFrame], figure) -> list[str]:
+    """The information-rank chart and the survey's value, from ``mentorsim voi``'s tables."""
+    if "evppi" not in sheets:
+        return ["<p class='note'>Which parameters are worth learning about, and whether an "
+                "evaluation survey is worth its cost: run <code>mentorsim voi</code> on this "
+                "batch (its replicates must draw parameters) and the report shows them.</p>"]
+    evppi = sheets["evppi"]
+    wtp, draws = float(evppi["wtp_ksh"].iloc[0]), int(evppi["draws"].iloc[0])
+    money = evppi.rename(columns={"name": "parameter or group"}).drop(columns=["wtp_ksh", "draws"])
+    parts = [
+        f"<p>At {wtp:,.0f} KSh per effect unit, from {draws} draws (<code>mentorsim voi</code>): "
+        "the expected value of perfect information about each parameter and group (EVPPI, by "
+        "regression of the net benefits on the draws, Strong, Oakley and Brennan 2014), per "
+        "decision, per nurse and over the population the decision affects, with its Monte Carlo "
+        "standard error. A parameter worth little cannot change the decision, however "
+        "uncertain; the EVPI above also holds chance, which no study can learn.</p>",
+        figure("information", information_figure(evppi), "The information-rank chart: EVPPI "
+               "over the population, largest first, with two standard errors."),
+        _table(money.round(0)),
+    ]
+    if "evsi" in sheets:
+        evsi = sheets["evsi"]
+        bound = evppi.set_index("name")["population_ksh"]
+        parts += [
+            "<p>The expected value of sample information (EVSI) of an evaluation survey of the "
+            "programme by its number of facilities: what the survey's baseline and endline "
+            "would be worth for this decision, and, where its cost is given, the expected net "
+            "benefit of sampling (EVSI less the cost).</p>",
+            figure("sampling", sampling_figure(evsi, float(bound.get(MEASURED, bound[ALL]))),
+                   "EVSI by survey size over the population, with two standard errors; the "
+                   "dotted line is the EVPPI of what the survey measures, which bounds it."),
+            _table(evsi.drop(columns=["wtp_ksh", "draws"]).round(0)),
+        ]
+    return parts
 
 
 def write_xlsx(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
@@ -269,6 +314,7 @@ def write_html(out: str | Path, path: Path, sheets: dict[str, pd.DataFrame],
         f"draws hold {e(batch.intervals_hold(out))}.</p>",
         _table(compare.decision_shown(ce)),
     ]
+    parts += _information(out, sheets, figure)
     parts += ["<h2>The plan: timeline, budget and workforce</h2>"]
     parts += ([_table(_timeline_shown(sheets["timeline"]))] if len(sheets["timeline"]) else
               ["<p>No scenario has scale-up phases: every subcounty is in from the start.</p>"])

@@ -9,11 +9,18 @@ parameter the net benefit does not depend on is worth nothing.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from sim import cea, voi
+from sim import cea, information, voi
+from sim.batch import run_batch
+from sim.cli import main
+from sim.experiment import load_experiment
+
+from conftest import CONFIGS
 
 N = 1000
 SD1, SD2, NOISE = 1.0, 0.5, 2.0
@@ -45,7 +52,7 @@ def test_a_parameter_that_cannot_change_the_decision_is_worth_nearly_nothing(exa
 
 def test_evppi_is_never_above_evpi_and_grows_with_the_group(example):
     nb, t1, t2, t3 = example
-    everything = cea.evpi(-nb, np.zeros_like(nb), 0.0)  # the raw EVPI, chance included
+    everything = float(cea.evpi(-nb, np.zeros_like(nb), [0.0])[0])  # the raw EVPI, chance included
     group = voi.evppi(nb, np.c_[t1, t2])
     assert group.value < everything
     for x in (t1, t2, t3):
@@ -66,3 +73,93 @@ def test_population_value_discounts_each_year():
     assert voi.population(2.0, 100, 0, 0.03) == 0
     with pytest.raises(ValueError, match="cannot be negative"):
         voi.population(2.0, -1, 3, 0.03)
+
+
+DECISION = """\
+name: voi_decision
+base: {base}
+replications: 120
+seed: 3
+comparator: status_quo
+scenarios:
+  mentoring: {{}}
+  status_quo: {{mentor.enabled: false, whatsapp.enabled: false}}
+psa:
+  mentee.learning.rate: {{distribution: lognormal, median: 0.3, sd_log: 0.8}}
+  survey.discrimination: {{distribution: uniform, low: 0.5, high: 2.0}}
+"""
+WTP = 20_000  # KSh per competency-point-year: mentoring's ICER at the median learning rate
+
+
+@pytest.fixture(scope="module")
+def decision(tmp_path_factory):
+    """Mentoring against no programme on the Lari arm, at the willingness to pay where the
+    choice turns on the learning rate; the survey's discrimination cannot change it."""
+    folder = tmp_path_factory.mktemp("voi")
+    (folder / "exp.yaml").write_text(DECISION.format(base=CONFIGS / "pilot_lari.yaml"))
+    run_batch(load_experiment(folder / "exp.yaml"), folder / "batch", jobs=2)
+    return folder / "batch"
+
+
+def test_value_of_information_of_a_batch_ranks_what_decides(decision):
+    res = information.value_of_information(decision, WTP, sizes=[2, 100])
+    ev = res.evppi.set_index("name")
+    # the survey's discrimination, alone in the survey's group, cannot change the decision
+    learning, null = ev.loc["mentee.learning.rate"], ev.loc[information.INSTRUMENT]
+    assert learning["per_decision_ksh"] > 10 * max(null["per_decision_ksh"], 1.0)
+    assert null["per_decision_ksh"] < 3 * null["se_ksh"] + 0.05 * learning["per_decision_ksh"]
+    assert (ev["per_decision_ksh"] <= res.evpi).all()
+    # per nurse and over the population: the cohort's 20 nurses, once
+    assert res.cohort == 20
+    assert ev["per_nurse_ksh"].to_numpy() == pytest.approx(ev["per_decision_ksh"] / 20)
+    assert ev["population_ksh"].to_numpy() == pytest.approx(ev["per_decision_ksh"])
+    # an evaluation of 100 facilities (of the mentoring, the first scenario) learns more than
+    # one of 2, and no more than perfect information about what it measures; the two sizes'
+    # estimates share the net benefits, so their difference is surer than their errors say
+    small, large = res.evsi.set_index("facilities").loc[[2, 100], "per_decision_ksh"]
+    se = res.evsi.set_index("facilities")["se_ksh"]
+    assert 0 < small < large - 0.1 * learning["per_decision_ksh"]
+    bound = res.measured()
+    assert large <= bound["per_decision_ksh"] + 2 * math.hypot(se[100], bound["se_ksh"])
+
+
+def test_voi_cli_writes_its_tables_and_figures(decision, capsys):
+    assert main(["voi", str(decision), "--wtp", str(WTP), "--nurses", "400", "--years", "5",
+                 "--survey", "10,40", "--survey-cost", "100000,2000"]) == 0
+    printed = capsys.readouterr().out
+    assert "population: 400 nurses a year for 5 year(s), discounted at 3%" in printed
+    folder = decision / "voi"
+    assert {p.name for p in folder.iterdir()} == {"evppi.csv", "information.png", "evsi.csv",
+                                                  "sampling.png"}
+    evsi = pd.read_csv(folder / "evsi.csv")
+    assert evsi["survey_cost_ksh"].tolist() == [100_000 + 2 * 10 * 2000, 100_000 + 2 * 40 * 2000]
+    assert (evsi["net_benefit_of_sampling_ksh"]
+            == evsi["population_ksh"] - evsi["survey_cost_ksh"]).all()
+    # the report shows what voi wrote: the information-rank chart and the survey's value
+    page = decision.parent / "report.html"
+    assert main(["report", str(decision), "--html", str(page)]) == 0
+    text = re.sub(r"data:image/png;base64,[^']*", "", page.read_text())
+    assert "information-rank chart" in text and "id='sampling'" in text
+    assert "NaN" not in text and ">nan<" not in text
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--wtp", "-5"], "--wtp: a willingness to pay cannot be negative"),
+    (["--wtp", "1000", "--survey", "10,x"], "--survey: expected numbers"),
+    (["--wtp", "1000", "--survey-cost", "5"], "--survey-cost: expected 2 numbers"),
+    (["--wtp", "1000", "--nurses", "0"], "--nurses: must be above 0"),
+])
+def test_voi_bad_options_are_one_line(decision, capsys, args, message):
+    assert main(["voi", str(decision), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_many_unrelated_parameters_and_few_draws_are_worth_nearly_nothing(example):
+    """Forty parameters the net benefit does not depend on, and 150 draws: a smooth with
+    more coefficients than draws must not fit the chance variation."""
+    nb, t1, _, _ = example
+    noise = np.random.default_rng(8).normal(size=(N, 40))
+    few = slice(0, 150)
+    v = voi.evppi(nb[few], noise[few])
+    assert v.value < 0.1 * voi.evppi(nb[few], t1[few]).value + 3 * v.se
