@@ -31,6 +31,7 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
+from scipy import stats
 
 from sim import config as cfgmod
 from sim import metrics
@@ -384,6 +386,75 @@ def run_batch(experiment: Experiment, out: str | Path, jobs: int = 1,
                 raise
             store.save()
     return store.out
+
+
+@dataclass(frozen=True)
+class Decided:
+    """Where an adaptive batch stopped: the replications run, the paired difference's mean
+    and interval, and why it stopped (``excludes zero``, ``precision`` or ``cap``)."""
+
+    replications: int
+    mean: float
+    low: float
+    high: float
+    reason: str
+
+
+def paired_interval(out: str | Path, first: str, second: str, outcome: str,
+                    confidence: float = 0.95) -> tuple[int, float, float, float]:
+    """The replications and the mean of ``second`` less ``first`` in ``outcome``, paired by
+    replicate (common random numbers), with its ``confidence`` t-interval."""
+    table = read(out, "outcomes")
+    if outcome not in table:
+        raise ConfigError(f"--outcome: {outcome!r} is not an outcome "
+                          f"({', '.join(c for c in table if c not in ('replicate', 'scenario'))})")
+    wide = table.pivot(index="replicate", columns="scenario", values=outcome)
+    d = (wide[second] - wide[first]).dropna().to_numpy(dtype=float)
+    if len(d) < 2:
+        return len(d), float(d.mean()) if len(d) else math.nan, -math.inf, math.inf
+    half = stats.t.ppf(0.5 + confidence / 2, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
+    return len(d), float(d.mean()), float(d.mean() - half), float(d.mean() + half)
+
+
+def run_until_decided(experiment: Experiment, out: str | Path, first: str, second: str,
+                      outcome: str, step: int, precision: float | None = None,
+                      confidence: float = 0.95, resume: bool = False,
+                      **run: object) -> Decided:
+    """Run ``experiment`` in rounds of ``step`` more replications until the paired
+    difference of ``outcome`` between two scenarios has a ``confidence`` interval that
+    excludes zero, or (with ``precision``) is at most that far either side of its mean, and
+    at most the experiment's replications (the cap). The folder is an ordinary batch of the
+    replications run, which ``--resume --reps`` extends.
+
+    Each round looks at the interval again, so the chance that a round stops on a
+    difference that is not there exceeds ``1 - confidence``; a stricter ``confidence``
+    holds it down."""
+    names = [s.name for s in experiment.scenarios]
+    for name in (first, second):
+        if name not in names:
+            raise ConfigError(f"--until-decided: no scenario {name!r} ({', '.join(names)})")
+    if first == second:
+        raise ConfigError("--until-decided: name two different scenarios")
+    cap = experiment.replications
+    n = min(cap, max(step, len(_done_replicates(out)) if resume else 0))
+    while True:
+        run_batch(replace(experiment, replications=n), out, resume=resume, **run)
+        resume = True
+        count, mean, low, high = paired_interval(out, first, second, outcome, confidence)
+        reason = ("excludes zero" if low > 0 or high < 0 else
+                  "precision" if precision is not None and (high - low) / 2 <= precision else
+                  "cap" if n >= cap else "")
+        if reason:
+            return Decided(count, mean, low, high, reason)
+        n = min(cap, n + step)
+
+
+def _done_replicates(out: str | Path) -> set[int]:
+    """Replicates a batch folder already holds (none for a new folder)."""
+    path = Path(out) / EXPERIMENT
+    if not path.is_file():
+        return set()
+    return set(range(int(json.loads(path.read_text())["experiment"]["replications"])))
 
 
 def _connect(scheduler: str) -> Client:

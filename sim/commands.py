@@ -110,6 +110,18 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--save-every", type=_seconds, metavar="SECONDS",
                    help="save finished tasks at least this often; a kill loses at most this "
                         "much work (default 60)")
+    b.add_argument("--until-decided", metavar="A,B",
+                   help="run rounds of --step replications until B's paired difference from A "
+                        "in --outcome has a 95 %% interval that excludes zero (or is within "
+                        "--precision), at most --reps")
+    b.add_argument("--outcome", default="mean_competency_at_horizon",
+                   help="the outcome --until-decided compares (default "
+                        "mean_competency_at_horizon)")
+    b.add_argument("--precision", type=float, default=None,
+                   help="with --until-decided, also stop once the interval is this narrow "
+                        "either side of its mean")
+    b.add_argument("--step", type=_at_least(2), default=10,
+                   help="replications a round of --until-decided adds (default 10)")
     _engine(b)
     _overrides(b, "override a base-config value for every scenario")
 
@@ -441,11 +453,29 @@ def _batch(args: argparse.Namespace) -> None:
     from sim.experiment import load_experiment
 
     exp = load_experiment(args.experiment, args.overrides, args.reps)
-    batch.run_batch(exp, args.out, jobs=args.jobs, scheduler=args.scheduler, resume=args.resume,
-                    engine=args.engine,
-                    save_every=batch.SAVE_EVERY if args.save_every is None else args.save_every)
-    print(f"{exp.name}: {len(exp.scenarios)} scenarios x {exp.replications} replications, "
+    run = {"jobs": args.jobs, "scheduler": args.scheduler, "engine": args.engine,
+           "save_every": batch.SAVE_EVERY if args.save_every is None else args.save_every}
+    if args.until_decided is None:
+        batch.run_batch(exp, args.out, resume=args.resume, **run)
+        print(f"{exp.name}: {len(exp.scenarios)} scenarios x {exp.replications} replications, "
+              f"seed {exp.seed} -> {args.out}")
+        return
+    pair = [name.strip() for name in args.until_decided.split(",")]
+    if len(pair) != 2:
+        raise ConfigError(f"--until-decided: expected two scenarios A,B, got "
+                          f"'{args.until_decided}'")
+    if args.precision is not None and not args.precision > 0:
+        raise ConfigError(f"--precision: must be above 0, got {args.precision:g}")
+    res = batch.run_until_decided(exp, args.out, *pair, args.outcome, args.step, args.precision,
+                                  resume=args.resume, **run)
+    why = {"excludes zero": "its interval excludes zero",
+           "precision": f"its interval is within {args.precision or 0:g} either side",
+           "cap": f"the cap of {exp.replications} replications, undecided"}[res.reason]
+    print(f"{exp.name}: {len(exp.scenarios)} scenarios x {res.replications} replications, "
           f"seed {exp.seed} -> {args.out}")
+    fmt = ",.0f" if abs(res.mean) >= 1000 else ".4g"
+    print(f"{pair[1]} - {pair[0]}, {args.outcome}: {res.mean:{fmt}} (95 % interval "
+          f"{res.low:{fmt}} to {res.high:{fmt}}), paired by replication; stopped at {why}")
 
 
 def _compare(args: argparse.Namespace) -> None:

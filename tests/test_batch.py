@@ -350,3 +350,64 @@ psa:
     transport = costs[costs["category"] == "transport"].groupby("replicate")["ksh"].max()
     assert transport.to_dict() == pytest.approx(
         {r: exp.draws(r)["costs.transport_per_visit"] for r in range(3)})
+
+
+def _decision_file(tmp_path: Path, cap: int) -> Path:
+    path = tmp_path / "decide.yaml"
+    path.write_text(f"""
+name: decide
+base: {CONFIGS / 'pilot_lari.yaml'}
+replications: {cap}
+seed: 5
+comparator: mentoring
+scenarios:
+  mentoring: {{months: 6}}
+  none: {{months: 6, mentor.enabled: false, whatsapp.enabled: false}}
+  same: {{months: 6, survey.discrimination: 2.5}}
+""")
+    return path
+
+
+def test_an_adaptive_batch_stops_early_on_a_large_difference(tmp_path, capsys):
+    """Mentoring against none: the first round of 4 already excludes zero, and the folder is
+    the batch of 4 replications that a plain run gives."""
+    exp = _decision_file(tmp_path, cap=40)
+    out = tmp_path / "adaptive"
+    assert main(["batch", str(exp), "--out", str(out), "--jobs", "1", "--until-decided",
+                 "mentoring,none", "--step", "4"]) == 0
+    printed = capsys.readouterr().out
+    assert "x 4 replications" in printed and "stopped at its interval excludes zero" in printed
+    plain = tmp_path / "plain"
+    assert main(["batch", str(exp), "--out", str(plain), "--jobs", "1", "--reps", "4"]) == 0
+    _assert_same(out, plain)
+
+
+def test_an_adaptive_batch_runs_to_its_cap_on_no_difference(tmp_path):
+    """A survey setting changes no programme outcome: under common random numbers every
+    paired difference is 0, the interval never excludes zero, and the batch runs to its cap
+    in rounds; then it can be extended like any batch."""
+    exp = load_experiment(_decision_file(tmp_path, cap=9))
+    out = tmp_path / "adaptive"
+    res = batch.run_until_decided(exp, out, "mentoring", "same", "mean_competency_at_horizon",
+                                  step=4)
+    assert (res.replications, res.mean, res.reason) == (9, 0.0, "cap")
+    assert batch.experiment_of(out)["replications"] == 9
+    precise = batch.run_until_decided(dataclasses.replace(exp, replications=20), out,
+                                      "mentoring", "same", "mean_competency_at_horizon",
+                                      step=4, precision=0.01, resume=True)
+    assert (precise.replications, precise.reason) == (9, "precision")  # nothing more to run
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--until-decided", "mentoring"], "--until-decided: expected two scenarios A,B"),
+    (["--until-decided", "mentoring,nope"], "--until-decided: no scenario 'nope'"),
+    (["--until-decided", "mentoring,none", "--precision", "0"], "--precision: must be above 0"),
+    (["--until-decided", "mentoring,none", "--outcome", "happiness"],
+     "--outcome: 'happiness' is not an outcome"),
+])
+def test_adaptive_batch_bad_options_are_one_line(tmp_path, capsys, args, message):
+    exp = _decision_file(tmp_path, cap=4)
+    assert main(["batch", str(exp), "--out", str(tmp_path / "o"), "--jobs", "1",
+                 "--step", "2", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
