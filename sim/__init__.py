@@ -1,8 +1,8 @@
 """mentorsim: a discrete-event simulator of peer mentoring for immunization nurses.
 
-``sim.run``, ``sim.load``, ``sim.Config``, ``sim.ConfigError`` and ``sim.Results`` load
-their modules when first used, so that importing the package (as the command line does
-before it can handle Ctrl-C) costs nothing.
+``sim.run``, ``sim.load``, ``sim.Config``, ``sim.ConfigError``, ``sim.Results`` and
+``sim.Batch`` load their modules when first used, so that importing the package (as the
+command line does before it can handle Ctrl-C) costs nothing.
 """
 
 from importlib import import_module
@@ -14,7 +14,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0+unknown"
 
 _HOMES = {"Config": "sim.config", "ConfigError": "sim.config", "load": "sim.config",
-          "Results": "sim.runner", "run": "sim.runner"}
+          "Results": "sim.runner", "run": "sim.runner", "Batch": "sim.api"}
 __all__ = [*_HOMES, "__version__"]
 
 
