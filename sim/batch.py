@@ -405,9 +405,6 @@ def paired_interval(out: str | Path, first: str, second: str, outcome: str,
     """The replications and the mean of ``second`` less ``first`` in ``outcome``, paired by
     replicate (common random numbers), with its ``confidence`` t-interval."""
     table = read(out, "outcomes")
-    if outcome not in table:
-        raise ConfigError(f"--outcome: {outcome!r} is not an outcome "
-                          f"({', '.join(c for c in table if c not in ('replicate', 'scenario'))})")
     wide = table.pivot(index="replicate", columns="scenario", values=outcome)
     d = (wide[second] - wide[first]).dropna().to_numpy(dtype=float)
     if len(d) < 2:
@@ -435,6 +432,9 @@ def run_until_decided(experiment: Experiment, out: str | Path, first: str, secon
             raise ConfigError(f"--until-decided: no scenario {name!r} ({', '.join(names)})")
     if first == second:
         raise ConfigError("--until-decided: name two different scenarios")
+    if outcome not in metrics.OUTCOMES:
+        raise ConfigError(f"--outcome: {outcome!r} is not an outcome "
+                          f"({', '.join(metrics.OUTCOMES)})")
     cap = experiment.replications
     n = min(cap, max(step, len(_done_replicates(out)) if resume else 0))
     while True:

@@ -584,6 +584,14 @@ def summary(config: Config, spells: pd.DataFrame, ledger: pd.DataFrame) -> dict:
 
 EFFECTS = ("competency_point_years", "proficient_nurse_months", "proficient_nurses_at_end")
 
+#: The per-replicate outcomes of a batch's ``outcomes`` table: :func:`outcomes`' columns, then
+#: :func:`economics`' (a test keeps them equal to the table's).
+OUTCOMES = ("mean_competency_at_horizon", "share_all_areas_3_or_above", "visits_per_mentee",
+            "competency_points_gained", "total_cost_ksh", "total_cost_usd",
+            "cost_per_mentee_ksh", "cost_per_competency_point_ksh", "replacements",
+            "visits_per_original_nurse", "visits_per_replacement_nurse",
+            "cost_discounted_ksh", *EFFECTS)
+
 #: Each effect's unit, singular and plural, for table headers and axis labels.
 EFFECT_UNITS = {
     "competency_point_years": ("competency-point-year", "competency-point-years"),

@@ -53,12 +53,7 @@ if TYPE_CHECKING:
 
 #: Per-replication outcomes: ``metrics.outcomes``', ``metrics.economics``' and the largest
 #: fiscal year's spending in the budget table.
-OUTCOMES = (
-    "mean_competency_at_horizon", "share_all_areas_3_or_above", "visits_per_mentee",
-    "competency_points_gained", "total_cost_ksh", "total_cost_usd", "cost_per_mentee_ksh",
-    "cost_per_competency_point_ksh", "replacements", "visits_per_original_nurse",
-    "visits_per_replacement_nurse", "cost_discounted_ksh", "competency_point_years",
-    "proficient_nurse_months", "proficient_nurses_at_end", "peak_annual_cost_ksh")
+OUTCOMES = (*metrics.OUTCOMES, "peak_annual_cost_ksh")
 
 #: Outcomes at a month's end, over all subcounties, from the timeseries: the share of the
 #: enrolled nurses with every area at level 3 or above, the mean competency of the enrolled

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim import batch, compare, uncertainty
+from sim import batch, compare, metrics, uncertainty
 from sim import config as cfgmod
 from sim.cli import main
 from sim.experiment import load_experiment
@@ -380,6 +380,9 @@ def test_an_adaptive_batch_stops_early_on_a_large_difference(tmp_path, capsys):
     plain = tmp_path / "plain"
     assert main(["batch", str(exp), "--out", str(plain), "--jobs", "1", "--reps", "4"]) == 0
     _assert_same(out, plain)
+    # the outcomes --outcome may name are the table's
+    assert tuple(c for c in batch.read(out, "outcomes").columns
+                 if c not in ("replicate", "scenario")) == metrics.OUTCOMES
 
 
 def test_an_adaptive_batch_runs_to_its_cap_on_no_difference(tmp_path):
@@ -411,3 +414,4 @@ def test_adaptive_batch_bad_options_are_one_line(tmp_path, capsys, args, message
                  "--step", "2", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()  # refused before anything ran
