@@ -25,6 +25,8 @@ from sim.config import ConfigError
 
 #: Evidence a baseline and endline survey gives (:data:`sim.calibrate.Parameter.informed_by`).
 SURVEY_EVIDENCE = {calibrate.BASELINE, calibrate.ENDLINE}
+#: Replications below which a regression of the net benefits on the draws means nothing.
+FEWEST_DRAWS = 20
 ALL = "all parameters"
 INSTRUMENT = "survey items"
 MEASURED = "what the survey measures"
@@ -117,6 +119,9 @@ def value_of_information(out: str | Path, wtp: float, effect: str = "competency_
         raise ConfigError(f"--wtp: a willingness to pay cannot be negative, got {wtp:g}")
     ce = compare.cost_effectiveness(out, effect, rate, [wtp])
     nb = (wtp * ce.effect - ce.cost)[ce.strategies].to_numpy()
+    if len(nb) < FEWEST_DRAWS:
+        raise ConfigError(f"{out}: {len(nb)} replications; value of information needs at "
+                          f"least {FEWEST_DRAWS} (extend the batch with --resume --reps)")
     exp = batch.experiment_of(out)
     names = list(exp["scenarios"])
     evaluated = evaluated or names[0]

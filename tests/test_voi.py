@@ -143,6 +143,15 @@ def test_voi_cli_writes_its_tables_and_figures(decision, capsys):
     assert "NaN" not in text and ">nan<" not in text
 
 
+def test_too_few_replications_for_value_of_information_is_one_line(tmp_path, capsys):
+    (tmp_path / "exp.yaml").write_text(DECISION.format(base=CONFIGS / "pilot_lari.yaml")
+                                       .replace("replications: 120", "replications: 5")
+                                       .replace("mentoring: {}", "mentoring: {months: 3}"))
+    run_batch(load_experiment(tmp_path / "exp.yaml"), tmp_path / "batch", jobs=1)
+    assert main(["voi", str(tmp_path / "batch"), "--wtp", "1000"]) == 2
+    assert "5 replications; value of information needs at least 20" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("args, message", [
     (["--wtp", "-5"], "--wtp: a willingness to pay cannot be negative"),
     (["--wtp", "1000", "--survey", "10,x"], "--survey: expected numbers"),
