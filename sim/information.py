@@ -155,5 +155,5 @@ def value_of_information(out: str | Path, wtp: float, effect: str = "competency_
                       "net_benefit_of_sampling_ksh": r["population_ksh"] - cost.of(n)}
             evsi.append(r)
     return Information(ce.name, wtp, effect, len(nb), cohort, population,
-                       float(nb.max(axis=1).mean() - nb.mean(axis=0).max()),
+                       float(ce.decision["evpi_ksh"].iloc[0]),
                        evppi.reset_index(drop=True), pd.DataFrame(evsi))
