@@ -436,7 +436,7 @@ def run_until_decided(experiment: Experiment, out: str | Path, first: str, secon
         raise ConfigError(f"--outcome: {outcome!r} is not an outcome "
                           f"({', '.join(metrics.OUTCOMES)})")
     cap = experiment.replications
-    n = min(cap, max(step, len(_done_replicates(out)) if resume else 0))
+    n = min(cap, max(step, _replications_of(out) if resume else 0))
     while True:
         run_batch(replace(experiment, replications=n), out, resume=resume, **run)
         resume = True
@@ -449,12 +449,10 @@ def run_until_decided(experiment: Experiment, out: str | Path, first: str, secon
         n = min(cap, n + step)
 
 
-def _done_replicates(out: str | Path) -> set[int]:
-    """Replicates a batch folder already holds (none for a new folder)."""
+def _replications_of(out: str | Path) -> int:
+    """The replications a batch folder was run with (0 for a new folder)."""
     path = Path(out) / EXPERIMENT
-    if not path.is_file():
-        return set()
-    return set(range(int(json.loads(path.read_text())["experiment"]["replications"])))
+    return int(json.loads(path.read_text())["experiment"]["replications"]) if path.is_file() else 0
 
 
 def _connect(scheduler: str) -> Client:
