@@ -450,9 +450,12 @@ def run_until_decided(experiment: Experiment, out: str | Path, first: str, secon
 
 
 def _replications_of(out: str | Path) -> int:
-    """The replications a batch folder was run with (0 for a new folder)."""
-    path = Path(out) / EXPERIMENT
-    return int(json.loads(path.read_text())["experiment"]["replications"]) if path.is_file() else 0
+    """The replications a batch folder was run with (0 for a new folder, or one the store
+    will refuse to resume with its own message)."""
+    try:
+        return int(json.loads((Path(out) / EXPERIMENT).read_text())["experiment"]["replications"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
 
 
 def _connect(scheduler: str) -> Client:
