@@ -52,6 +52,9 @@ class Ledger:
         """Post many entries at once, column by column (none of them zero); numbers may
         come as arrays, copied as bytes."""
         for column, values in ((self.day, day), (self.subcounty, subcounty), (self.ksh, ksh)):
-            column.frombytes(np.asarray(values, column.typecode).tobytes())
+            if isinstance(values, np.ndarray):
+                column.frombytes(values.astype(column.typecode, copy=False).tobytes())
+            else:  # a list: a day's few entries cost less without an array of their own
+                column.extend(values)
         self.category.extend(category)
         self.who.extend(who)

@@ -113,7 +113,10 @@ class Events:
         """Append many rows, given column by column (a column's numbers are copied as
         bytes, without a Python object each)."""
         for column, values in zip(self._columns, columns, strict=True):
-            column.frombytes(np.asarray(values, column.typecode).tobytes())
+            if isinstance(values, np.ndarray):
+                column.frombytes(values.astype(column.typecode, copy=False).tobytes())
+            else:  # a list: a day's few rows cost less without an array of their own
+                column.extend(values)
 
     def column(self, name: str) -> array:
         return self._columns[self.names.index(name)]

@@ -25,10 +25,31 @@ def test_seed_states_match_seedsequence(seed, length, data):
         np.testing.assert_array_equal(words, expected)
 
 
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=2**80),
+       keys=st.lists(st.lists(U32, max_size=6).map(tuple), min_size=1, max_size=8))
+def test_seed_states_of_keys_of_mixed_lengths_match_seedsequence(seed, keys):
+    got = seed_states(seed, keys)
+    for key, words in zip(keys, got, strict=True):
+        expected = np.random.SeedSequence(seed, spawn_key=key).generate_state(4, np.uint64)
+        np.testing.assert_array_equal(words, expected)
+
+
+def test_streams_of_several_processes_seeded_together_are_the_single_streams():
+    together, single = Streams(11, 2), Streams(11, 2)
+    wanted = {"mentee.turnover": [(0, k) for k in range(5)],
+              "mentor.absence": [(1, k, 0) for k in range(4)], "facility.furlough": []}
+    together.prepare(wanted)
+    for process, entities in wanted.items():
+        for e in entities:
+            np.testing.assert_array_equal(together(process, *e).random(4),
+                                          single(process, *e).random(4))
+
+
 def test_prepared_streams_are_the_streams_made_one_by_one():
     bulk, single = Streams(42, 3), Streams(42, 3)
     entities = [(7, o, k) for o in range(3) for k in range(20)]
-    bulk.prepare("supply.vaccines", entities)
+    bulk.prepare({"supply.vaccines": entities})
     for e in entities:
         a = bulk("supply.vaccines", *e).random(5)
         b = single("supply.vaccines", *e).random(5)
@@ -38,7 +59,8 @@ def test_prepared_streams_are_the_streams_made_one_by_one():
 def test_streams_drawn_once_are_the_cached_streams():
     streams = Streams(7, 0)
     entities = [(1, k) for k in range(10)]
-    for e, gen in zip(entities, streams.once("supply.cards", entities), strict=True):
+    for e, gen in zip(entities, streams.once({"supply.cards": entities})["supply.cards"],
+                      strict=True):
         np.testing.assert_array_equal(gen.random(3), Streams(7, 0)("supply.cards", *e).random(3))
 
 

@@ -60,9 +60,9 @@ class Common:
         they have is certain."""
         subs = self.config.subcounties
         drawn = [site for site in layout if not amenities.certain(subs[site.subcounty].amenities)]
-        u = {site.id: rng.random(len(AMENITIES)).tolist() for site, rng in
-             zip(drawn, self.streams.once("facility.amenities", [s.key for s in drawn]),
-                 strict=True)}
+        streams = self.streams.once({"facility.amenities": [s.key for s in drawn]})
+        u = {site.id: rng.random(len(AMENITIES)).tolist()
+             for site, rng in zip(drawn, streams["facility.amenities"], strict=True)}
         self.record.amenities = [amenities.present(subs[site.subcounty].amenities,
                                                    u.get(site.id, _NO_DRAW)) for site in layout]
         return self.record.amenities

@@ -77,6 +77,8 @@ class Model(Common):
         self.horizon = self.month_starts[-1]
         self.dynamics = Dynamics.from_config(config)
         self._graduation = config.scaleup.graduation if config.scaleup else None
+        self._visit_charges = costs.visit(config.costs)  # what every visit costs
+        self._areas_per_visit = config.mentee.learning.areas_per_visit
         self.first_weekday = config.start_date.weekday()
         self._baseline_mean = np.array([config.mentee.baseline.mean[a] for a in AREAS])
         self._next_mentee = 0
@@ -108,20 +110,19 @@ class Model(Common):
         layout = scenarios.sites(cfg)
         loads = scenarios.caseloads(cfg, layout) if cfg.mentor.enabled else []
         # Seed the per-facility and per-slot streams in bulk (the same streams as one by one).
-        for process in _FACILITY_STREAMS:
-            self.streams.prepare(process, [site.key for site in layout])
+        sites = [site.key for site in layout]
         shocked = [site.key for site in layout  # only these draw furlough shocks
                    if cfg.subcounties[site.subcounty].furlough_hazard_per_year[site.ownership] > 0]
-        for process in _SHOCK_STREAMS:
-            self.streams.prepare(process, shocked)
-        for process in _SLOT_STREAMS:
-            self.streams.prepare(process, [load.key for load in loads])
-        self.streams.prepare("mentor.absence", [(*load.key, 0) for load in loads])
+        slots = [load.key for load in loads]
+        self.streams.prepare({**dict.fromkeys(_FACILITY_STREAMS, sites),
+                              **dict.fromkeys(_SHOCK_STREAMS, shocked),
+                              **dict.fromkeys(_SLOT_STREAMS, slots),
+                              "mentor.absence": [(*key, 0) for key in slots]})
         self.facilities = [[] for _ in cfg.subcounties]
         self.joined = [scenarios.phase_of(cfg, s) is None for s in range(len(cfg.subcounties))]
         self.by_id = by_id = []  # the facilities by id
-        stocks = {line: draw_stocks(params, self.horizon,
-                                    self.streams.once(f"supply.{line}", [s.key for s in layout]))
+        supply = self.streams.once({f"supply.{line}": sites for line in cfg.supply})
+        stocks = {line: draw_stocks(params, self.horizon, supply[f"supply.{line}"])
                   for line, params in cfg.supply.items()}
         has = self.draw_amenities(layout)
         for i, site in enumerate(layout):
@@ -222,26 +223,28 @@ class Model(Common):
     def _visit_day(self, event: simpy.Event) -> None:
         """The day's visits: train them together, then log them and their transport and
         lunch (amounts of zero are not recorded)."""
-        cfg = self.config
         mentors, self._today_mentors = self._today_mentors, []
-        rows = np.concatenate(self._today_rows).astype(np.intp, copy=False)
-        self._today_rows = []
+        today, self._today_rows = self._today_rows, []
+        rows = (today[0] if len(today) == 1 else np.concatenate(today)).astype(np.intp,
+                                                                                copy=False)
         day, n = self.env.now, len(rows)
         nurses = self.nurses
         subs = nurses.subcounty[rows]
-        noise = self._learning.take(rows, cfg.mentee.learning.areas_per_visit)
+        noise = self._learning.take(rows, self._areas_per_visit)
         visit_all(nurses, rows, self._weights[subs], noise, day)
-        self.record.visits.extend(np.full(n, day), subs, rows, nurses.id[rows],
-                                  [mentor.id for mentor in mentors])
-        charges = costs.visit(cfg.costs)
+        ids = [mentor.id for mentor in mentors]
+        subcounties = subs.tolist()
+        self.record.visits.extend([day] * n, subcounties, rows.tolist(),
+                                  nurses.id[rows].tolist(), ids)
+        charges = self._visit_charges
         if charges:  # a row per visit and cost, a visit's costs in turn
             k = len(charges)
             self.ledger.extend(
-                day=np.full(n * k, day),
+                day=[day] * (n * k),
                 category=[c.category for c in charges] * n,
                 who=[mentor.who for mentor in mentors for _ in range(k)],
-                subcounty=np.repeat(subs, k),
-                ksh=np.tile([c.ksh for c in charges], n),
+                subcounty=[s for s in subcounties for _ in range(k)],
+                ksh=[c.ksh for c in charges] * n,
             )
 
     def start_rounds(self, mentor: Mentor, tenure: int) -> None:

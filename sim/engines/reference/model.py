@@ -57,8 +57,10 @@ class Model(Common):
         layout = scenarios.sites(cfg)
         n_subs = len(cfg.subcounties)
         self.joined = [scenarios.phase_of(cfg, s) is None for s in range(n_subs)]
-        shelves = {line: [supply.deliveries(params, self.horizon, rng) for rng in
-                          self.streams.once(f"supply.{line}", [site.key for site in layout])]
+        streams = self.streams.once({f"supply.{line}": [site.key for site in layout]
+                                     for line in cfg.supply})
+        shelves = {line: [supply.deliveries(params, self.horizon, rng)
+                          for rng in streams[f"supply.{line}"]]
                    for line, params in cfg.supply.items()}
         has = self.draw_amenities(layout)
         self.facilities: list[list[Facility]] = [[] for _ in range(n_subs)]
