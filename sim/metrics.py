@@ -27,28 +27,33 @@ COST_COLS = [f"cost_{c}" for c in CATEGORIES]
 def mentees(config: Config, records: Sequence[Record]) -> pd.DataFrame:
     """One row per mentee spell, final scores on the 0-4 checklist scale, and the amenities
     of her facility in that replicate."""
-    names = [s.name for s in config.subcounties]
+    names = np.array([s.name for s in config.subcounties], dtype=object)
     layout = sites(config)
-    rows = []
-    for rec in records:
-        for spell in rec.spells:
-            fac = spell.facility
-            final_check = competency.checklist(spell.competency)
-            has = rec.amenities[fac]
-            rows.append(
-                (rec.replicate, names[spell.subcounty], fac, layout[fac].name,
-                 layout[fac].keph_level, spell.mentee, spell.start, spell.end, spell.reason,
-                 spell.visits, competency.checklist(spell.baseline).mean(), final_check.mean(),
-                 *final_check, *(a in has for a in AMENITIES))
-            )
-    cols = ["replicate", "subcounty", "facility_id", "facility_name", "keph_level", "mentee_id",
-            "start_day", "end_day", "exit_reason", "visits", "baseline_mean_score",
-            "final_mean_score", *SCORE_COLS, *AMENITY_COLS]
-    df = pd.DataFrame(rows, columns=cols)
-    df = df.astype({"replicate": "int64", "facility_id": "int64", "mentee_id": "int64",
-                    "start_day": "float64", "end_day": "float64",
-                    "visits": "int64", "exit_reason": "object", "keph_level": "object",
-                    **dict.fromkeys(AMENITY_COLS, "bool")})
+    spells = [(rec, spell) for rec in records for spell in rec.spells]
+    n = len(spells)
+    facility = np.array([spell.facility for _, spell in spells], dtype=np.int64)
+    final = competency.checklist(np.array([spell.competency for _, spell in spells],
+                                          dtype=float).reshape(n, len(AREAS)))
+    baseline = competency.checklist(np.array([spell.baseline for _, spell in spells],
+                                             dtype=float).reshape(n, len(AREAS)))
+    has = [rec.amenities[spell.facility] for rec, spell in spells]
+    df = pd.DataFrame({
+        "replicate": np.array([rec.replicate for rec, _ in spells], dtype=np.int64),
+        "subcounty": names[np.array([spell.subcounty for _, spell in spells], dtype=np.intp)],
+        "facility_id": facility,
+        "facility_name": np.array([layout[f].name for f in facility.tolist()], dtype=object),
+        "keph_level": np.array([layout[f].keph_level for f in facility.tolist()], dtype=object),
+        "mentee_id": np.array([spell.mentee for _, spell in spells], dtype=np.int64),
+        "start_day": np.array([spell.start for _, spell in spells], dtype=float),
+        "end_day": np.array([spell.end for _, spell in spells], dtype=float),
+        "exit_reason": np.array([spell.reason for _, spell in spells], dtype=object),
+        "visits": np.array([spell.visits for _, spell in spells], dtype=np.int64),
+        "baseline_mean_score": baseline.mean(axis=1),
+        "final_mean_score": final.mean(axis=1),
+        **{col: final[:, a] for a, col in enumerate(SCORE_COLS)},
+        **{col: np.array([name in h for h in has], dtype=bool)
+           for name, col in zip(AMENITIES, AMENITY_COLS, strict=True)},
+    })
     df.insert(6, "replacement", _replacements(df))
     joined = df.groupby(["replicate", "mentee_id"])["start_day"].transform("min").to_numpy(float)
     df.insert(7, "joined_month", np.searchsorted(np.asarray(config.month_starts()), joined,
@@ -464,22 +469,6 @@ def turnover_summary(table: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def _per_month(config: Config, records: Sequence[Record], name: str, events: str) -> pd.Series:
-    """Count a record's events (a log with day and subcounty) per replicate, subcounty and month."""
-    names = np.array([s.name for s in config.subcounties], dtype=object)
-    starts = np.asarray(config.month_starts())
-    logs = [getattr(rec, events) for rec in records]
-    df = pd.DataFrame({  # one frame of all the records' columns, not a frame per record
-        "replicate": np.concatenate([np.full(len(log), rec.replicate, dtype=np.int64)
-                                     for rec, log in zip(records, logs, strict=True)]),
-        "subcounty": names[np.concatenate([np.asarray(log.column("subcounty"), dtype=int)
-                                           for log in logs])],
-        "month": np.searchsorted(starts, np.concatenate([np.asarray(log.column("day"), float)
-                                                         for log in logs]), side="right"),
-    })
-    return df.groupby(["replicate", "subcounty", "month"]).size().rename(name)
-
-
 def timeseries(config: Config, records: Sequence[Record], ledger: pd.DataFrame) -> pd.DataFrame:
     """Replicate x subcounty x month: competency, activity, stock-outs and costs.
 
@@ -488,39 +477,76 @@ def timeseries(config: Config, records: Sequence[Record], ledger: pd.DataFrame) 
     stock-out days and costs are totals over the month. Month 0 is the
     baseline reading on day 0, with no flows.
     """
-    names = [s.name for s in config.subcounties]
-    rows = []
-    for rec in records:
-        for m in rec.months:
-            overall = float(np.mean(m.mean_score)) if m.mentees else np.nan
-            rows.append((rec.replicate, names[m.subcounty], m.month, m.mentees, m.proficient,
-                         m.mentors, m.groups, m.members, m.stockout_days, overall, *m.mean_score,
-                         m.points_above_baseline, m.newly_proficient, m.nurses_in_post,
-                         m.level_sum_in_post / m.nurses_in_post if m.nurses_in_post else np.nan))
-    df = pd.DataFrame(rows, columns=["replicate", "subcounty", "month", "active_mentees",
-                                     "proficient_mentees", "active_mentors", "whatsapp_groups",
-                                     "whatsapp_members",
-                                     "stockout_facility_days", "mean_score", *SCORE_COLS,
-                                     "points_above_baseline", "newly_proficient",
-                                     "nurses_in_post", "mean_score_in_post"])
+    names = np.array([s.name for s in config.subcounties], dtype=object)
+    months = [(rec.replicate, m) for rec in records for m in rec.months]
+    n = len(months)
+
+    def column(field: str, dtype: type) -> np.ndarray:
+        return np.array([getattr(m, field) for _, m in months], dtype=dtype)
+
+    replicate = np.array([r for r, _ in months], dtype=np.int64)
+    sub, month = column("subcounty", np.intp), column("month", np.int64)
+    enrolled = column("mentees", np.int64)
+    scores = np.array([m.mean_score for _, m in months], dtype=float).reshape(n, len(AREAS))
+    in_post = column("nurses_in_post", np.int64)
+    level_sum = column("level_sum_in_post", float)
     starts = config.month_starts()
-    dates = [pd.Timestamp(config.start_date + dt.timedelta(days=d)) for d in starts]
-    df.insert(3, "month_start", [dates[max(m - 1, 0)] for m in df["month"]])
-    df.insert(4, "month_end", [dates[m] for m in df["month"]])
+    dates = np.array([np.datetime64(config.start_date + dt.timedelta(days=d), "s")
+                      for d in starts])
+    df = pd.DataFrame({
+        "replicate": replicate,
+        "subcounty": names[sub],
+        "month": month,
+        "month_start": dates[np.maximum(month - 1, 0)],
+        "month_end": dates[month],
+        "active_mentees": enrolled,
+        "proficient_mentees": column("proficient", np.int64),
+        "active_mentors": column("mentors", np.int64),
+        "whatsapp_groups": column("groups", np.int64),
+        "whatsapp_members": column("members", np.int64),
+        "stockout_facility_days": column("stockout_days", float),
+        "mean_score": np.where(enrolled > 0, scores.mean(axis=1), np.nan),
+        **{col: scores[:, a] for a, col in enumerate(SCORE_COLS)},
+        "points_above_baseline": column("points_above_baseline", float),
+        "newly_proficient": column("newly_proficient", np.int64),
+        "nurses_in_post": in_post,
+        "mean_score_in_post": np.divide(level_sum, in_post, out=np.full(n, np.nan),
+                                        where=in_post > 0),
+    })
+    # each (replicate, subcounty, month)'s row, for the totals over the month
+    replicates, rep = np.unique(replicate, return_inverse=True)
+    shape = (len(replicates), len(names), int(month.max(initial=0)) + 1)
+    row = np.full(shape, -1, dtype=np.intp)
+    row[rep, sub, month] = np.arange(n)
+    month_of = np.asarray(starts)
 
-    key = ["replicate", "subcounty", "month"]
+    def rows_of(reps: np.ndarray, subs: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """The row of each event (-1: none, past the last reading)."""
+        at = np.searchsorted(month_of, days, side="right")
+        ok = at < shape[2]
+        out = np.full(len(days), -1, dtype=np.intp)
+        out[ok] = row[np.searchsorted(replicates, reps[ok]), subs[ok], at[ok]]
+        return out
+
     for name, events in (("visits", "visits"), ("whatsapp_posts", "posts")):
-        df = df.join(_per_month(config, records, name, events), on=key)
-        df[name] = df[name].fillna(0).astype("int64")
-
-    cost = (ledger.pivot_table(index=key, columns="category", values="ksh", aggfunc="sum",
-                               fill_value=0.0)
-            .reindex(columns=list(CATEGORIES), fill_value=0.0))
-    cost.columns = COST_COLS
-    df = df.join(cost, on=key)
-    df[COST_COLS] = df[COST_COLS].fillna(0.0)
+        logs = [(rec.replicate, getattr(rec, events)) for rec in records]
+        at = rows_of(np.concatenate([np.full(len(log), r, np.int64) for r, log in logs]),
+                     np.concatenate([np.asarray(log.column("subcounty"), np.intp)
+                                     for _, log in logs]),
+                     np.concatenate([np.asarray(log.column("day"), float) for _, log in logs]))
+        df[name] = np.bincount(at[at >= 0], minlength=n).astype(np.int64)
+    at = rows_of(ledger["replicate"].to_numpy(np.int64),
+                 pd.Index(names).get_indexer(ledger["subcounty"]),
+                 ledger["day"].to_numpy(float))
+    category = pd.Index(CATEGORIES).get_indexer(ledger["category"])
+    kept = at >= 0
+    cost = np.bincount(at[kept] * len(CATEGORIES) + category[kept],
+                       weights=ledger["ksh"].to_numpy(float)[kept],
+                       minlength=n * len(CATEGORIES)).reshape(n, len(CATEGORIES))
+    for c, col in enumerate(COST_COLS):
+        df[col] = cost[:, c]
     df["cost_total"] = df[COST_COLS].sum(axis=1)
-    return df.sort_values(key, ignore_index=True)
+    return df.sort_values(["replicate", "subcounty", "month"], ignore_index=True)
 
 
 def outcomes(spells: pd.DataFrame, ledger: pd.DataFrame, ksh_per_usd: float) -> pd.DataFrame:
