@@ -508,7 +508,7 @@ def _plot(args: argparse.Namespace) -> None:
                          list(exp["scenarios"]))
     writers = {f"{name}.{ext}": (lambda p, fig=fig: fig.savefig(p))
                for name, fig in figs.items() for ext in ("png", "svg")}
-    folder = write_folder(Path(args.out) / "plots", writers, force=True)
+    folder = write_folder(Path(args.out) / "plots", writers, whole=True)
     print(f"wrote {', '.join(sorted(writers))} to {folder}")
 
 
@@ -578,7 +578,7 @@ def _cea(args: argparse.Namespace) -> None:
                                           res.ksh_per_usd).savefig(p),
         "expected_loss.png": lambda p: expected_loss_figure(res.curves, res.decision, unit,
                                                             res.ksh_per_usd).savefig(p),
-    }, force=True)
+    }, whole=True)
     prices = f", {res.price_year} prices" if res.price_year else ""
     print(f"{res.name}: {len(res.cost)} draws (replications, holding "
           f"{batch.intervals_hold(args.out)}), effect {args.effect}, "
@@ -634,7 +634,7 @@ def _voi(args: argparse.Namespace) -> None:
         measured = float(res.measured()["population_ksh"])
         writers |= {"evsi.csv": lambda p: res.evsi.to_csv(p, index=False),
                     "sampling.png": lambda p: sampling_figure(res.evsi, measured, title).savefig(p)}
-    write_folder(Path(args.out) / "voi", writers, force=True)
+    write_folder(Path(args.out) / "voi", writers, whole=True)
     print(f"{title} (replications, holding {batch.intervals_hold(args.out)})")
     print(f"population: {population.nurses:,.0f} nurses a year for {population.years} year(s), "
           f"discounted at {population.rate:.0%}; the batch's cohort is {res.cohort} nurses")

@@ -77,22 +77,34 @@ def check_file(path: str | Path) -> Path:
 
 
 def write_folder(out: str | Path, writers: Mapping[str, Callable[[Path], object]],
-                 force: bool = False) -> Path:
+                 force: bool = False, whole: bool = False) -> Path:
     """Write each ``name -> writer(path)`` into ``out``, all or nothing.
 
     Files are written to a hidden folder first and moved into place only when
     every one is complete; an interrupted or failed write removes that folder.
     With ``force`` a non-empty ``out`` is accepted; files of the same name are
-    replaced and other files are kept.
+    replaced and other files are kept. With ``whole`` (a command's own subfolder
+    of a batch, such as ``cea/``) the folder is replaced as a whole, so that no
+    file of an earlier run with other outputs is left in it.
     """
-    out = check_folder(out, force)
-    # staged in the nearest existing folder, so that a failed write leaves no new parents behind
-    tmp = _existing(out) / f".mentorsim-{secrets.token_hex(8)}"
+    out = check_folder(out, force or whole)
+    # staged in the nearest existing folder (beside a folder replaced whole), so that a
+    # failed write leaves no new parents behind
+    tmp = (out.parent if whole and out.is_dir() else _existing(out)) / \
+        f".mentorsim-{secrets.token_hex(8)}"
+    old = tmp.with_name(tmp.name + "-old")
     try:
         tmp.mkdir()
         for name, writer in writers.items():
             writer(tmp / name)
-        if out.is_dir():
+        if out.is_dir() and whole:
+            out.rename(old)
+            try:
+                tmp.rename(out)
+            except OSError:
+                old.rename(out)  # the earlier outputs stay, whole
+                raise
+        elif out.is_dir():
             for f in tmp.iterdir():
                 os.replace(f, out / f.name)
         else:
@@ -103,6 +115,8 @@ def write_folder(out: str | Path, writers: Mapping[str, Callable[[Path], object]
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+        if old.exists():
+            shutil.rmtree(old)
     return out
 
 

@@ -94,6 +94,13 @@ def test_cea_command(tmp_path, capsys):
         outcomes.columns)
     assert main(["cea", str(out), "--wtp", "nonsense"]) == 2
     assert "--wtp" in capsys.readouterr().err
+    # cea/ is the command's own: run again, it holds this run's files and no others
+    (out / "cea" / "ceac_old_name.png").write_bytes(b"")
+    assert main(["cea", str(out), "--wtp", "0,50000"]) == 0
+    assert {p.name for p in (out / "cea").iterdir()} == {
+        "icer.csv", "curves.csv", "decision.csv", "ce_plane.png", "ceac.png", "expected_loss.png"}
+    assert list(pd.read_csv(out / "cea" / "decision.csv")["wtp_ksh"]) == [0, 50000]
+    assert not [p for p in out.iterdir() if p.name.startswith(".mentorsim")]
 
 
 def test_tornado_swing_of_a_pure_cost_parameter_by_hand(tmp_path):
