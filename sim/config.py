@@ -1290,6 +1290,22 @@ def read_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     return _merge(merged, data)
 
 
+def get_dotted(data: dict[str, Any], key: str) -> Any:
+    """The value at ``a.b.c`` in nested dicts, read as :func:`set_dotted` sets it (None if
+    there is none)."""
+    node: Any = data
+    for part in key.split("."):
+        if isinstance(node, list):
+            match = [item for item in node if isinstance(item, dict) and item.get("name") == part]
+            node = (node[int(part)] if part.isdigit() and int(part) < len(node) else
+                    match[0] if match else None)
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+    return node
+
+
 def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
     """Set ``a.b.c`` in nested dicts; a list step is an index or an item's ``name``."""
     parts = key.split(".")

@@ -56,14 +56,16 @@ if TYPE_CHECKING:
 OUTCOMES = (*metrics.OUTCOMES, "peak_annual_cost_ksh")
 
 #: Outcomes at a month's end, over all subcounties, from the timeseries: the share of the
-#: enrolled nurses with every area at level 3 or above, the mean competency of the enrolled
+#: enrolled nurses with every area at level 3 or above and the same share of every nurse in
+#: post (subcounties not yet in the programme included), the mean competency of the enrolled
 #: nurses and of every nurse in post, its counts, and the spending to date.
-MONTHLY = ("share_proficient", "mean_competency", "mean_competency_in_post", "active_mentees",
-           "proficient_mentees", "newly_proficient", "points_above_baseline",
-           "cost_to_date_ksh")
+MONTHLY = ("share_proficient", "share_proficient_in_post", "mean_competency",
+           "mean_competency_in_post", "active_mentees", "proficient_mentees", "newly_proficient",
+           "points_above_baseline", "cost_to_date_ksh")
 
 JOURNAL = "study.journal"
 STUDY = "mentorsim"
+WRITTEN = "as_written"  # the study's record of the plan as written, per replicate
 
 
 @dataclass(frozen=True)
@@ -210,14 +212,15 @@ def monthly(ts: pd.DataFrame) -> pd.DataFrame:
                    _level_in_post=ts["mean_score_in_post"].fillna(0.0) * ts["nurses_in_post"]
                    ).groupby("month")
     total = by[["active_mentees", "proficient_mentees", "newly_proficient",
-                "points_above_baseline", "nurses_in_post", "_level", "_level_in_post",
-                "cost_total"]].sum()
+                "points_above_baseline", "nurses_in_post", "proficient_in_post", "_level",
+                "_level_in_post", "cost_total"]].sum()
     enrolled = total["active_mentees"].where(total["active_mentees"] > 0)
+    in_post = total["nurses_in_post"].where(total["nurses_in_post"] > 0)
     return pd.DataFrame({
         "share_proficient": total["proficient_mentees"] / enrolled,
+        "share_proficient_in_post": total["proficient_in_post"] / in_post,
         "mean_competency": total["_level"] / enrolled,
-        "mean_competency_in_post": total["_level_in_post"]
-        / total["nurses_in_post"].where(total["nurses_in_post"] > 0),
+        "mean_competency_in_post": total["_level_in_post"] / in_post,
         "active_mentees": total["active_mentees"].astype(float),
         "proficient_mentees": total["proficient_mentees"].astype(float),
         "newly_proficient": total["newly_proficient"].astype(float),
@@ -468,6 +471,14 @@ def search(problem: Problem, journal: Path, jobs: int = 1, resume: bool = False,
         raise OutputError(f"{journal}: cannot write: {exc.strerror or exc}") from None
 
 
+def as_written(problem: Problem) -> dict[str, Any]:
+    """The plan as written: the comparator scenario's own value of each decision variable."""
+    data = problem.base.to_dict()
+    plan = {key: cfgmod.get_dotted(data, key) for key in problem.spec.variables}
+    return _plain({key: int(v) if problem.spec.variables[key].whole and isinstance(v, float)
+                   and v.is_integer() else v for key, v in plan.items()})
+
+
 def _search(problem: Problem, journal: Path, jobs: int, resume: bool,
             engine: str) -> optuna.Study:
     import optuna
@@ -480,6 +491,8 @@ def _search(problem: Problem, journal: Path, jobs: int, resume: bool,
     keys = [(c, Measure(c.outcome, c.month).key) for c in problem.constraints]
     with mapper(jobs) as run, progress(spec.trials, problem.experiment.name,
                                        "candidate") as bar:
+        if WRITTEN not in study.user_attrs:  # once, under the candidates' common random numbers
+            study.set_user_attr(WRITTEN, evaluate(problem, problem.base, run, engine))
         while True:
             trials = study.get_trials(deepcopy=False, states=(state.COMPLETE, state.PRUNED))
             bar.n = min(len(trials), spec.trials)
@@ -527,7 +540,8 @@ def _search(problem: Problem, journal: Path, jobs: int, resume: bool,
 
 @dataclass(frozen=True)
 class Result:
-    """A finished search: every candidate, the frontier, the best plan and how sure it is."""
+    """A finished search: every candidate, the frontier, the best plan and how sure it is,
+    and the plan as written (the comparator scenario) to set it against."""
 
     candidates: pd.DataFrame  # a row per candidate, in the order proposed
     frontier: pd.DataFrame  # the feasible plans no other feasible plan dominates
@@ -536,6 +550,8 @@ class Result:
     chance_runner_up_better: float
     plans: dict[int, dict[str, Any]]
     values: dict[int, dict[str, list[float]]]
+    written: dict[str, Any]  # the plan as written
+    written_values: dict[str, list[float]]
 
 
 def _shown(value: Any) -> Any:
@@ -601,7 +617,8 @@ def results(problem: Problem, study: optuna.Study) -> Result:
     on = non_dominated(distinct[cost], distinct[effect]) if len(distinct) else []
     front = distinct[on][["candidate", *problem.spec.variables, cost, effect]].sort_values(
         [cost, "candidate"]) if len(distinct) else distinct
-    return Result(table, front.reset_index(drop=True), best, runner, sure, plans, values)
+    return Result(table, front.reset_index(drop=True), best, runner, sure, plans, values,
+                  as_written(problem), study.user_attrs[WRITTEN])
 
 
 def frontier_figure(problem: Problem, result: Result) -> Figure:
@@ -626,11 +643,16 @@ def frontier_figure(problem: Problem, result: Result) -> Figure:
         for row in front.itertuples(index=False):
             ax.annotate(str(row.candidate), (getattr(row, effect), getattr(row, cost)),
                         textcoords="offset points", xytext=(6, -10), fontsize=7)
+    written = {m.key: float(np.nanmean(result.written_values[m.key]))
+               for m in (problem.cost, problem.effect)}
+    ax.scatter([written[problem.effect.key]], [written[problem.cost.key]], marker="D", s=70,
+               color="black", zorder=5, label="the plan as written")
     if result.best is not None:
         row = table[table["candidate"] == result.best].iloc[0]
         ax.scatter([row[effect]], [row[cost]], marker="*", s=260, color="tab:red",
                    edgecolor="black", zorder=5, label=f"best plan (candidate {result.best})")
-    largest = float(table[cost].abs().max()) if len(table) else 0.0
+    largest = max(float(table[cost].abs().max()) if len(table) else 0.0,
+                  abs(written[problem.cost.key]))
     unit = _money(ax, largest) if problem.cost.outcome.endswith("_ksh") else None
     ax.set_xlabel(problem.effect.outcome.replace("_", " ") + " (mean)")
     ax.set_ylabel(problem.cost.outcome.replace("_", " ").removesuffix(" ksh")
@@ -695,10 +717,19 @@ def report_lines(problem: Problem, result: Result) -> list[str]:
     def plan(trial: int) -> str:
         return ", ".join(f"{k}={_text(v)}" for k, v in result.plans[trial].items())
 
-    def mean(trial: int) -> str:
-        x = np.asarray(result.values[trial][obj.key], dtype=float)
+    def mean(trial: int | None) -> str:
+        x = np.asarray((result.written_values if trial is None else
+                        result.values[trial])[obj.key], dtype=float)
         return (f"{obj} {_number(float(np.nanmean(x)))} (90% {_number(np.nanpercentile(x, 5))}"
                 f"-{_number(np.nanpercentile(x, 95))})")
+
+    def checks(values: dict[str, list[float]]) -> list[str]:
+        return [f"    {_describe(c, check(c, values[Measure(c.outcome, c.month).key], spec.confidence), n)}"
+                for c in problem.constraints]
+
+    written = [f"  the plan as written (scenario {problem.experiment.comparator}): "
+               + ", ".join(f"{k}={_text(v)}" for k, v in result.written.items()),
+               f"    {mean(None)}", *checks(result.written_values)]
 
     if result.best is None:
         judged = [t for t in distinct["candidate"] if t in result.values]
@@ -709,13 +740,10 @@ def report_lines(problem: Problem, result: Result) -> list[str]:
                   for t in judged}
         closest = min(missed, key=lambda t: (missed[t], t))
         return [*lines, "  no candidate meets the constraints; the closest (candidate "
-                f"{closest}): {plan(closest)}",
-                *(f"    {_describe(c, check(c, result.values[closest][Measure(c.outcome, c.month).key], spec.confidence), n)}"
-                  for c in problem.constraints)]
+                f"{closest}): {plan(closest)}", *checks(result.values[closest]), *written]
     best = result.best
-    lines += [f"  best plan (candidate {best}): {plan(best)}", f"    {mean(best)}"]
-    lines += [f"    {_describe(c, check(c, result.values[best][Measure(c.outcome, c.month).key], spec.confidence), n)}"
-              for c in problem.constraints]
+    lines += [f"  best plan (candidate {best}): {plan(best)}", f"    {mean(best)}",
+              *checks(result.values[best])]
     if result.runner_up is None:
         lines.append("  no other plan meets the constraints: no runner-up to compare")
     else:
@@ -723,6 +751,12 @@ def report_lines(problem: Problem, result: Result) -> list[str]:
                   f"    {mean(result.runner_up)}",
                   f"  probability that the runner-up is in fact better: "
                   f"{result.chance_runner_up_better:.2f} (paired over the {n} replications)"]
+    gain = (np.asarray(result.values[best][obj.key], dtype=float)
+            - np.asarray(result.written_values[obj.key], dtype=float))
+    lines += [*written, f"    the best plan less the plan as written: {obj} "
+              f"{_number(float(np.nanmean(gain)))} on the mean (90% "
+              f"{_number(np.nanpercentile(gain, 5))} to {_number(np.nanpercentile(gain, 95))}"
+              f", paired over the {n} replications)"]
     lines.append(f"  frontier of {problem.cost} against {problem.effect}: {len(result.frontier)} "
                  "plans (frontier.csv, frontier.png); best.yaml is the best plan, to run")
     return lines

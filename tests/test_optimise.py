@@ -87,6 +87,10 @@ def test_the_optimiser_finds_the_best_plan_of_a_brute_force_grid(small):
         == ranked[0]
     res = optimise.results(problem, _study(problem, out))
     assert tuple(res.plans[res.runner_up].values()) == ranked[1]
+    # the plan as written is the comparator itself, under the same common random numbers
+    assert res.written == {"mentor.mentees_per_mentor": 4, "mentor.target_interval_days": 30.4}
+    with mapper(1) as run:
+        assert res.written_values == optimise.evaluate(problem, problem.base, run)
     # common random numbers: the optimiser's candidates are the grid's, value for value
     for candidate, plan in res.plans.items():
         assert res.values[candidate] == grid[tuple(plan.values())]
@@ -124,6 +128,12 @@ def test_the_printed_choice_names_the_best_plan_and_how_sure_it_is(tmp_path, cap
                      r"mentor.target_interval_days=\d+", text), text
     assert re.search(r"probability that the runner-up is in fact better: \d\.\d\d", text), text
     assert "share_proficient at month 6 >= 0.5 with probability 0.7:" in text
+    # the plan as written, the pilot's own caseload and interval, beside the best
+    assert "the plan as written (scenario pilot): mentor.mentees_per_mentor=4, " \
+        "mentor.target_interval_days=30.4" in text, text
+    assert re.search(r"the best plan less the plan as written: total_cost_ksh -?[\d,.]+ on the "
+                     r"mean \(90% -?[\d,.]+ to -?[\d,.]+, paired over the 4 replications\)",
+                     text), text
 
 
 # --- reproducibility ---------------------------------------------------------------------
