@@ -512,6 +512,7 @@ def timeseries(config: Config, records: Sequence[Record], ledger: pd.DataFrame) 
         "nurses_in_post": in_post,
         "mean_score_in_post": np.divide(level_sum, in_post, out=np.full(n, np.nan),
                                         where=in_post > 0),
+        "proficient_in_post": column("proficient_in_post", np.int64),
     })
     # each (replicate, subcounty, month)'s row, for the totals over the month
     replicates, rep = np.unique(replicate, return_inverse=True)

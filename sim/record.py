@@ -57,6 +57,7 @@ class MonthRow(NamedTuple):
     newly_proficient: int  # serving nurses proficient now and not at baseline
     nurses_in_post: int  # at the subcounty's facilities, serving or not yet in the programme
     level_sum_in_post: float  # the sum of their mean levels
+    proficient_in_post: int  # those of them with every area at level 3 or above
 
 
 class MentorRow(NamedTuple):

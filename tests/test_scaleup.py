@@ -6,9 +6,11 @@ import pandas as pd
 import pytest
 
 import sim
+from sim import metrics, optimise
 from sim.config import ConfigError
 from sim.engines import plan
 from sim.engines.fast.model import Model
+from sim.rules import competency
 
 
 def _plan(make_config, budget=None, months=24, ratio=None):
@@ -38,6 +40,33 @@ def test_a_phase_brings_its_subcounty_in_at_its_start_month(make_config):
     assert coordination["day"].min() == start
     mentors = res.mentors[res.mentors["subcounty"] == "Machakos"]
     assert (mentors["start_day"] >= start).all() and len(mentors) >= 5
+
+
+def test_nurses_in_post_who_are_proficient_count_every_post(make_config):
+    """Before its phase a subcounty's nurses in post are its posts' nurses, at their baselines:
+    with nobody leaving a post, its proficient count is those proficient at baseline, the same
+    every month. In the programme, with no graduates serving, they are the enrolled."""
+    cfg = make_config({
+        "months": 8, "mentee.turnover.hazard_per_year": 0.0,  # and many proficient at baseline:
+        "mentee.baseline.mean": dict.fromkeys(sim.config.AREAS, 3.3),
+        "scaleup": {"phases": [{"start_month": 4, "subcounties": ["Machakos"]}]},
+        **{f"subcounties.{i}.furlough_hazard_per_year":
+           {"public": 0.0, "faith_based": 0.0, "private": 0.0} for i in range(2)}})
+    model = Model(cfg, seed=3)
+    rec = model.run()
+    machakos = [s.name for s in cfg.subcounties].index("Machakos")
+    posts = [f for f, site in enumerate(sim.scenarios.sites(cfg)) if site.subcounty == machakos]
+    at_baseline = int((competency.checklist(model.nurses.baseline[posts])
+                       >= competency.PROFICIENT).all(axis=1).sum())
+    before = [m for m in rec.months if m.subcounty == machakos and m.month < 4]
+    assert before and all(m.nurses_in_post == len(posts) and m.mentees == 0 for m in before)
+    assert {m.proficient_in_post for m in before} == {at_baseline} and at_baseline > 0
+    joined = [m for m in rec.months if m.month >= 4 or m.subcounty != machakos]
+    assert all(m.proficient_in_post == m.proficient for m in joined)
+    share = optimise.monthly(metrics.timeseries(cfg, [rec], metrics.costs(cfg, [rec])))
+    month = [m for m in rec.months if m.month == 2]
+    assert share.at[2, "share_proficient_in_post"] == pytest.approx(
+        sum(m.proficient_in_post for m in month) / sum(m.nurses_in_post for m in month))
 
 
 def test_a_phase_can_set_its_own_ratio(make_config):

@@ -284,12 +284,17 @@ class Model(Common):
             return np.bincount(where, values, minlength=n_subs)
 
         level = levels.mean(axis=1)
+        proficient_now = (levels >= competency.PROFICIENT).all(axis=1)
         above = by_subcounty_sum(subs, level - base.mean(axis=1))
-        newly = by_subcounty_sum(subs, ((levels >= competency.PROFICIENT).all(axis=1)
+        newly = by_subcounty_sum(subs, (proficient_now
                                         & ~(base >= competency.PROFICIENT).all(axis=1)).astype(float))
         in_post = by_subcounty_sum(subs) + by_subcounty_sum(others)
-        level_sum = by_subcounty_sum(subs, level) + by_subcounty_sum(
-            others, competency.checklist(self.nurses.baseline[waiting]).mean(axis=1))
+        at_baseline = competency.checklist(self.nurses.baseline[waiting])
+        level_sum = by_subcounty_sum(subs, level) + by_subcounty_sum(others,
+                                                                     at_baseline.mean(axis=1))
+        proficient_in_post = by_subcounty_sum(subs, proficient_now.astype(float)) + \
+            by_subcounty_sum(others, (at_baseline >= competency.PROFICIENT).all(axis=1)
+                             .astype(float))
         end = 0
         for s, enrolled in enumerate(by_subcounty):
             if enrolled:
@@ -308,7 +313,7 @@ class Model(Common):
             self.record.months.append(MonthRow(
                 month, s, len(enrolled), proficient, mentors, len(group.groups), group.size,
                 out[month] - (out[month - 1] if month else 0.0), means, float(above[s]),
-                int(newly[s]), int(in_post[s]), float(level_sum[s])))
+                int(newly[s]), int(in_post[s]), float(level_sum[s]), int(proficient_in_post[s])))
 
     def _check_graduation(self, mentees: list[Mentee], levels: np.ndarray) -> None:
         rule = self._graduation

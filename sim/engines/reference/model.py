@@ -173,17 +173,21 @@ class Model(Common):
             serving = enrolled + [m for m in self.mentoring_graduates.values()
                                   if m.facility.subcounty == s]
             above = newly = level_sum = 0.0
+            proficient_in_post = 0
             for mentee in serving:
                 now, base = competency.checklist(mentee.c), competency.checklist(mentee.baseline)
                 above += now.mean() - base.mean()
                 newly += bool((now >= competency.PROFICIENT).all()
                               and not (base >= competency.PROFICIENT).all())
                 level_sum += now.mean()
+                proficient_in_post += bool((now >= competency.PROFICIENT).all())
             in_post = len(serving)
             if not self.joined[s]:  # nurses of subcounties not yet in: at their baselines
                 in_post += len(facs)
-                level_sum += sum(competency.checklist(self.holders[f.id].baseline).mean()
-                                 for f in facs)
+                for f in facs:
+                    base = competency.checklist(self.holders[f.id].baseline)
+                    level_sum += base.mean()
+                    proficient_in_post += bool((base >= competency.PROFICIENT).all())
             levels = [competency.checklist(m.c) for m in enrolled]
             if enrolled:
                 means = np.mean(levels, axis=0)
@@ -201,7 +205,7 @@ class Model(Common):
                 month, s, len(enrolled), proficient, sum(m.active for m in self.mentors[s]),
                 len(self.networks[s].groups), self.networks[s].size,
                 out[month] - (out[month - 1] if month else 0.0), means, above, int(newly),
-                in_post, level_sum))
+                in_post, level_sum, proficient_in_post))
 
     def record_states(self, wave: str) -> None:
         t = self.env.now
