@@ -645,8 +645,11 @@ def frontier_figure(problem: Problem, result: Result) -> Figure:
                         textcoords="offset points", xytext=(6, -10), fontsize=7)
     written = {m.key: float(np.nanmean(result.written_values[m.key]))
                for m in (problem.cost, problem.effect)}
+    met = all(check(c, result.written_values[Measure(c.outcome, c.month).key],
+                    problem.spec.confidence).met for c in problem.constraints)
     ax.scatter([written[problem.effect.key]], [written[problem.cost.key]], marker="D", s=70,
-               color="black", zorder=5, label="the plan as written")
+               color="black", zorder=5, label="the plan as written ("
+               + ("meets the constraints)" if met else "misses a constraint)"))
     if result.best is not None:
         row = table[table["candidate"] == result.best].iloc[0]
         ax.scatter([row[effect]], [row[cost]], marker="*", s=260, color="tab:red",
