@@ -6,11 +6,12 @@ so replicate ``i`` of every scenario draws the same random numbers wherever the
 scenarios do not differ: common random numbers, which make scenario
 differences far less noisy than independent runs would.
 
-Tasks run in chunks of consecutive replicates of one scenario, whose tables are
-computed together (pandas' cost per call dominates small tasks), in this
-process (``jobs=1``), in a local process pool, or on a Dask cluster. The
-parent process holds finished tasks' tables and saves them every
-``save_every`` seconds, at the end, and when interrupted: one Parquet part per
+Tasks run in chunks of consecutive replicates of one scenario, each with its own
+config (a sensitivity analysis's draws), whose tables are computed together
+(pandas' cost per call dominates small tasks), in this process (``jobs=1``), in a
+local process pool, or on a Dask cluster. The parent process holds finished
+tasks' tables and saves them every ``save_every`` seconds, once a worker has
+nothing left to run, at the end, and when interrupted: one Parquet part per
 table (``TABLE/part-NNNNN.parquet``), each written under a temporary name and
 renamed when complete, then recorded with the tasks it holds in
 ``manifest.jsonl``. The manifest names only complete parts, so a kill loses at
@@ -44,7 +45,7 @@ from scipy import stats
 
 from sim import config as cfgmod
 from sim import metrics
-from sim.config import ConfigError
+from sim.config import Config, ConfigError
 from sim.engines import DEFAULT, check, simulate
 from sim.execution import completed, progress
 from sim.experiment import Experiment
@@ -71,30 +72,26 @@ TAIL_FACILITY_MONTHS = 2_000  # about as much simulation as a chunk's tables cos
 
 def run_tasks(experiment: Experiment, scenario: str, replicates: Sequence[int],
               engine: str = DEFAULT) -> dict[str, pd.DataFrame]:
-    """Replicates of one scenario, as tables tagged with the scenario's name. They run with
-    the first one's config: several at once only for an experiment without a ``psa:``
-    block, whose replicates share their scenario's config."""
-    config = experiment.config_for(scenario, replicates[0])
-    records = [simulate(config, experiment.seed, r, engine) for r in replicates]
-    mentees = metrics.mentees(config, records)
-    ledger = metrics.costs(config, records)
-    mentor_spells = metrics.mentors(config, records)
-    tables = {
-        "mentees": mentees,
-        "mentors": mentor_spells,
-        "timeseries": metrics.timeseries(config, records, ledger),
-        "costs": ledger,
-        "phases": metrics.phases(config, records),
-        "budget": metrics.budget(config, ledger),
-        "workforce": metrics.workforce(config, records, mentees, mentor_spells),
-        "turnover": metrics.turnover(config, records, mentees),
-        "outcomes": metrics.outcomes(mentees, ledger, config.costs.ksh_per_usd)
-        .rename_axis("replicate").reset_index(),
-        "parameters": parameters(experiment, records),
-    }
-    econ = metrics.economics(ledger, tables["timeseries"], config.costs.discount_rate)
-    tables["outcomes"] = tables["outcomes"].merge(econ, on="replicate")
-    return {name: df.assign(scenario=scenario) for name, df in tables.items()}
+    """Replicates of one scenario, as tables tagged with the scenario's name. Each runs with
+    its own config (its ``psa:`` draws); the tables are computed with the first one's, which
+    :func:`chunks` makes sure is what they read of every one's."""
+    configs = [experiment.config_for(scenario, r) for r in replicates]
+    records = [simulate(c, experiment.seed, r, engine)
+               for c, r in zip(configs, replicates, strict=True)]
+    tables = {**task_tables(configs[0], records), "parameters": parameters(experiment, records)}
+    return {name: tables[name].assign(scenario=scenario) for name in TABLES}
+
+
+def task_tables(config: Config, records: Sequence[Record]) -> dict[str, pd.DataFrame]:
+    """Every table of :data:`TABLES` but ``parameters``, of replicates run with ``config``
+    (or with configs that differ from it only where the tables do not read,
+    :data:`sim.metrics.READS`)."""
+    tables = metrics.tables(config, records)
+    outcomes = metrics.outcomes(tables["mentees"], tables["costs"], config.costs.ksh_per_usd)
+    econ = metrics.economics(tables["costs"], tables["timeseries"], config.costs.discount_rate)
+    tables["outcomes"] = outcomes.rename_axis("replicate").reset_index().merge(econ,
+                                                                              on="replicate")
+    return tables
 
 
 def parameter_keys(experiment: Experiment) -> list[str]:
@@ -150,7 +147,8 @@ def chunks(experiment: Experiment, todo: Sequence[tuple[str, int]], workers: int
     workers, at most the tasks left over the workers, so that chunks shrink towards the
     end and the workers finish together; but not below :data:`TAIL_FACILITY_MONTHS`, since
     each chunk's tables cost about as much as that much simulation. With a ``psa:`` block
-    every replicate has a config of its own and is a chunk by itself.
+    that draws a value the tables read (:data:`sim.metrics.READS`), every replicate is a
+    chunk by itself.
     """
     out: list[tuple[str, list[int]]] = []
     limit = 0
@@ -162,7 +160,8 @@ def chunks(experiment: Experiment, todo: Sequence[tuple[str, int]], workers: int
             continue
         cfg = experiment.scenario(scenario).config
         facility_months = sum(s.counts.total for s in cfg.subcounties) * cfg.months
-        limit = 1 if experiment.psa else max(1, CHUNK_FACILITY_MONTHS // facility_months)
+        limit = (1 if any(metrics.reads(key) for key in experiment.psa) else
+                 max(1, CHUNK_FACILITY_MONTHS // facility_months))
         if workers > 1:
             least = max(1, TAIL_FACILITY_MONTHS // facility_months)
             limit = min(limit, max(least, math.ceil((len(todo) - k) / workers)))

@@ -19,9 +19,37 @@ from sim.costs import CATEGORIES
 from sim.record import Record
 from sim.scenarios import sites
 
+#: What the tables read of a config, by dotted key: replicates whose configs agree on these
+#: (a sensitivity analysis drawing other parameters) have their tables computed in one call.
+READS = ("subcounties", "facilities", "months", "start_date", "scaleup", "mentor",
+         "costs.ksh_per_usd", "costs.discount_rate", "costs.fiscal_year_start_month")
+
 SCORE_COLS = [f"score_{a}" for a in AREAS]
 AMENITY_COLS = [f"has_{a}" for a in AMENITIES]
 COST_COLS = [f"cost_{c}" for c in CATEGORIES]
+
+
+def reads(key: str) -> bool:
+    """Whether the tables read the config's value at dotted ``key`` (:data:`READS`)."""
+    return any(key == r or key.startswith(r + ".") or r.startswith(key + ".") for r in READS)
+
+
+def tables(config: Config, records: Sequence[Record]) -> dict[str, pd.DataFrame]:
+    """The tables of replicates' records: ``mentees``, ``mentors``, ``timeseries``, ``costs``
+    (the ledger), ``phases``, ``budget``, ``workforce`` and ``turnover``."""
+    spells = mentees(config, records)
+    ledger = costs(config, records)
+    mentor_spells = mentors(config, records)
+    return {
+        "mentees": spells,
+        "mentors": mentor_spells,
+        "timeseries": timeseries(config, records, ledger),
+        "costs": ledger,
+        "phases": phases(config, records),
+        "budget": budget(config, ledger),
+        "workforce": workforce(config, records, spells, mentor_spells),
+        "turnover": turnover(config, records, spells),
+    }
 
 
 def mentees(config: Config, records: Sequence[Record]) -> pd.DataFrame:

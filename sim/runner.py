@@ -120,22 +120,7 @@ def run(config: Config | str | Path, reps: int = 1, seed: int = 0, jobs: int = 1
             done[r] = record
             bar.update()
     records = [done[r] for r in range(reps)]
-    spells = metrics.mentees(cfg, records)
-    ledger = metrics.costs(cfg, records)
-    mentor_spells = metrics.mentors(cfg, records)
-    return Results(
-        config=cfg,
-        seed=seed,
-        reps=reps,
-        engine=engine,
-        mentees=spells,
-        mentors=mentor_spells,
-        timeseries=metrics.timeseries(cfg, records, ledger),
-        costs=ledger,
-        phases=metrics.phases(cfg, records),
-        budget=metrics.budget(cfg, ledger),
-        workforce=metrics.workforce(cfg, records, spells, mentor_spells),
-        parameters=metrics.parameters(records),
-        turnover=metrics.turnover(cfg, records, spells),
-        summary=metrics.summary(cfg, spells, ledger),
-    )
+    tables = metrics.tables(cfg, records)
+    return Results(config=cfg, seed=seed, reps=reps, engine=engine, **tables,
+                   parameters=metrics.parameters(records),
+                   summary=metrics.summary(cfg, tables["mentees"], tables["costs"]))

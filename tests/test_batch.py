@@ -18,6 +18,8 @@ import pytest
 from sim import batch, compare, metrics, uncertainty
 from sim import config as cfgmod
 from sim.cli import main
+from sim.config import ConfigError
+from sim.engines import simulate
 from sim.experiment import load_experiment
 
 from conftest import CONFIGS, alive, children
@@ -355,6 +357,71 @@ psa:
     transport = costs[costs["category"] == "transport"].groupby("replicate")["ksh"].max()
     assert transport.to_dict() == pytest.approx(
         {r: exp.draws(r)["costs.transport_per_visit"] for r in range(3)})
+
+
+def _leaves(node: object, key: str = "") -> list[tuple[str, object]]:
+    """Every number and flag of a config's dict, by dotted key (list items by index)."""
+    if isinstance(node, dict):
+        return [leaf for k, v in node.items() for leaf in _leaves(v, f"{key}{k}.")]
+    if isinstance(node, list):
+        return [leaf for i, v in enumerate(node) for leaf in _leaves(v, f"{key}{i}.")]
+    return [(key[:-1], node)] if isinstance(node, int | float) else []
+
+
+def test_the_tables_read_only_what_metrics_reads_names():
+    """Change any number or flag of a phased county's config that metrics.READS does not name:
+    the same records give the same tables, so replicates that differ there (a sensitivity
+    analysis's draws) can share one call."""
+    cfg = cfgmod.load(CONFIGS / "scaleup_machakos_county.yaml", ["months=14"])
+    records = [simulate(cfg, 2, r) for r in range(2)]
+    base = batch.task_tables(cfg, records)
+    checked = 0
+    for key, value in _leaves(cfg.to_dict()):
+        if metrics.reads(key):
+            continue
+        data = cfg.to_dict()
+        cfgmod.set_dotted(data, key, (not value) if isinstance(value, bool) else
+                          value + 1 if isinstance(value, int) else value * 0.97 + 0.01)
+        try:
+            other = cfgmod.from_dict(data, key)
+        except ConfigError:
+            continue  # no valid scenario with that value
+        for name, df in batch.task_tables(other, records).items():
+            pd.testing.assert_frame_equal(df, base[name], obj=f"{name} after changing {key}")
+        checked += 1
+    assert checked >= 40, checked
+
+
+def test_a_psa_batch_shares_chunks_unless_it_draws_what_the_tables_read(tmp_path, monkeypatch):
+    path = tmp_path / "psa.yaml"
+    text = f"""
+name: psa
+base: {CONFIGS / 'pilot.yaml'}
+replications: 5
+seed: 4
+comparator: a
+scenarios:
+  a: {{months: 3}}
+  b: {{months: 3, whatsapp.enabled: false}}
+psa:
+  costs.transport_per_visit: {{distribution: uniform, low: 800, high: 1200}}
+  mentee.learning.rate: {{distribution: uniform, low: 0.2, high: 0.4}}
+"""
+    path.write_text(text)
+    exp = load_experiment(path)
+    assert [len(reps) for _, reps in batch.chunks(exp, exp.tasks(), 1)] == [5, 5]
+    shared = batch.run_batch(exp, tmp_path / "shared", jobs=1)
+    monkeypatch.setattr(batch, "CHUNK_FACILITY_MONTHS", 1)
+    alone = batch.run_batch(exp, tmp_path / "alone", jobs=1)  # a chunk per task
+    _assert_same(shared, alone)
+    costs = batch.read(shared, "costs")
+    transport = costs[costs["category"] == "transport"].groupby("replicate")["ksh"].max()
+    assert transport.to_dict() == pytest.approx(
+        {r: exp.draws(r)["costs.transport_per_visit"] for r in range(5)})
+    path.write_text(text + "  costs.discount_rate: {distribution: uniform, low: 0.0, high: 0.06}\n")
+    monkeypatch.undo()
+    exp = load_experiment(path)
+    assert [len(reps) for _, reps in batch.chunks(exp, exp.tasks(), 1)] == [1] * 10
 
 
 def _decision_file(tmp_path: Path, cap: int) -> Path:
