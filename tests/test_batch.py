@@ -325,22 +325,22 @@ def test_resume_ignores_then_removes_a_part_the_manifest_does_not_name(tmp_path)
     _assert_same(out, whole)
 
 
+def _psa_file(tmp_path: Path, base: Path, reps: int, months: int, *draws: str) -> Path:
+    """Two strategies (WhatsApp groups or not) with a ``psa:`` block: the transport cost and
+    ``draws``."""
+    path = tmp_path / "psa.yaml"
+    path.write_text(f"name: psa\nbase: {base}\nreplications: {reps}\nseed: 4\ncomparator: a\n"
+                    f"scenarios:\n  a: {{months: {months}}}\n"
+                    f"  b: {{months: {months}, whatsapp.enabled: false}}\npsa:\n"
+                    "  costs.transport_per_visit: {distribution: uniform, low: 800, high: 1200}\n"
+                    + "".join(f"  {d}\n" for d in draws))
+    return path
+
+
 def test_parameters_hold_each_replicates_psa_and_posterior_draws(tmp_path):
-    path = tmp_path / "params.yaml"
-    path.write_text(f"""
-name: params
-base: {CONFIGS / 'examples' / 'pilot_posterior.yaml'}
-replications: 3
-seed: 4
-comparator: a
-scenarios:
-  a: {{months: 2}}
-  b: {{months: 2, whatsapp.enabled: false}}
-psa:
-  costs.transport_per_visit: {{distribution: uniform, low: 800, high: 1200}}
-  classroom.per_diem_per_day: {{distribution: triangular, low: 2000, mode: 3000, high: 6000}}
-""")
-    exp = load_experiment(path)
+    exp = load_experiment(_psa_file(
+        tmp_path, CONFIGS / "examples" / "pilot_posterior.yaml", 3, 2,
+        "classroom.per_diem_per_day: {distribution: triangular, low: 2000, mode: 3000, high: 6000}"))
     out = batch.run_batch(exp, tmp_path / "o", jobs=2)
     table = batch.read(out, "parameters")
     posterior = cfgmod.read_posterior(exp.scenario("a").config.uncertainty.posterior).columns
@@ -393,22 +393,8 @@ def test_the_tables_read_only_what_metrics_reads_names():
 
 
 def test_a_psa_batch_shares_chunks_unless_it_draws_what_the_tables_read(tmp_path, monkeypatch):
-    path = tmp_path / "psa.yaml"
-    text = f"""
-name: psa
-base: {CONFIGS / 'pilot.yaml'}
-replications: 5
-seed: 4
-comparator: a
-scenarios:
-  a: {{months: 3}}
-  b: {{months: 3, whatsapp.enabled: false}}
-psa:
-  costs.transport_per_visit: {{distribution: uniform, low: 800, high: 1200}}
-  mentee.learning.rate: {{distribution: uniform, low: 0.2, high: 0.4}}
-"""
-    path.write_text(text)
-    exp = load_experiment(path)
+    learning = "mentee.learning.rate: {distribution: uniform, low: 0.2, high: 0.4}"
+    exp = load_experiment(_psa_file(tmp_path, CONFIGS / "pilot.yaml", 5, 3, learning))
     assert [len(reps) for _, reps in batch.chunks(exp, exp.tasks(), 1)] == [5, 5]
     shared = batch.run_batch(exp, tmp_path / "shared", jobs=1)
     monkeypatch.setattr(batch, "CHUNK_FACILITY_MONTHS", 1)
@@ -418,9 +404,10 @@ psa:
     transport = costs[costs["category"] == "transport"].groupby("replicate")["ksh"].max()
     assert transport.to_dict() == pytest.approx(
         {r: exp.draws(r)["costs.transport_per_visit"] for r in range(5)})
-    path.write_text(text + "  costs.discount_rate: {distribution: uniform, low: 0.0, high: 0.06}\n")
     monkeypatch.undo()
-    exp = load_experiment(path)
+    exp = load_experiment(_psa_file(tmp_path, CONFIGS / "pilot.yaml", 5, 3, learning,
+                                    "costs.discount_rate: {distribution: uniform, low: 0.0, "
+                                    "high: 0.06}"))
     assert [len(reps) for _, reps in batch.chunks(exp, exp.tasks(), 1)] == [1] * 10
 
 
