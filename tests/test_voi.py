@@ -172,3 +172,30 @@ def test_many_unrelated_parameters_and_few_draws_are_worth_nearly_nothing(exampl
     few = slice(0, 150)
     v = voi.evppi(nb[few], noise[few])
     assert v.value < 0.1 * voi.evppi(nb[few], t1[few]).value + 3 * v.se
+
+
+def test_a_group_is_worth_its_member_that_no_leading_direction_of_the_group_holds():
+    """Twenty parameters, nineteen of them one common factor and the twentieth on its own,
+    the net benefit depending only on the twentieth: the group's regression must find it
+    although the group's leading principal components are the common factor."""
+    rng = np.random.default_rng(11)
+    n = 200
+    common = rng.normal(size=n)[:, None] + 0.3 * rng.normal(size=(n, 19))
+    x = np.c_[common, rng.normal(size=n)]
+    nb = np.c_[np.zeros(n), x[:, -1] + rng.normal(0, 1, n)]
+    group, one = voi.evppi(nb, x), voi.evppi(nb, x[:, -1])
+    assert group.value >= one.value - 3 * math.hypot(group.se, one.se)
+    assert abs(group.value - 1 / math.sqrt(2 * math.pi)) < 3 * group.se
+    assert group.value <= voi._value(nb)
+
+
+def test_a_group_of_many_parameters_over_few_draws_keeps_the_member_that_decides():
+    """Thirty draws of twelve parameters, one of which decides: the group is worth about what
+    that one is, not nothing."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(30, 12))
+    nb = np.c_[np.zeros(30), 3 * x[:, 0] + rng.normal(0, 1, 30)]
+    group, one = voi.evppi(nb, x), voi.evppi(nb, x[:, 0])
+    assert one.value > 0.5 * 3 / math.sqrt(2 * math.pi)
+    assert group.value >= one.value - 3 * math.hypot(group.se, one.se)
+    assert group.value <= voi._value(nb)
