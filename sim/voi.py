@@ -10,11 +10,14 @@ which is below :func:`sim.cea.evpi` of the raw net benefits.
 EVPPI follows Strong, Oakley & Brennan (Med Decis Making 2014;34:311-326): the net
 benefit of each strategy against the first is regressed on the parameters of interest
 with a generalised additive model (pyGAM; smoothing chosen by the corrected AIC) of the
-parameters' ranks, and the fitted values stand for the expected net benefit given those parameters:
-``EVPPI = mean over draws of max_d g_d(x) - max_d mean of g_d(x)``. Its Monte Carlo
-error comes from drawing the regression's coefficients from their approximate
-posterior. EVSI is the same regression on a summary of the data a study would
-collect (Strong, Brennan & Oakley, Med Decis Making 2015;35:570-583).
+parameters' ranks (a Gaussian process with a length scale per parameter for a group of more
+than four, or more than the draws support), and the fitted values stand for the expected net
+benefit given those parameters:
+``EVPPI = mean over draws of max_d g_d(x) - max_d mean of g_d(x)``, kept between zero and
+the EVPI of ``nb``. Its Monte Carlo error comes from drawing the regression's coefficients
+(the GAM) or its fitted values (the Gaussian process) from their approximate posterior.
+EVSI is the same regression on a summary of the data a study would collect (Strong,
+Brennan & Oakley, Med Decis Making 2015;35:570-583).
 """
 
 from __future__ import annotations
