@@ -172,3 +172,35 @@ def test_many_unrelated_parameters_and_few_draws_are_worth_nearly_nothing(exampl
     few = slice(0, 150)
     v = voi.evppi(nb[few], noise[few])
     assert v.value < 0.1 * voi.evppi(nb[few], t1[few]).value + 3 * v.se
+
+
+def test_a_group_is_worth_its_member_that_no_leading_direction_of_the_group_holds():
+    """Twenty parameters, nineteen of them in four clusters that each follow a common factor
+    and the twentieth on its own, the net benefit depending only on the twentieth: the group's
+    regression must find it although the four clusters are the group's leading principal
+    components (the draws would support four)."""
+    rng = np.random.default_rng(11)
+    n = 200
+    x = np.column_stack([*(rng.normal(size=n)[:, None] + 0.3 * rng.normal(size=(n, m))
+                           for m in (5, 5, 5, 4)), rng.normal(size=n)])
+    nb = np.c_[np.zeros(n), x[:, -1] + rng.normal(0, 1, n)]
+    group, one = voi.evppi(nb, x), voi.evppi(nb, x[:, -1])
+    assert group.value >= one.value - 3 * math.hypot(group.se, one.se)
+    assert abs(group.value - 1 / math.sqrt(2 * math.pi)) < 3 * group.se
+    assert group.value <= voi._value(nb)
+
+
+@pytest.mark.parametrize("draws, k, seed", [(30, 12, 5), (24, 58, 9)])
+def test_a_group_of_many_parameters_over_few_draws_keeps_the_member_that_decides(draws, k, seed):
+    """A few dozen draws of many parameters, one of which decides: the group is worth about
+    what that one is, not nothing; with the net benefits shuffled across the draws, so that
+    no parameter decides, it is worth nearly nothing."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(draws, k))
+    nb = np.c_[np.zeros(draws), 3 * x[:, 0] + rng.normal(0, 1, draws)]
+    group, one = voi.evppi(nb, x), voi.evppi(nb, x[:, 0])
+    assert one.value > 0.5 * 3 / math.sqrt(2 * math.pi)
+    assert group.value >= one.value - 3 * math.hypot(group.se, one.se)
+    assert group.value <= voi._value(nb)
+    chance = voi.evppi(nb[rng.permutation(draws)], x)
+    assert chance.value < 0.1 * one.value + 3 * chance.se
