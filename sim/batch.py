@@ -66,8 +66,8 @@ SAVE_EVERY = 60.0  # seconds between saves: a kill loses at most this much finis
 SAVE_BYTES = 256 * 2**20  # ... and the parent holds at most about this much of it
 CHUNK_FACILITY_MONTHS = 32_000  # a chunk's size in facilities x months, past which the
 # simulation outweighs the tables' cost per call and a worker would hold records for nothing
-TAIL_FACILITY_MONTHS = 2_000  # about as much simulation as a chunk's tables cost: the
-# smallest chunk the last tasks are cut into, to share them between the workers
+TABLES_FACILITY_MONTHS = 2_000  # about as much simulation as a chunk's tables cost: what
+# planning the chunks counts for each, and the smallest chunk the workers share the work in
 
 
 def run_tasks(experiment: Experiment, scenario: str, replicates: Sequence[int],
@@ -143,29 +143,41 @@ def chunks(experiment: Experiment, todo: Sequence[tuple[str, int]], workers: int
            ) -> list[tuple[str, list[int]]]:
     """``todo`` as chunks of consecutive replicates of one scenario, each run by one worker.
 
-    A chunk is at most :data:`CHUNK_FACILITY_MONTHS` of its scenario and, with several
-    workers, at most the tasks left over the workers, so that chunks shrink towards the
-    end and the workers finish together; but not below :data:`TAIL_FACILITY_MONTHS`, since
-    each chunk's tables cost about as much as that much simulation. With a ``psa:`` block
-    that draws a value the tables read (:data:`sim.metrics.READS`), every replicate is a
-    chunk by itself.
+    A chunk is at most :data:`CHUNK_FACILITY_MONTHS` of its scenario. With several workers,
+    the chunks are sized so that the workers finish together: the plan follows the workers
+    as they would take the chunks in turn, each task costing its scenario's facility-months
+    and each chunk's tables :data:`TABLES_FACILITY_MONTHS` more, and gives the worker free
+    first its share of the work left (as in guided self-scheduling, but counting what the
+    others still have to do), though not less than :data:`TABLES_FACILITY_MONTHS` of
+    simulation. With a ``psa:`` block that draws a value the tables read
+    (:data:`sim.metrics.READS`), every replicate is a chunk by itself.
     """
+    alone = any(metrics.reads(key) for key in experiment.psa)
+    cost = {}  # facility-months of a task of each scenario
+    for scenario, _ in todo:
+        if scenario not in cost:
+            cfg = experiment.scenario(scenario).config
+            cost[scenario] = sum(s.counts.total for s in cfg.subcounties) * cfg.months
+    left = float(sum(cost[scenario] for scenario, _ in todo))
+    free = [0.0] * workers  # when each worker would be free, in facility-months
     out: list[tuple[str, list[int]]] = []
-    limit = 0
-    for k, (scenario, replicate) in enumerate(todo):
-        last = out[-1] if out else None
-        if (last is not None and last[0] == scenario and last[1][-1] == replicate - 1
-                and len(last[1]) < limit):
-            last[1].append(replicate)
-            continue
-        cfg = experiment.scenario(scenario).config
-        facility_months = sum(s.counts.total for s in cfg.subcounties) * cfg.months
-        limit = (1 if any(metrics.reads(key) for key in experiment.psa) else
-                 max(1, CHUNK_FACILITY_MONTHS // facility_months))
+    i = 0
+    while i < len(todo):
+        scenario, replicate = todo[i]
+        c = cost[scenario]
+        size = 1 if alone else max(1, CHUNK_FACILITY_MONTHS // c)
+        w = free.index(min(free))
         if workers > 1:
-            least = max(1, TAIL_FACILITY_MONTHS // facility_months)
-            limit = min(limit, max(least, math.ceil((len(todo) - k) / workers)))
-        out.append((scenario, [replicate]))
+            share = (left + sum(free)) / workers - free[w]
+            size = min(size, max(1, TABLES_FACILITY_MONTHS // c, math.ceil(share / c - 1e-9)))
+        chunk = [replicate]
+        while (i + len(chunk) < len(todo) and len(chunk) < size
+               and todo[i + len(chunk)] == (scenario, chunk[-1] + 1)):
+            chunk.append(chunk[-1] + 1)
+        out.append((scenario, chunk))
+        free[w] += len(chunk) * c + TABLES_FACILITY_MONTHS
+        left -= len(chunk) * c
+        i += len(chunk)
     return out
 
 

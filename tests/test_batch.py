@@ -92,11 +92,36 @@ def test_bad_experiment_files_are_one_line_errors(tmp_path, capsys, text, words)
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("workers", [2, 3, 8])
+def test_the_chunks_let_the_workers_finish_together(tmp_path, workers):
+    """Taken in turn by whichever worker is free first, each task costing its scenario's
+    facility-months and each chunk's tables TABLES_FACILITY_MONTHS more, the chunks hold every
+    task once, in order, and two or three workers finish within a smallest chunk of each
+    other; eight, with a few chunks each, within their largest chunk of the mean."""
+    path = _experiment_file(tmp_path, reps=45)
+    path.write_text(path.read_text() + "  short: {months: 5}\n")
+    exp = load_experiment(path)
+    plan = batch.chunks(exp, exp.tasks(), workers)
+    assert [(s, r) for s, reps in plan for r in reps] == exp.tasks()
+    cost = {s.name: 40 * s.config.months for s in exp.scenarios}  # 40 pilot facilities
+    assert all(len(reps) * cost[s] <= batch.CHUNK_FACILITY_MONTHS for s, reps in plan)
+    free = [0.0] * workers
+    chunk_costs = [len(reps) * cost[s] + batch.TABLES_FACILITY_MONTHS for s, reps in plan]
+    for c in chunk_costs:
+        free[free.index(min(free))] += c
+    smallest = max(batch.TABLES_FACILITY_MONTHS, max(cost.values())) + batch.TABLES_FACILITY_MONTHS
+    if workers <= 3:
+        assert max(free) - min(free) <= smallest, (free, [len(r) for _, r in plan])
+    else:
+        assert max(free) - sum(free) / workers <= max(chunk_costs), free
+    # and no more chunks than the work needs: at most a few per worker beyond the scenarios
+    assert len(plan) <= len(exp.scenarios) + 3 * workers
+
+
 def test_results_do_not_depend_on_workers_chunks_or_saves(tmp_path, monkeypatch):
     exp = load_experiment(_experiment_file(tmp_path))
     assert [len(reps) for _, reps in batch.chunks(exp, exp.tasks(), 1)] == [6, 6]
-    # with two workers the last tasks are shared out, in chunks of at least 4 pilot tasks
-    assert [len(reps) for _, reps in batch.chunks(exp, exp.tasks(), 2)] == [6, 4, 2]
+    assert [len(reps) for _, reps in batch.chunks(exp, exp.tasks(), 2)] == [6, 6]  # one each
     one = batch.run_batch(exp, tmp_path / "one", jobs=1)  # one save
     two = batch.run_batch(exp, tmp_path / "two", jobs=2, save_every=0)  # a part per chunk
     # saved once a worker has nothing left to run, and at the end
@@ -104,7 +129,7 @@ def test_results_do_not_depend_on_workers_chunks_or_saves(tmp_path, monkeypatch)
     monkeypatch.setattr(batch, "CHUNK_FACILITY_MONTHS", 1)
     single = batch.run_batch(exp, tmp_path / "single", jobs=1)  # a chunk per task
     assert len(list((one / "outcomes").iterdir())) == 1
-    assert len(list((two / "outcomes").iterdir())) == 3
+    assert len(list((two / "outcomes").iterdir())) == 2
     assert len(list((idle / "outcomes").iterdir())) == 2
     assert len(list((single / "outcomes").iterdir())) == 1
     _assert_same(one, two)
@@ -130,7 +155,8 @@ def test_dask_local_cluster_gives_identical_results(tmp_path):
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_killed_batch_resumes_to_the_same_data(tmp_path, sig):
-    path = _experiment_file(tmp_path, reps=20, months=24)
+    path = _experiment_file(tmp_path, reps=10, months=24)  # four chunks of 10, two at a time
+    path.write_text(path.read_text() + "  third: {months: 24}\n  fourth: {months: 24}\n")
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "sim", "batch", str(path), "--out", str(out), "--jobs", "2",
            "--save-every", "0"]
