@@ -14,7 +14,16 @@ import numpy as np
 
 from sim.rules.costs import CATEGORIES
 
-__all__ = ["CATEGORIES", "Ledger"]
+__all__ = ["CATEGORIES", "Ledger", "append"]
+
+
+def append(column: array, values: Sequence | np.ndarray) -> None:
+    """Append numbers to a compact column: an array's as bytes, without a Python object
+    each; a list's directly (a day's few rows cost less without an array of their own)."""
+    if isinstance(values, np.ndarray):
+        column.frombytes(values.astype(column.typecode, copy=False).tobytes())
+    else:
+        column.extend(values)
 
 
 class Ledger:
@@ -52,9 +61,6 @@ class Ledger:
         """Post many entries at once, column by column (none of them zero); numbers may
         come as arrays, copied as bytes."""
         for column, values in ((self.day, day), (self.subcounty, subcounty), (self.ksh, ksh)):
-            if isinstance(values, np.ndarray):
-                column.frombytes(values.astype(column.typecode, copy=False).tobytes())
-            else:  # a list: a day's few entries cost less without an array of their own
-                column.extend(values)
+            append(column, values)
         self.category.extend(category)
         self.who.extend(who)

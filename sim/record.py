@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from sim.costs import Ledger
+from sim.costs import Ledger, append
 
 if TYPE_CHECKING:
     from sim.uncertainty import Draw
@@ -114,10 +114,7 @@ class Events:
         """Append many rows, given column by column (a column's numbers are copied as
         bytes, without a Python object each)."""
         for column, values in zip(self._columns, columns, strict=True):
-            if isinstance(values, np.ndarray):
-                column.frombytes(values.astype(column.typecode, copy=False).tobytes())
-            else:  # a list: a day's few rows cost less without an array of their own
-                column.extend(values)
+            append(column, values)
 
     def column(self, name: str) -> array:
         return self._columns[self.names.index(name)]
